@@ -1,0 +1,72 @@
+"""lexigram-monitor: metrics, tracing, health probes and export for async Python services.
+
+Every public name is importable from here. Names load lazily (PEP 562), so
+``import lexigram.monitor`` imports no optional dependency; a name whose extra is
+missing raises ``BackendNotAvailableError`` naming the extra when it is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._version import __version__
+
+# public name -> module (relative to this package) that defines it
+_EXPORTS: dict[str, str] = {
+    # exceptions
+    "BackendNotAvailableError": ".exceptions",
+    "InvalidMetricError": ".exceptions",
+    "MetricNotFoundError": ".exceptions",
+    "MonitorError": ".exceptions",
+    "PerformanceMonitorError": ".exceptions",
+    "SpanError": ".exceptions",
+    # protocols
+    "AlertDispatcherProtocol": ".protocols",
+    "HealthCheckProtocol": ".protocols",
+    "HealthCheckRegistryProtocol": ".protocols",
+    "MetricProtocol": ".protocols",
+    "MetricsBackendProtocol": ".protocols",
+    "MetricsCollectorProtocol": ".protocols",
+    "SpanExporter": ".protocols",
+    "SpanProtocol": ".protocols",
+    "TracerProtocol": ".protocols",
+    # hooks
+    "AlertFiredHook": ".hooks",
+    "HealthCheckRunHook": ".hooks",
+    "MetricRecordedHook": ".hooks",
+    # config
+    "BackendType": ".config",
+    "ConfigIssue": ".config",
+    "Environment": ".config",
+    "HealthCheckConfig": ".config",
+    "LoggingConfig": ".config",
+    "MetricsConfig": ".config",
+    "MonitorConfig": ".config",
+    "OpenTelemetryConfig": ".config",
+    "PrometheusConfig": ".config",
+    "SamplerType": ".config",
+    "TracingConfig": ".config",
+    # no-op twins
+    "NoOpHealthCheckRegistry": ".noop",
+    "NoOpMetricsCollector": ".noop",
+    "NoOpSpan": ".noop",
+    "NoOpTracer": ".noop",
+    "NoOpMetricsBackend": ".backends.noop",
+    "NoopMetricsBackend": ".backends.noop",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lexigram.monitor' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

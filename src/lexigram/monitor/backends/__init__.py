@@ -1,0 +1,1 @@
+"""Monitoring backends: no-op, in-memory, Prometheus and OpenTelemetry."""

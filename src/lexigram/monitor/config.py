@@ -1,0 +1,509 @@
+"""Configuration models (pydantic v2 / pydantic-settings).
+
+``MonitorConfig()`` reads ``LEX_MONITOR__<FIELD>`` and ``LEX_MONITOR__<SECTION>__<FIELD>``
+environment variables (e.g. ``LEX_MONITOR__PROMETHEUS__PORT=9123``);
+``MonitorConfig.from_yaml(path)`` loads the ``monitor:`` section of a YAML file
+(environment variables still win over the file). All models ignore unknown keys.
+Invalid values raise ``pydantic.ValidationError`` (a ``ValueError``) naming the field.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+__all__ = [
+    "DEFAULT_BUCKETS",
+    "BackendType",
+    "ConfigIssue",
+    "Environment",
+    "HealthCheckConfig",
+    "LoggingConfig",
+    "MetricsConfig",
+    "MonitorConfig",
+    "OpenTelemetryConfig",
+    "PrometheusConfig",
+    "SamplerType",
+    "TracingConfig",
+]
+
+#: Prometheus' default histogram buckets (seconds).
+DEFAULT_BUCKETS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)  # fmt: skip
+
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class BackendType(str, Enum):
+    """Supported monitoring backend types."""
+
+    MEMORY = "memory"
+    PROMETHEUS = "prometheus"
+    OPENTELEMETRY = "opentelemetry"
+
+
+class SamplerType(str, Enum):
+    """Supported tracing sampler types."""
+
+    ALWAYS_ON = "always_on"
+    ALWAYS_OFF = "always_off"
+    PROBABILITY = "probability"
+    RATE_LIMITING = "rate_limiting"
+    PARENT_BASED = "parent_based"
+
+
+class Environment(str, Enum):
+    """Deployment environment used by :meth:`MonitorConfig.validate_for_environment`."""
+
+    DEVELOPMENT = "development"
+    STAGING = "staging"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    """One finding of :meth:`MonitorConfig.validate_for_environment`."""
+
+    field: str
+    message: str
+    severity: Literal["error", "warning", "info"]
+    suggestion: str = ""
+
+
+class MetricsConfig(BaseModel):
+    """Configuration for metrics collection.
+
+    Attributes: enabled: Whether metrics collection is enabled. prefix: Prefix for all
+    metric names. default_labels: Default labels added to all metrics.
+    histogram_buckets: Default bucket boundaries for histograms. collection_interval:
+    Interval for periodic metrics collection (seconds). max_series_per_metric: series cap
+    per instrument (label sets past it go to the overflow series). max_observations:
+    recent observations kept per histogram/summary for ``get_observations()``.
+    """
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
+
+    enabled: bool = True
+    prefix: str = ""
+    default_labels: dict[str, str] = Field(default_factory=dict)
+    histogram_buckets: list[float] = Field(default_factory=lambda: list(DEFAULT_BUCKETS))
+    collection_interval: float = Field(default=15.0, gt=0)
+    max_series_per_metric: int = Field(default=2000, ge=1)
+    max_observations: int = Field(default=1000, ge=0)
+
+    @field_validator("prefix")
+    @classmethod
+    def _validate_prefix(cls, v: str) -> str:
+        if v and not _METRIC_NAME.match(v):
+            raise ValueError(
+                f"metric prefix {v!r} must match [a-zA-Z_:][a-zA-Z0-9_:]* (e.g. 'myapp')"
+            )
+        return v
+
+    @field_validator("histogram_buckets")
+    @classmethod
+    def _validate_buckets(cls, v: list[float]) -> list[float]:
+        if not v:
+            raise ValueError("histogram_buckets must hold at least one upper bound")
+        if any(b != b for b in v):
+            raise ValueError(f"histogram_buckets {v!r} contains NaN")
+        if any(a >= b for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError(f"histogram_buckets {v!r} must be strictly increasing")
+        return v
+
+    def make_metric_name(self, name: str) -> str:
+        """Create a prefixed metric name (``prefix_name``; unchanged when no prefix)."""
+        if not self.prefix or name.startswith(self.prefix + "_"):
+            return name
+        return f"{self.prefix}_{name}"
+
+
+class TracingConfig(BaseModel):
+    """Configuration for distributed tracing.
+
+    Attributes: enabled, service_name, sampler_type, sample_rate (0.0-1.0, probability and
+    parent-based roots), max_traces_per_second (rate-limiting sampler),
+    propagation_formats, max_attributes, max_events, max_links (per span; excess dropped
+    and counted), max_queue_size / max_export_batch_size / export_interval /
+    export_timeout (the batch span processor), max_spans (ended spans kept for
+    ``get_all_spans``).
+    """
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
+
+    enabled: bool = True
+    service_name: str = "lexigram-service"
+    sampler_type: SamplerType = SamplerType.PARENT_BASED
+    sample_rate: float = 1.0
+    max_traces_per_second: float = Field(default=100.0, gt=0)
+    propagation_formats: list[Literal["tracecontext"]] = Field(
+        default_factory=lambda: ["tracecontext"]  # type: ignore[arg-type]
+    )
+    max_attributes: int = Field(default=128, ge=0)
+    max_events: int = Field(default=128, ge=0)
+    max_links: int = Field(default=128, ge=0)
+    max_queue_size: int = Field(default=2048, ge=1)
+    max_export_batch_size: int = Field(default=512, ge=1)
+    export_interval: float = Field(default=5.0, gt=0)
+    export_timeout: float = Field(default=30.0, gt=0)
+    max_spans: int = Field(default=1000, ge=0)
+
+    @field_validator("sample_rate")
+    @classmethod
+    def validate_sample_rate(cls, v: float) -> float:
+        """Validate sample rate is between 0 and 1."""
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"sample_rate {v!r} must be between 0.0 and 1.0 inclusive")
+        return v
+
+
+class HealthCheckConfig(BaseModel):
+    """Configuration for health checks.
+
+    Attributes: enabled: Whether health checks are enabled. path: HTTP path for the health
+    endpoint. include_details: Include per-component results in responses. timeout:
+    Default per-check timeout (seconds). checks: Names of the checks to include (empty:
+    all). auth_token: Optional bearer token required by the endpoint.
+    """
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
+
+    enabled: bool = True
+    path: str = "/health"
+    include_details: bool = True
+    timeout: float = Field(default=5.0, gt=0)
+    checks: list[str] = Field(default_factory=list)
+    auth_token: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _validate_path(cls, v: str) -> str:
+        if not v.startswith("/"):
+            raise ValueError(f"health path {v!r} must start with '/' (e.g. '/health')")
+        return v.rstrip("/") or "/"
+
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class LoggingConfig(BaseModel):
+    """Configuration for structured logging.
+
+    Attributes: enabled, level, format (json, text), include_trace_context, redact_fields.
+    """
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
+
+    enabled: bool = True
+    level: str = "INFO"
+    format: Literal["json", "text"] = "json"
+    include_trace_context: bool = True
+    redact_fields: list[str] = Field(
+        default_factory=lambda: ["password", "token", "secret", "authorization", "api_key"]
+    )
+
+    @field_validator("level")
+    @classmethod
+    def validate_level(cls, v: str) -> str:
+        """Validate log level (case-insensitive; stored upper case)."""
+        upper = v.upper()
+        if upper == "WARN":
+            upper = "WARNING"
+        if upper not in _LEVELS:
+            raise ValueError(f"log level {v!r} is not one of {', '.join(_LEVELS)}")
+        return upper
+
+
+class OpenTelemetryConfig(BaseModel):
+    """Configuration for the OpenTelemetry backend.
+
+    Attributes: endpoint: OTLP endpoint URL. headers: Headers sent with OTLP requests.
+    insecure: Use an insecure connection (gRPC). timeout: Export timeout (seconds).
+    compression: none or gzip. batch_size: Spans per export batch. export_interval:
+    Export interval (seconds). protocol: ``http/protobuf`` (default) or ``grpc``.
+    type: exporter type picked from the exporter registries (``otlp``, ``console``).
+    """
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
+
+    endpoint: str = "http://localhost:4318"
+    headers: dict[str, str] = Field(default_factory=dict)
+    insecure: bool = False
+    timeout: float = Field(default=10.0, gt=0)
+    compression: str = "none"
+    batch_size: int = Field(default=512, ge=1)
+    export_interval: float = Field(default=5.0, gt=0)
+    protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
+    type: str = "otlp"
+
+    @field_validator("compression")
+    @classmethod
+    def validate_compression(cls, v: str) -> str:
+        """Validate compression type (``none`` or ``gzip``)."""
+        lowered = v.lower()
+        if lowered not in ("none", "gzip"):
+            raise ValueError(f"compression {v!r} is not supported; use 'none' or 'gzip'")
+        return lowered
+
+
+class PrometheusConfig(BaseModel):
+    """Configuration for the Prometheus backend.
+
+    Attributes: port, host (bind address, loopback by default), path,
+    enable_default_metrics (process/GC/platform collectors), pushgateway_url,
+    push_interval (seconds), job_name (Pushgateway job), store_in_db, metrics_table,
+    db_path (sqlite file of the default database provider), auth_token (bearer token for
+    the scrape endpoint).
+    """
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
+
+    port: int = Field(default=8000, ge=0, le=65535)
+    host: str = "127.0.0.1"
+    path: str = "/metrics"
+    enable_default_metrics: bool = True
+    pushgateway_url: str | None = None
+    push_interval: float = Field(default=15.0, gt=0)
+    job_name: str = "lexigram"
+    store_in_db: bool = False
+    metrics_table: str = "monitor_metrics"
+    db_path: str = "lexigram_metrics.db"
+    auth_token: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _validate_path(cls, v: str) -> str:
+        if not v.startswith("/"):
+            raise ValueError(f"metrics path {v!r} must start with '/' (e.g. '/metrics')")
+        return v
+
+    @field_validator("metrics_table")
+    @classmethod
+    def _validate_table(cls, v: str) -> str:
+        if not _IDENTIFIER.match(v):
+            raise ValueError(
+                f"metrics_table {v!r} is not a plain SQL identifier "
+                "(letters, digits, underscore; not starting with a digit; at most 63 chars)"
+            )
+        return v
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Settings source reading the ``monitor:`` section of a YAML file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class MonitorConfig(BaseSettings):
+    """Hierarchical root configuration for Lexigram Monitor.
+
+    Attributes: enabled, name (default "monitor"), backend_type (default memory), metrics,
+    tracing, health, logging, opentelemetry, prometheus, environment, debug.
+    """
+
+    model_config: ClassVar[SettingsConfigDict] = SettingsConfigDict(  # type: ignore[misc]
+        env_prefix="LEX_MONITOR__",
+        env_nested_delimiter="__",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    enabled: bool = True
+    name: str = "monitor"
+    backend_type: BackendType = BackendType.MEMORY
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
+    health: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    opentelemetry: OpenTelemetryConfig = Field(default_factory=OpenTelemetryConfig)
+    prometheus: PrometheusConfig = Field(default_factory=PrometheusConfig)
+    environment: Environment = Environment.DEVELOPMENT
+    debug: bool = False
+
+    _yaml_data: ClassVar[dict[str, Any] | None] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        data = _YAML_CONTEXT.get(settings_cls)
+        if data is not None:
+            sources = (*sources, _YamlSource(settings_cls, data))
+        return sources
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str], **overrides: Any) -> MonitorConfig:
+        """Load the ``monitor:`` section of the YAML file at *path*.
+
+        Precedence: keyword *overrides* > ``LEX_MONITOR__*`` env variables > the file.
+        A file without a ``monitor:`` mapping raises ``ValueError``.
+        """
+        import yaml
+
+        text = Path(path).read_text(encoding="utf-8")
+        doc = yaml.safe_load(text) or {}
+        if not isinstance(doc, dict) or not isinstance(doc.get("monitor", {}), dict):
+            raise ValueError(
+                f"{os.fspath(path)!r}: expected a mapping with a 'monitor:' section of settings"
+            )
+        section = doc.get("monitor") or {}
+        _YAML_CONTEXT[cls] = section
+        try:
+            return cls(**overrides)
+        finally:
+            _YAML_CONTEXT.pop(cls, None)
+
+    def get_backend_config(self) -> OpenTelemetryConfig | PrometheusConfig | None:
+        """Configuration of the selected backend; None for the memory backend."""
+        if self.backend_type is BackendType.OPENTELEMETRY:
+            return self.opentelemetry
+        if self.backend_type is BackendType.PROMETHEUS:
+            return self.prometheus
+        return None
+
+    def make_exporter(self) -> Any | None:
+        """Metrics exporter for the backend: a ``PrometheusMetricsExporter`` for Prometheus.
+
+        None for other backends, or when prometheus_client is not installed.
+        """
+        if self.backend_type is not BackendType.PROMETHEUS:
+            return None
+        try:
+            from .backends.exporters.prometheus import PrometheusMetricsExporter
+        except ImportError:
+            return None
+        try:
+            return PrometheusMetricsExporter()
+        except Exception:  # BackendNotAvailableError when the extra is missing
+            return None
+
+    def validate_for_environment(self, env: Environment | str | None = None) -> list[ConfigIssue]:
+        """Check the configuration against the rules of *env*.
+
+        *env* defaults to ``LEX_ENV`` / ``APP_ENV``, then to :attr:`environment`.
+        Production rules: tracing enabled, ``debug`` off, ``/metrics`` and ``/health``
+        details protected by a token, no full sampling with an always-on sampler.
+        """
+        resolved = _resolve_env(env, self.environment)
+        issues: list[ConfigIssue] = []
+        if resolved is not Environment.PRODUCTION:
+            if resolved is Environment.STAGING and self.debug:
+                issues.append(
+                    ConfigIssue("debug", "debug mode is on in staging", "info", "set debug=False")
+                )
+            return issues
+        if not self.enabled:
+            issues.append(
+                ConfigIssue(
+                    "enabled",
+                    "monitoring is disabled in production",
+                    "warning",
+                    "set LEX_MONITOR__ENABLED=true",
+                )
+            )
+        if not self.tracing.enabled:
+            issues.append(
+                ConfigIssue(
+                    "tracing.enabled",
+                    "tracing is disabled in production; requests cannot be followed across services",
+                    "warning",
+                    "set LEX_MONITOR__TRACING__ENABLED=true",
+                )
+            )
+        if self.debug:
+            issues.append(
+                ConfigIssue(
+                    "debug",
+                    "debug mode is on in production",
+                    "error",
+                    "set LEX_MONITOR__DEBUG=false",
+                )
+            )
+        if self.backend_type is BackendType.PROMETHEUS and not self.prometheus.auth_token:
+            issues.append(
+                ConfigIssue(
+                    "prometheus.auth_token",
+                    f"{self.prometheus.path} is served without a bearer token in production",
+                    "warning",
+                    "set LEX_MONITOR__PROMETHEUS__AUTH_TOKEN or restrict the bind address",
+                )
+            )
+        if self.health.enabled and self.health.include_details and not self.health.auth_token:
+            issues.append(
+                ConfigIssue(
+                    "health.include_details",
+                    f"{self.health.path} serves per-check details without a token in production",
+                    "warning",
+                    "set LEX_MONITOR__HEALTH__AUTH_TOKEN or include_details=false",
+                )
+            )
+        full_sampling = self.tracing.sampler_type is SamplerType.ALWAYS_ON or (
+            self.tracing.sample_rate >= 1.0
+            and self.tracing.sampler_type in (SamplerType.PROBABILITY, SamplerType.PARENT_BASED)
+        )
+        if self.tracing.enabled and full_sampling:
+            issues.append(
+                ConfigIssue(
+                    "tracing.sample_rate",
+                    "every trace is sampled (rate 1.0); under high traffic this costs CPU "
+                    "and exporter bandwidth",
+                    "warning",
+                    "use sampler_type=parent_based with sample_rate<=0.1, or rate_limiting",
+                )
+            )
+        if self.logging.level == "DEBUG":
+            issues.append(
+                ConfigIssue(
+                    "logging.level",
+                    "DEBUG logging in production may leak data and costs I/O",
+                    "info",
+                    "set LEX_MONITOR__LOGGING__LEVEL=INFO",
+                )
+            )
+        return issues
+
+
+_YAML_CONTEXT: dict[type[BaseSettings], dict[str, Any]] = {}
+
+
+def _resolve_env(env: Environment | str | None, default: Environment) -> Environment:
+    if env is None:
+        raw = os.environ.get("LEX_ENV") or os.environ.get("APP_ENV")
+        if not raw:
+            return default
+        env = raw
+    if isinstance(env, Environment):
+        return env
+    aliases = {"prod": "production", "dev": "development", "stage": "staging", "testing": "test"}
+    value = aliases.get(env.strip().lower(), env.strip().lower())
+    try:
+        return Environment(value)
+    except ValueError:
+        raise ValueError(
+            f"environment {env!r} is not one of "
+            f"{', '.join(e.value for e in Environment)} (from LEX_ENV/APP_ENV or the argument)"
+        ) from None

@@ -1,0 +1,16 @@
+"""Shared fixtures: global state is reset around every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _reset_hooks() -> Iterator[None]:
+    """Subscribers registered by a test never leak into the next one."""
+    from lexigram.monitor.hooks import default_bus
+
+    yield
+    default_bus.clear()
