@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
 # public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -43,7 +44,7 @@ _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
-class BackendType(str, Enum):
+class BackendType(StrEnum):
     """Supported monitoring backend types."""
 
     MEMORY = "memory"
@@ -51,7 +52,7 @@ class BackendType(str, Enum):
     OPENTELEMETRY = "opentelemetry"
 
 
-class SamplerType(str, Enum):
+class SamplerType(StrEnum):
     """Supported tracing sampler types."""
 
     ALWAYS_ON = "always_on"
@@ -61,7 +62,7 @@ class SamplerType(str, Enum):
     PARENT_BASED = "parent_based"
 
 
-class Environment(str, Enum):
+class Environment(StrEnum):
     """Deployment environment used by :meth:`MonitorConfig.validate_for_environment`."""
 
     DEVELOPMENT = "development"
@@ -117,7 +118,7 @@ class MetricsConfig(BaseModel):
             raise ValueError("histogram_buckets must hold at least one upper bound")
         if any(b != b for b in v):
             raise ValueError(f"histogram_buckets {v!r} contains NaN")
-        if any(a >= b for a, b in zip(v, v[1:], strict=False)):
+        if any(a >= b for a, b in pairwise(v)):
             raise ValueError(f"histogram_buckets {v!r} must be strictly increasing")
         return v
 
@@ -319,7 +320,7 @@ class MonitorConfig(BaseSettings):
     tracing, health, logging, opentelemetry, prometheus, environment, debug.
     """
 
-    model_config: ClassVar[SettingsConfigDict] = SettingsConfigDict(  # type: ignore[misc]
+    model_config: ClassVar[SettingsConfigDict] = SettingsConfigDict(
         env_prefix="LEX_MONITOR__",
         env_nested_delimiter="__",
         extra="ignore",
@@ -429,7 +430,8 @@ class MonitorConfig(BaseSettings):
             issues.append(
                 ConfigIssue(
                     "tracing.enabled",
-                    "tracing is disabled in production; requests cannot be followed across services",
+                    "tracing is disabled in production; requests cannot be followed "
+                    "across services",
                     "warning",
                     "set LEX_MONITOR__TRACING__ENABLED=true",
                 )

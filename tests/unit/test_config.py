@@ -1,0 +1,253 @@
+"""Configuration models: defaults, validators, env/YAML loading, environment rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from lexigram.monitor.config import (
+    DEFAULT_BUCKETS,
+    BackendType,
+    ConfigIssue,
+    Environment,
+    HealthCheckConfig,
+    LoggingConfig,
+    MetricsConfig,
+    MonitorConfig,
+    OpenTelemetryConfig,
+    PrometheusConfig,
+    SamplerType,
+    TracingConfig,
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No LEX_* variable of the developer's shell leaks into these tests."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("LEX_") or key == "APP_ENV":
+            monkeypatch.delenv(key)
+
+
+def test_monitor_config_defaults() -> None:
+    """The root config defaults to the memory backend and the name 'monitor'."""
+    cfg = MonitorConfig()
+    assert cfg.name == "monitor"
+    assert cfg.backend_type is BackendType.MEMORY
+    assert cfg.enabled is True
+    assert cfg.environment is Environment.DEVELOPMENT
+    assert cfg.metrics.histogram_buckets == list(DEFAULT_BUCKETS)
+    assert cfg.tracing.sampler_type is SamplerType.PARENT_BASED
+
+
+def test_enum_values_match_reference() -> None:
+    """Enum values are the lowercase strings of the reference."""
+    assert [b.value for b in BackendType] == ["memory", "prometheus", "opentelemetry"]
+    assert [s.value for s in SamplerType] == [
+        "always_on",
+        "always_off",
+        "probability",
+        "rate_limiting",
+        "parent_based",
+    ]
+    assert {e.value for e in Environment} == {"development", "staging", "production", "test"}
+
+
+def test_env_variables_nested(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LEX_MONITOR__<SECTION>__<FIELD> sets nested fields; top-level fields too."""
+    monkeypatch.setenv("LEX_MONITOR__PROMETHEUS__PORT", "9123")
+    monkeypatch.setenv("LEX_MONITOR__BACKEND_TYPE", "prometheus")
+    monkeypatch.setenv("LEX_MONITOR__TRACING__SAMPLE_RATE", "0.25")
+    cfg = MonitorConfig()
+    assert cfg.prometheus.port == 9123
+    assert cfg.backend_type is BackendType.PROMETHEUS
+    assert cfg.tracing.sample_rate == 0.25
+
+
+def test_unknown_backend_type_from_env_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unknown backend type fails with an error naming the field and the allowed values."""
+    monkeypatch.setenv("LEX_MONITOR__BACKEND_TYPE", "graphite")
+    with pytest.raises(ValidationError) as info:
+        MonitorConfig()
+    text = str(info.value)
+    assert "backend_type" in text
+    assert "graphite" in text
+    assert "prometheus" in text
+
+
+def test_from_yaml_reads_monitor_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """from_yaml loads the monitor: section; env variables win over the file."""
+    path = tmp_path / "app.yaml"
+    path.write_text(
+        "other: {x: 1}\n"
+        "monitor:\n"
+        "  backend_type: opentelemetry\n"
+        "  metrics: {prefix: shop}\n"
+        "  prometheus: {port: 1, path: /m}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("LEX_MONITOR__PROMETHEUS__PORT", "9200")
+    cfg = MonitorConfig.from_yaml(path)
+    assert cfg.backend_type is BackendType.OPENTELEMETRY
+    assert cfg.metrics.prefix == "shop"
+    assert cfg.prometheus.port == 9200
+    assert cfg.prometheus.path == "/m"
+    # the file is not remembered for later instances
+    assert MonitorConfig().backend_type is BackendType.MEMORY
+
+
+def test_from_yaml_overrides_win(tmp_path: Path) -> None:
+    """Keyword overrides beat the file."""
+    path = tmp_path / "app.yaml"
+    path.write_text("monitor:\n  name: fromfile\n", encoding="utf-8")
+    assert MonitorConfig.from_yaml(path, name="explicit").name == "explicit"
+    assert MonitorConfig.from_yaml(path).name == "fromfile"
+
+
+def test_from_yaml_without_mapping_is_refused(tmp_path: Path) -> None:
+    """A YAML document whose monitor: section is not a mapping is refused with the path."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("monitor: [1, 2]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="monitor"):
+        MonitorConfig.from_yaml(path)
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.5, 2])
+def test_sample_rate_out_of_range(rate: float) -> None:
+    """validate_sample_rate refuses values outside [0, 1] and names the value."""
+    with pytest.raises(ValidationError, match=str(rate)):
+        TracingConfig(sample_rate=rate)
+
+
+def test_sample_rate_bounds_accepted() -> None:
+    """0.0 and 1.0 are valid sample rates."""
+    assert TracingConfig(sample_rate=0.0).sample_rate == 0.0
+    assert TracingConfig(sample_rate=1.0).sample_rate == 1.0
+    assert TracingConfig.validate_sample_rate(0.5) == 0.5
+
+
+def test_log_level_validation() -> None:
+    """Levels are case-insensitive, stored upper case; unknown levels are refused."""
+    assert LoggingConfig(level="debug").level == "DEBUG"
+    assert LoggingConfig(level="warn").level == "WARNING"
+    with pytest.raises(ValidationError, match="VERBOSE"):
+        LoggingConfig(level="VERBOSE")
+
+
+def test_compression_validation() -> None:
+    """Only none and gzip are accepted compressions."""
+    assert OpenTelemetryConfig(compression="GZIP").compression == "gzip"
+    with pytest.raises(ValidationError, match="brotli"):
+        OpenTelemetryConfig(compression="brotli")
+
+
+def test_make_metric_name() -> None:
+    """The prefix is joined with an underscore, and not applied twice."""
+    assert MetricsConfig().make_metric_name("requests") == "requests"
+    cfg = MetricsConfig(prefix="shop")
+    assert cfg.make_metric_name("requests") == "shop_requests"
+    assert cfg.make_metric_name("shop_requests") == "shop_requests"
+
+
+@pytest.mark.parametrize("prefix", ["1shop", "shop-api", "a b"])
+def test_bad_prefix_refused(prefix: str) -> None:
+    """A prefix that would make invalid metric names is refused up front."""
+    with pytest.raises(ValidationError, match="prefix"):
+        MetricsConfig(prefix=prefix)
+
+
+@pytest.mark.parametrize("buckets", [[], [1.0, 0.5], [0.1, 0.1], [float("nan")]])
+def test_bad_buckets_refused(buckets: list[float]) -> None:
+    """Buckets must be non-empty, strictly increasing and NaN-free."""
+    with pytest.raises(ValidationError, match="histogram_buckets"):
+        MetricsConfig(histogram_buckets=buckets)
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs"),
+    [
+        (PrometheusConfig, {"port": 70000}),
+        (PrometheusConfig, {"push_interval": 0}),
+        (PrometheusConfig, {"metrics_table": "metrics; DROP TABLE x"}),
+        (PrometheusConfig, {"path": "metrics"}),
+        (HealthCheckConfig, {"timeout": 0}),
+        (HealthCheckConfig, {"path": "health"}),
+        (TracingConfig, {"max_attributes": -1}),
+        (MetricsConfig, {"max_series_per_metric": 0}),
+    ],
+)
+def test_out_of_range_values_refused(model: type, kwargs: dict[str, object]) -> None:
+    """Out-of-range values raise a ValidationError naming the field."""
+    with pytest.raises(ValidationError) as info:
+        model(**kwargs)
+    assert next(iter(kwargs)) in str(info.value)
+
+
+def test_unknown_keys_are_ignored() -> None:
+    """extra='ignore': unknown keys do not fail."""
+    assert PrometheusConfig.model_validate({"port": 1, "nope": 2}).port == 1
+
+
+def test_get_backend_config() -> None:
+    """The backend section follows backend_type; memory has none."""
+    assert MonitorConfig().get_backend_config() is None
+    prom = MonitorConfig(backend_type="prometheus")
+    assert prom.get_backend_config() is prom.prometheus
+    otel = MonitorConfig(backend_type="opentelemetry")
+    assert otel.get_backend_config() is otel.opentelemetry
+
+
+def test_make_exporter_none_for_memory() -> None:
+    """Backends other than Prometheus have no metrics exporter."""
+    assert MonitorConfig().make_exporter() is None
+
+
+def test_validate_for_development_is_quiet() -> None:
+    """A development config yields no issues."""
+    assert MonitorConfig(debug=True).validate_for_environment("development") == []
+
+
+def test_validate_for_production_flags_risky_settings() -> None:
+    """Production: tracing off, debug on, unprotected endpoints and full sampling are flagged."""
+    cfg = MonitorConfig(
+        backend_type="prometheus",
+        debug=True,
+        tracing=TracingConfig(enabled=False),
+    )
+    issues = cfg.validate_for_environment(Environment.PRODUCTION)
+    assert all(isinstance(i, ConfigIssue) for i in issues)
+    fields = {i.field: i for i in issues}
+    assert fields["debug"].severity == "error"
+    assert "tracing.enabled" in fields
+    assert "prometheus.auth_token" in fields
+    assert "health.include_details" in fields
+    assert all(i.suggestion for i in issues)
+
+
+def test_validate_production_full_sampling() -> None:
+    """Sampling every trace in production is a warning; a low ratio is not."""
+    full = MonitorConfig().validate_for_environment("production")
+    assert any(i.field == "tracing.sample_rate" for i in full)
+    low = MonitorConfig(
+        tracing=TracingConfig(sample_rate=0.05),
+        health=HealthCheckConfig(auth_token="t"),
+    ).validate_for_environment("production")
+    assert low == []
+
+
+def test_validate_env_from_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With env=None the environment comes from LEX_ENV, then APP_ENV."""
+    monkeypatch.setenv("APP_ENV", "prod")
+    assert MonitorConfig(debug=True).validate_for_environment()
+    monkeypatch.setenv("LEX_ENV", "development")
+    assert MonitorConfig(debug=True).validate_for_environment() == []
+
+
+def test_validate_unknown_environment() -> None:
+    """An unknown environment name is refused with the allowed names."""
+    with pytest.raises(ValueError, match="production"):
+        MonitorConfig().validate_for_environment("moon")
