@@ -1,4 +1,5 @@
-"""Fixtures starting real servers from the Debian packages (see ``_servers.py``).
+"""Fixtures starting real servers from the Debian packages (``_servers.py``) and uvicorn
+in a thread (``_uvicorn.py``).
 
 Each server gets a free loopback port and a temporary directory, and is stopped by pid at
 teardown. A missing binary skips the test, or fails it when ``CI=true``.
@@ -16,14 +17,13 @@ from ._servers import (
     AlertmanagerServer,
     PrometheusServer,
     PushgatewayServer,
-    ServeApp,
     StartPrometheus,
     require_binary,
-    serve_in_thread,
     start_alertmanager,
     start_prometheus,
     start_pushgateway,
 )
+from ._uvicorn import ServeApp, serve_in_thread
 
 
 @pytest.fixture

@@ -14,13 +14,12 @@ import pytest
 from ._servers import (
     AlertmanagerServer,
     PushgatewayServer,
-    ServeApp,
     ServerProcess,
     StartPrometheus,
     host_port,
     require_binary,
-    serve_in_thread,
 )
+from ._uvicorn import ServeApp, serve_in_thread
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,287 @@
+"""HTTP middleware overhead: the apps of ``bench/_http_apps.py`` under ``wrk`` load.
+
+Each available app runs in its own uvicorn process (uvloop, httptools, 1 worker, no access
+log) on a free loopback port; all are started first, warmed up, then loaded by ``wrk`` in
+interleaved rounds (the order rotates every round). Per app it reports the median req/s,
+its share of its bare framework's req/s (median of per-round ratios), the median p99
+latency and the server's CPU time per request (psutil ``cpu_times`` delta / requests). Requests alternate between ``GET /``
+and ``GET /items/<n>`` over 100 item ids (one route template, many paths).
+
+Environment knobs: ``BENCH_HTTP_SECONDS`` (5 per run), ``BENCH_HTTP_ROUNDS`` (3),
+``BENCH_HTTP_CONNECTIONS`` (32). The whole run stops starting new load runs after
+``BENCH_HTTP_BUDGET`` seconds (170), so it stays near three minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench._http_apps import APPS, AppSpec, missing
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+# Lua for wrk: alternate "/" and "/items/<0..99>", then print one machine-readable line.
+_WRK_SCRIPT = """
+local n = 0
+request = function()
+  n = n + 1
+  if n % 2 == 0 then
+    return wrk.format("GET", "/")
+  end
+  return wrk.format("GET", "/items/" .. (math.floor(n / 2) % 100))
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("LEXBENCH %d %d %d %d %d %d %d %.1f\\n",
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(99)))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One wrk run against one app."""
+
+    requests: int
+    seconds: float
+    errors: int
+    p99_us: float
+    cpu_seconds: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.cpu_seconds / self.requests * 1e6 if self.requests else float("nan")
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(
+            f"{name}={raw!r} is not a number; unset it or give e.g. {default}"
+        ) from None
+    if value <= 0:
+        raise SystemExit(f"{name}={raw!r} must be positive; unset it or give e.g. {default}")
+    return value
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class AppServer:
+    """One app served by uvicorn in a subprocess; stopped by pid (TERM, then KILL)."""
+
+    def __init__(self, spec: AppSpec, log_dir: Path) -> None:
+        self.spec = spec
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"{spec.factory}.log"
+        argv = [
+            sys.executable, "-m", "uvicorn", f"bench._http_apps:{spec.factory}", "--factory",
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+            "--loop", "uvloop", "--http", "httptools", "--lifespan", "auto",
+            "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def log_tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_ready(self) -> None:
+        """Wait until both routes answer correctly; raise RuntimeError with the log tail."""
+        import httpx
+
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        with httpx.Client(base_url=self.url, trust_env=False, timeout=2.0) as client:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"exited with {self.proc.returncode}:\n{self.log_tail()}")
+                try:
+                    root = client.get("/")
+                    item = client.get("/items/7")
+                except httpx.HTTPError:
+                    pass  # not listening yet
+                else:
+                    if root.status_code == 200 and root.text == "ok" and item.json()["id"] == 7:
+                        return
+                    raise RuntimeError(
+                        f"wrong answers: / -> {root.status_code} {root.text[:80]!r}, "
+                        f"/items/7 -> {item.status_code} {item.text[:80]!r}"
+                    )
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"not ready in {STARTUP_TIMEOUT:.0f} s:\n{self.log_tail()}")
+                time.sleep(0.1)
+
+    def cpu_seconds(self) -> float:
+        import psutil
+
+        try:
+            times = psutil.Process(self.proc.pid).cpu_times()
+        except psutil.Error as exc:
+            raise RuntimeError(f"server process gone ({exc}):\n{self.log_tail()}") from exc
+        return float(times.user + times.system)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(STOP_TIMEOUT)
+
+
+def _load(wrk: str, script: Path, server: AppServer, seconds: float, connections: int) -> Run:
+    """Run wrk against *server* for *seconds*; measure the server's CPU over the run."""
+    argv = [
+        wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+        "-s", str(script), server.url,
+    ]  # fmt: skip
+    cpu_before = server.cpu_seconds()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    cpu_after = server.cpu_seconds()
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("LEXBENCH ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    requests, duration_us, *errors, p99 = line.split()[1:]
+    return Run(
+        requests=int(requests),
+        seconds=int(duration_us) / 1e6,
+        errors=sum(int(e) for e in errors),
+        p99_us=float(p99),
+        cpu_seconds=cpu_after - cpu_before,
+    )
+
+
+def _table(results: dict[str, dict[int, Run]], notes: dict[str, str]) -> str:
+    """Markdown table: app, req/s, % of its baseline, p99, CPU µs/req, target.
+
+    The share of the baseline is the median over rounds of the ratio between runs of the
+    same round (adjacent in time), which cancels most of the drift of a shared machine.
+    """
+    by_factory = {spec.factory: spec for spec in APPS}
+    rows = [
+        "| app | req/s | % of bare | p99 ms | CPU µs/req | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for spec in APPS:
+        runs = results.get(spec.name, {})
+        if not runs:
+            rows.append(
+                f"| {spec.name} | {notes.get(spec.name, 'not run')} | | | | {spec.target} |"
+            )
+            continue
+        base = results.get(by_factory[spec.baseline].name, {})
+        ratios = [run.rps / base[n].rps for n, run in runs.items() if n in base and base[n].rps]
+        share = "n/a"
+        if ratios:
+            share = f"{100 * statistics.median(ratios):.0f} % of {by_factory[spec.baseline].name}"
+        rps = statistics.median(r.rps for r in runs.values())
+        p99_ms = statistics.median(r.p99_us for r in runs.values()) / 1000
+        cpu = statistics.median(r.cpu_us_per_request for r in runs.values())
+        errors = sum(r.errors for r in runs.values())
+        flag = f" ({errors} errors)" if errors else ""
+        rows.append(
+            f"| {spec.name}{flag} | {rps:,.0f} | {share} | {p99_ms:.2f} | {cpu:.0f} | {spec.target} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    """Benchmark every available app; print the settings, per-round figures and the table."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk is not installed (Debian package 'wrk'; .ci/run installs it): skipping http")
+        return
+    seconds = _env_number("BENCH_HTTP_SECONDS", 5)
+    rounds = int(_env_number("BENCH_HTTP_ROUNDS", 3))
+    connections = int(_env_number("BENCH_HTTP_CONNECTIONS", 32))
+    budget = _env_number("BENCH_HTTP_BUDGET", 170)
+    print(
+        f"wrk -t1 -c{connections} -d{seconds:g}s --latency, {rounds} interleaved rounds; "
+        "uvicorn 1 worker, uvloop + httptools, no access log; requests alternate / and /items/<n>"
+    )
+
+    notes: dict[str, str] = {}
+    results: dict[str, dict[int, Run]] = {}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp, ExitStack() as stack:
+        script = Path(tmp) / "mix.lua"
+        script.write_text(_WRK_SCRIPT)
+        servers: list[AppServer] = []
+        for spec in APPS:
+            reason = missing(spec)
+            if reason is not None:
+                notes[spec.name] = f"not available: {reason}"
+                continue
+            server = AppServer(spec, Path(tmp))
+            stack.callback(server.stop)
+            servers.append(server)
+        ready: list[AppServer] = []
+        for server in servers:
+            try:
+                server.wait_ready()
+                _load(wrk, script, server, 1, connections)  # warm-up, discarded
+            except RuntimeError as exc:
+                notes[server.spec.name] = "failed to start"
+                print(f"{server.spec.name}: {exc}", file=sys.stderr)
+                continue
+            ready.append(server)
+
+        for round_no in range(rounds):
+            order = ready[round_no % len(ready) :] + ready[: round_no % len(ready)] if ready else []
+            figures: list[str] = []
+            for server in order:
+                if time.monotonic() - started > budget:
+                    figures.append(f"{server.spec.name}: skipped (time budget)")
+                    continue
+                try:
+                    run = _load(wrk, script, server, seconds, connections)
+                except RuntimeError as exc:
+                    figures.append(f"{server.spec.name}: failed")
+                    print(f"{server.spec.name}: {exc}", file=sys.stderr)
+                    continue
+                results.setdefault(server.spec.name, {})[round_no] = run
+                figures.append(f"{server.spec.name} {run.rps:,.0f}")
+            print(f"round {round_no + 1}: " + "; ".join(figures))
+
+    for name, reason in notes.items():
+        print(f"{name}: {reason}")
+    print()
+    print(_table(results, notes))
+
+
+if __name__ == "__main__":
+    main()
