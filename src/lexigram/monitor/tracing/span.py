@@ -1,0 +1,464 @@
+"""Spans: a recorded unit of work and its unsampled twin (:class:`NonRecordingSpan`).
+
+Attribute values follow the rule in :mod:`.attributes` (a bad one raises ``SpanError``).
+Limits (per span, from ``TracingConfig``): at most ``max_attributes`` attributes (also per
+event and per link), ``max_events`` events and ``max_links`` links; items past a limit
+are dropped and counted in ``dropped_attributes`` / ``dropped_events`` /
+``dropped_links``. An exception stack trace is kept up to :data:`MAX_STACKTRACE_CHARS`
+characters (the tail). Once ended, a span ignores further changes; ending twice is
+harmless.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import Token
+from dataclasses import dataclass, field
+from enum import IntEnum
+from types import TracebackType
+from typing import Any
+
+from ..exceptions import SpanError
+from .attributes import AttributeValue, bounded_attributes, check_attribute
+from .context import _CURRENT_SPAN, RandomIdGenerator, SpanContext, _make
+from .propagation import EMPTY_TRACE_STATE
+
+__all__ = [
+    "MAX_STACKTRACE_CHARS",
+    "NonRecordingSpan",
+    "Span",
+    "SpanEvent",
+    "SpanKind",
+    "SpanLink",
+    "SpanStatus",
+    "unsampled_span",
+]
+
+MAX_STACKTRACE_CHARS = 16_384
+
+
+class SpanKind(IntEnum):
+    """Span kind following OpenTelemetry specification (same values as the OTel API)."""
+
+    INTERNAL = 0
+    SERVER = 1
+    CLIENT = 2
+    PRODUCER = 3
+    CONSUMER = 4
+
+
+class SpanStatus(IntEnum):
+    """Span status following OpenTelemetry specification (``StatusCode`` values)."""
+
+    UNSET = 0
+    OK = 1
+    ERROR = 2
+
+
+@dataclass(frozen=True, slots=True)
+class SpanEvent:
+    """A timestamped event on a span (``timestamp`` in epoch seconds)."""
+
+    name: str
+    timestamp: float
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    dropped_attributes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SpanLink:
+    """A link from a span to another span's context."""
+
+    context: SpanContext
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    dropped_attributes: int = 0
+
+
+class SpanRuntime:
+    """What spans of one tracer share: service name, limits, clocks and the end callback."""
+
+    __slots__ = ("max_attributes", "max_events", "max_links", "monotonic", "on_end",
+                 "service_name", "time")  # fmt: skip
+
+    def __init__(
+        self,
+        service_name: str = "",
+        *,
+        max_attributes: int = 128,
+        max_events: int = 128,
+        max_links: int = 128,
+        time: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_end: Callable[[Span], None] | None = None,
+    ) -> None:
+        self.service_name = service_name
+        self.max_attributes = max_attributes
+        self.max_events = max_events
+        self.max_links = max_links
+        self.time = time
+        self.monotonic = monotonic
+        self.on_end = on_end
+
+
+_DEFAULT_RUNTIME = SpanRuntime()
+_IDS = RandomIdGenerator()
+
+
+class Span:
+    """Distributed tracing span.
+
+    Times are epoch seconds (``start_time``/``end_time``); the duration is measured on the
+    monotonic clock. As a context manager it becomes the current span, restores the
+    previous one on exit, records an escaping ``Exception`` (status ERROR) and ends.
+    """
+
+    __slots__ = ("_rt", "_start_mono", "_token", "attributes", "context", "dropped_attributes",
+                 "dropped_events", "dropped_links", "end_time", "events", "kind", "links", "name",
+                 "start_time", "status", "status_message")  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        context: SpanContext | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Mapping[str, Any] | None = None,
+        *,
+        links: Sequence[SpanContext | SpanLink] | None = None,
+        start_time: float | None = None,
+        runtime: SpanRuntime | None = None,
+    ) -> None:
+        rt = _DEFAULT_RUNTIME if runtime is None else runtime
+        self._rt = rt
+        self.name = name
+        if context is None:
+            context = _make(_IDS.trace_id(), _IDS.span_id(), None, 1, EMPTY_TRACE_STATE, False)
+        self.context = context
+        self.kind = kind
+        self.status = SpanStatus.UNSET
+        self.status_message: str | None = None
+        self.events: Sequence[SpanEvent] = ()
+        self.dropped_events = 0
+        self.end_time: float | None = None
+        self._token: Token[Span | None] | None = None
+        if attributes:
+            self.attributes, self.dropped_attributes = bounded_attributes(
+                attributes, rt.max_attributes
+            )
+        else:
+            self.attributes = {}
+            self.dropped_attributes = 0
+        self.links: Sequence[SpanLink] = ()
+        self.dropped_links = 0
+        if links:
+            for link in links:
+                if isinstance(link, SpanLink):
+                    self.add_link(link.context, link.attributes)
+                else:
+                    self.add_link(link)
+        if start_time is None:
+            self.start_time = rt.time()
+            self._start_mono: float | None = rt.monotonic()
+        else:
+            self.start_time = start_time
+            self._start_mono = None
+
+    # -- identity -------------------------------------------------------------------
+    @property
+    def trace_id(self) -> str:
+        return self.context.trace_id
+
+    @property
+    def span_id(self) -> str:
+        return self.context.span_id
+
+    @property
+    def parent_span_id(self) -> str | None:
+        return self.context.parent_span_id
+
+    @property
+    def service_name(self) -> str:
+        return self._rt.service_name
+
+    @property
+    def ended(self) -> bool:
+        return self.end_time is not None
+
+    def is_recording(self) -> bool:
+        """True until the span ends (always False for unsampled spans)."""
+        return self.end_time is None
+
+    # -- recording ------------------------------------------------------------------
+    def set_attribute(self, key: str, value: Any) -> None:
+        """Set one attribute; a new key past ``max_attributes`` is dropped and counted."""
+        value = check_attribute(key, value)
+        if self.end_time is not None:
+            return
+        attrs = self.attributes
+        if key in attrs or len(attrs) < self._rt.max_attributes:
+            attrs[key] = value
+        else:
+            self.dropped_attributes += 1
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        """Set several attributes (same rules as :meth:`set_attribute`)."""
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
+
+    def add_event(
+        self,
+        name: str,
+        attributes: Mapping[str, Any] | None = None,
+        timestamp: float | None = None,
+    ) -> None:
+        """Add an event (epoch-seconds *timestamp*, default now); past ``max_events`` dropped."""
+        kept, dropped = bounded_attributes(attributes, self._rt.max_attributes)
+        if self.end_time is not None:
+            return
+        if len(self.events) >= self._rt.max_events:
+            self.dropped_events += 1
+            return
+        when = self._rt.time() if timestamp is None else timestamp
+        events = self.events
+        if not isinstance(events, list):
+            events = self.events = list(events)
+        events.append(SpanEvent(name, when, kept, dropped))
+
+    def add_link(self, context: SpanContext, attributes: Mapping[str, Any] | None = None) -> None:
+        """Link this span to *context*; past ``max_links`` dropped and counted."""
+        if not isinstance(context, SpanContext):
+            raise SpanError(f"link target {context!r} must be a SpanContext (e.g. span.context)")
+        kept, dropped = bounded_attributes(attributes, self._rt.max_attributes)
+        if self.end_time is not None:
+            return
+        if len(self.links) >= self._rt.max_links:
+            self.dropped_links += 1
+            return
+        links = self.links
+        if not isinstance(links, list):
+            links = self.links = list(links)
+        links.append(SpanLink(context, kept, dropped))
+
+    def set_status(self, status: SpanStatus | str, message: str | None = None) -> None:
+        """Set the status (OpenTelemetry rules: UNSET is ignored, OK is final).
+
+        *status* may be a :class:`SpanStatus` or its name (``"error"``); the message is
+        kept for ERROR only.
+        """
+        if not isinstance(status, SpanStatus):
+            try:
+                status = SpanStatus[str(status).upper()]
+            except KeyError:
+                raise SpanError(
+                    f"span status {status!r} is not one of UNSET, OK, ERROR; "
+                    "pass a SpanStatus member"
+                ) from None
+        if self.end_time is not None or status is SpanStatus.UNSET:
+            return
+        if self.status is SpanStatus.OK:
+            return
+        self.status = status
+        self.status_message = message if status is SpanStatus.ERROR else None
+
+    def record_exception(
+        self,
+        exception: BaseException,
+        attributes: Mapping[str, Any] | None = None,
+        timestamp: float | None = None,
+    ) -> None:
+        """Add an ``exception`` event (type, message, stack trace); the status is unchanged."""
+        if self.end_time is not None:
+            return
+        kind = type(exception)
+        module = kind.__module__
+        qualname = kind.__qualname__
+        try:
+            message = str(exception)
+        except Exception:
+            message = f"<unprintable {qualname}>"
+        stack = "".join(traceback.format_exception(kind, exception, exception.__traceback__))
+        event: dict[str, Any] = {
+            "exception.type": qualname if module == "builtins" else f"{module}.{qualname}",
+            "exception.message": message,
+            "exception.stacktrace": stack[-MAX_STACKTRACE_CHARS:],
+        }
+        if attributes:
+            event.update(attributes)
+        self.add_event("exception", event, timestamp)
+
+    def end(self, end_time: float | None = None) -> None:
+        """End the span (epoch-seconds *end_time*, default now) and hand it to export once."""
+        if self.end_time is not None:
+            return
+        rt = self._rt
+        if end_time is None:
+            start = self._start_mono
+            end_time = rt.time() if start is None else self.start_time + (rt.monotonic() - start)
+        self.end_time = end_time
+        on_end = rt.on_end
+        if on_end is not None:
+            on_end(self)
+
+    def finish(self) -> None:
+        """Alias for :meth:`end` for compatibility."""
+        self.end()
+
+    def get_duration(self) -> float | None:
+        """Duration in seconds once ended, else None."""
+        end = self.end_time
+        return None if end is None else end - self.start_time
+
+    # -- context manager ------------------------------------------------------------
+    def __enter__(self) -> Span:
+        self._token = _CURRENT_SPAN.set(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None and self.end_time is None:
+            self.record_exception(exc)
+            if isinstance(exc, Exception):
+                self.set_status(SpanStatus.ERROR, f"{type(exc).__name__}: {exc}")
+        _restore(self)
+        self.end()
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.name!r} trace_id={self.context.trace_id} "
+            f"span_id={self.context.span_id} ended={self.end_time is not None}>"
+        )
+
+
+def _restore(span: Span) -> None:
+    token = span._token
+    if token is None:
+        return
+    span._token = None
+    try:
+        _CURRENT_SPAN.reset(token)
+    except ValueError:
+        # exited in another context (e.g. a generator finalised elsewhere): best effort
+        _CURRENT_SPAN.set(token.old_value if token.old_value is not Token.MISSING else None)
+
+
+_EMPTY: dict[str, Any] = {}
+
+
+class NonRecordingSpan(Span):
+    """An unsampled span: carries its context for propagation and records nothing.
+
+    Every recording method returns at once without inspecting its input; it is never
+    exported. It still becomes current as a context manager so children inherit its
+    context (and its unsampled flag).
+    """
+
+    __slots__ = ("_ctx", "_origin")
+
+    # class-level stand-ins for the per-span fields a recording span stores
+    name = ""
+    kind = SpanKind.INTERNAL
+    status = SpanStatus.UNSET
+    status_message = None
+    attributes = _EMPTY
+    events: Sequence[SpanEvent] = ()
+    links: Sequence[SpanLink] = ()
+    dropped_attributes = 0
+    dropped_events = 0
+    dropped_links = 0
+    start_time = 0.0
+    end_time = None
+    _rt = _DEFAULT_RUNTIME
+
+    def __init__(self, context: SpanContext) -> None:
+        self._ctx: SpanContext | None = context
+        self._origin: SpanContext | int | None = None
+        self._token = None
+
+    @property
+    def context(self) -> SpanContext:
+        """The span's context, built on first read for spans started unsampled."""
+        ctx = self._ctx
+        if ctx is None:
+            ctx = self._ctx = _unsampled_context(self._origin)
+        return ctx
+
+    @context.setter
+    def context(self, value: SpanContext) -> None:
+        self._ctx = value
+
+    def is_recording(self) -> bool:
+        return False
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        return None
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        return None
+
+    def add_event(
+        self,
+        name: str,
+        attributes: Mapping[str, Any] | None = None,
+        timestamp: float | None = None,
+    ) -> None:
+        return None
+
+    def add_link(self, context: SpanContext, attributes: Mapping[str, Any] | None = None) -> None:
+        return None
+
+    def set_status(self, status: SpanStatus | str, message: str | None = None) -> None:
+        return None
+
+    def record_exception(
+        self,
+        exception: BaseException,
+        attributes: Mapping[str, Any] | None = None,
+        timestamp: float | None = None,
+    ) -> None:
+        return None
+
+    def end(self, end_time: float | None = None) -> None:
+        return None
+
+    def get_duration(self) -> float | None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        _restore(self)
+
+
+_new_span = object.__new__
+_getrandbits = random.getrandbits
+
+
+def unsampled_span(origin: SpanContext | int | None) -> NonRecordingSpan:
+    """A non-recording span whose context is built lazily from *origin*: the parent
+    context, the root trace id, or None for a new random root. Ids use
+    ``random.getrandbits``."""
+    span: NonRecordingSpan = _new_span(NonRecordingSpan)
+    span._ctx = None
+    span._origin = origin
+    span._token = None
+    return span
+
+
+def _unsampled_context(origin: SpanContext | int | None) -> SpanContext:
+    sid = _getrandbits(64) or 1
+    if origin is None:
+        return _make(_getrandbits(128) or 1, sid, None, 0, EMPTY_TRACE_STATE, False)
+    if type(origin) is int:
+        return _make(origin, sid, None, 0, EMPTY_TRACE_STATE, False)
+    assert isinstance(origin, SpanContext)
+    psid = origin._sid if origin._sid is not None else origin._sid_hex
+    return _make(origin._tid, sid, psid, 0, origin.trace_state, False, origin._tid_hex)
