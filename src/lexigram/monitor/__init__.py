@@ -47,6 +47,19 @@ _EXPORTS: dict[str, str] = {
     "PrometheusConfig": ".config",
     "SamplerType": ".config",
     "TracingConfig": ".config",
+    # health
+    "CachedHealthChecker": ".health",
+    "FunctionHealthCheck": ".health",
+    "HealthCheck": ".health",
+    "HealthCheckCategory": ".health",
+    "HealthCheckRegistry": ".health",
+    "HealthCheckResult": ".health",
+    "HealthChecker": ".health",
+    "HealthCheckerRegistry": ".health",
+    "HealthStatus": ".health",
+    "health_checker": ".health",
+    # middleware
+    "HealthCheckProvider": ".middleware",
     # no-op twins
     "NoOpHealthCheckRegistry": ".noop",
     "NoOpMetricsCollector": ".noop",
@@ -54,6 +67,23 @@ _EXPORTS: dict[str, str] = {
     "NoOpTracer": ".noop",
     "NoOpMetricsBackend": ".backends.noop",
     "NoopMetricsBackend": ".backends.noop",
+    # metrics
+    "BufferedMetricEntry": ".metrics",
+    "BufferedMetricRecorder": ".metrics",
+    "Counter": ".metrics",
+    "Exemplar": ".metrics",
+    "Gauge": ".metrics",
+    "Histogram": ".metrics",
+    "HistogramSnapshot": ".metrics",
+    "MetricValue": ".metrics",
+    "MetricsCollector": ".metrics",
+    "Summary": ".metrics",
+    "SummarySnapshot": ".metrics",
+    "ValueSnapshot": ".metrics",
+    "get_default_collector": ".metrics",
+    "set_default_collector": ".metrics",
+    "set_exemplar_source": ".metrics",
+    "to_metric_name": ".metrics",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -1,0 +1,39 @@
+"""Metrics core: instruments, the collector, the buffered recorder and the snapshot API."""
+
+from __future__ import annotations
+
+from ._exemplars import ExemplarSource, get_exemplar_source, set_exemplar_source
+from ._series import OVERFLOW_VALUE
+from .buffered import BufferedMetricEntry, BufferedMetricRecorder
+from .collector import MetricsCollector, get_default_collector, set_default_collector
+from .counter import Counter
+from .gauge import Gauge
+from .histogram import Histogram
+from .naming import to_metric_name, validate_label_name, validate_metric_name
+from .snapshot import Exemplar, HistogramSnapshot, SummarySnapshot, ValueSnapshot
+from .summary import Summary
+from .value import MetricValue
+
+__all__ = [
+    "OVERFLOW_VALUE",
+    "BufferedMetricEntry",
+    "BufferedMetricRecorder",
+    "Counter",
+    "Exemplar",
+    "ExemplarSource",
+    "Gauge",
+    "Histogram",
+    "HistogramSnapshot",
+    "MetricValue",
+    "MetricsCollector",
+    "Summary",
+    "SummarySnapshot",
+    "ValueSnapshot",
+    "get_default_collector",
+    "get_exemplar_source",
+    "set_default_collector",
+    "set_exemplar_source",
+    "to_metric_name",
+    "validate_label_name",
+    "validate_metric_name",
+]

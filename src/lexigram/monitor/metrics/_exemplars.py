@@ -1,0 +1,84 @@
+"""Exemplar source hook (dependency inversion: metrics never imports tracing).
+
+The wiring layer installs a function returning the current *sampled* span's ids::
+
+    set_exemplar_source(lambda: ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"))
+
+While a source is installed, ``Counter.increment`` keeps the latest exemplar per series
+and ``Histogram.observe`` the latest per bucket. Without one, the hot path pays a single
+``is None`` check. A source that raises or returns something malformed is counted in
+:func:`source_failures`, logged (rate limited) and yields no exemplar; it never breaks
+the update that called it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from .._clock import Clock
+from .._ratelimit import RateLimitedLogger
+from .snapshot import Exemplar
+
+__all__ = ["ExemplarSource", "get_exemplar_source", "set_exemplar_source", "source_failures"]
+
+#: Returns ``(trace_id_hex, span_id_hex)`` of the current sampled span, or None.
+ExemplarSource = Callable[[], "tuple[str, str] | None"]
+
+_log = RateLimitedLogger(logging.getLogger("lexigram.monitor.metrics.exemplars"))
+
+
+class _State:
+    """Mutable holder read by the instruments' hot paths (one attribute load)."""
+
+    __slots__ = ("failures", "source")
+
+    def __init__(self) -> None:
+        self.source: ExemplarSource | None = None
+        self.failures = 0
+
+
+state = _State()
+
+
+def set_exemplar_source(source: ExemplarSource | None) -> ExemplarSource | None:
+    """Install (or with None, remove) the exemplar source; returns the previous one."""
+    if source is not None and not callable(source):
+        raise TypeError(
+            f"exemplar source {source!r} is not callable; pass a function returning "
+            "(trace_id_hex, span_id_hex) or None"
+        )
+    previous = state.source
+    state.source = source
+    return previous
+
+
+def get_exemplar_source() -> ExemplarSource | None:
+    """The installed exemplar source, or None."""
+    return state.source
+
+
+def source_failures() -> int:
+    """How many times the installed source raised or returned a malformed value."""
+    return state.failures
+
+
+def capture(source: ExemplarSource, value: float, clock: Clock) -> Exemplar | None:
+    """Ask *source* for the current span and build an exemplar; None when unsampled."""
+    try:
+        ids = source()
+        if ids is None:
+            return None
+        trace_id, span_id = ids
+        if not isinstance(trace_id, str) or not isinstance(span_id, str):
+            raise TypeError(f"expected two hex strings, got {ids!r}")
+    except Exception:
+        state.failures += 1
+        _log.warning(
+            "exemplar-source",
+            "exemplar source %r failed; no exemplar recorded",
+            source,
+            exc_info=True,
+        )
+        return None
+    return Exemplar(float(value), trace_id, span_id, clock.time())

@@ -1,0 +1,327 @@
+"""Series table shared by every instrument: label schema, key cache, cap and overflow.
+
+Label schema: the default (constant) label keys given to the constructor, then the keys
+of the first call with a non-empty ``labels`` mapping, in that call's order. The schema is
+locked by that call; later calls may omit keys (the value becomes ``""``) but an unknown
+key raises :class:`InvalidMetricError`. Label values must be strings. A call's labels
+override default label values of the same key. Calls without labels (or with ``{}``) use
+the unlabelled series, whose non-default label values are ``""``.
+
+Bounds: at most ``max_series`` series per instrument plus one overflow series; label
+sets past the cap are all counted in the overflow series (label values
+``"__overflow__"``) and a warning is logged once per instrument. The key cache maps a
+call's ``tuple(labels.items())`` to its series and holds at most ``4 * max_series``
+entries (label sets seen in other key orders past that go through the slow path).
+``reset()`` drops every series but keeps the locked schema.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from .._clock import SYSTEM_CLOCK, Clock
+from ..exceptions import InvalidMetricError
+from .naming import validate_label_name, validate_metric_name
+
+__all__ = [
+    "DEFAULT_MAX_OBSERVATIONS",
+    "DEFAULT_MAX_SERIES",
+    "OVERFLOW_VALUE",
+    "Instrument",
+    "InstrumentKind",
+    "check_max_observations",
+]
+
+DEFAULT_MAX_SERIES = 2000
+DEFAULT_MAX_OBSERVATIONS = 1000
+OVERFLOW_VALUE = "__overflow__"
+InstrumentKind = Literal["counter", "gauge", "histogram", "summary"]
+
+_logger = logging.getLogger("lexigram.monitor.metrics")
+
+S = TypeVar("S")
+Snap = TypeVar("Snap")
+
+
+def check_max_observations(value: object, metric: str) -> int:
+    """Validate the size of a recent-observations ring (an int >= 0)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidMetricError(
+            f"max_observations={value!r} for metric {metric!r} is invalid: it must be an "
+            "integer >= 0 (0 keeps no history)"
+        )
+    return value
+
+
+class Instrument(ABC, Generic[S, Snap]):
+    """Base of the four instruments: name, description, schema and the series table.
+
+    Subclasses provide ``_new_series()`` and ``_snapshot()``; their hot paths read
+    ``_unlabelled`` and ``_cache`` directly and fall back to :meth:`_resolve`.
+    """
+
+    kind: ClassVar[InstrumentKind]
+    _reserved_labels: ClassVar[frozenset[str]] = frozenset()
+
+    __slots__ = (
+        "_cache",
+        "_cache_limit",
+        "_clock",
+        "_default_values",
+        "_defaults",
+        "_description",
+        "_index",
+        "_label_names",
+        "_lock",
+        "_max_series",
+        "_name",
+        "_overflow",
+        "_overflow_warned",
+        "_schema_locked",
+        "_series",
+        "_unlabelled",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        description: str = "",
+        labels: Mapping[str, str] | None = None,
+        *,
+        max_series: int = DEFAULT_MAX_SERIES,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self._name = validate_metric_name(name)
+        if not isinstance(description, str):
+            raise InvalidMetricError(
+                f"description of metric {name!r} is a {type(description).__name__}; pass a string"
+            )
+        if isinstance(max_series, bool) or not isinstance(max_series, int) or max_series < 1:
+            raise InvalidMetricError(
+                f"max_series={max_series!r} for metric {name!r} is invalid: it must be an "
+                "integer >= 1"
+            )
+        defaults = dict(labels or {})
+        for key, value in defaults.items():
+            self._check_label_name(key)
+            if not isinstance(value, str):
+                raise InvalidMetricError(
+                    f"default label {key!r} of metric {name!r} has the value {value!r} "
+                    f"({type(value).__name__}); label values must be strings, e.g. "
+                    f"{str(value)!r}"
+                )
+        self._description = description
+        self._defaults = defaults
+        self._label_names: tuple[str, ...] = tuple(defaults)
+        self._index = {key: i for i, key in enumerate(self._label_names)}
+        self._default_values: tuple[str, ...] = tuple(defaults.values())
+        self._schema_locked = False
+        self._max_series = max_series
+        self._cache_limit = 4 * max_series
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._series: dict[tuple[str, ...], S] = {}
+        self._cache: dict[Any, S] = {}
+        self._unlabelled: S | None = None
+        self._overflow: S | None = None
+        self._overflow_warned = False
+
+    # -- read side shared by all instruments ------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """Metric name."""
+        return self._name
+
+    @property
+    def description(self) -> str:
+        """Metric description (HELP text)."""
+        return self._description
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        """The label schema: default label keys, then the first labelled call's keys."""
+        return self._label_names
+
+    @property
+    def max_series(self) -> int:
+        """Series cap (the overflow series comes on top)."""
+        return self._max_series
+
+    def series_count(self) -> int:
+        """Number of series currently held, including the overflow series."""
+        with self._lock:
+            return len(self._series) + (self._overflow is not None)
+
+    def collect(self) -> tuple[Snap, ...]:
+        """Snapshot every series (one lock hold per series); see ``metrics.snapshot``."""
+        with self._lock:
+            names = self._label_names
+            entries = list(self._series.items())
+            overflow = self._overflow
+        snaps = [self._snapshot(names, values, series) for values, series in entries]
+        if overflow is not None:
+            snaps.append(self._snapshot(names, (OVERFLOW_VALUE,) * len(names), overflow))
+        return tuple(snaps)
+
+    def reset(self) -> None:
+        """Drop every series (values, history, exemplars); the label schema stays locked."""
+        with self._lock:
+            self._series = {}
+            self._cache = {}
+            self._unlabelled = None
+            self._overflow = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._name!r}, label_names={self._label_names!r})"
+
+    # -- subclass hooks -------------------------------------------------------------------
+
+    @abstractmethod
+    def _new_series(self) -> S:
+        """A fresh, empty series."""
+
+    @abstractmethod
+    def _snapshot(self, names: tuple[str, ...], values: tuple[str, ...], series: S) -> Snap:
+        """An immutable snapshot of *series*, taken under its lock."""
+
+    # -- slow paths ---------------------------------------------------------------------
+
+    def _check_label_name(self, key: object) -> None:
+        validate_label_name(key, self._name)
+        if key in self._reserved_labels:
+            raise InvalidMetricError(
+                f"label name {key!r} of {self.kind} {self._name!r} is reserved: the exporter "
+                f"adds it to {self.kind} series; rename the label"
+            )
+
+    def _get_unlabelled(self) -> S:
+        """The unlabelled series, created on first use."""
+        with self._lock:
+            series = self._unlabelled
+            if series is None:
+                series = self._series_for_key(self._unlabelled_key())
+                self._unlabelled = series
+            return series
+
+    def _unlabelled_key(self) -> tuple[str, ...]:
+        return self._default_values + ("",) * (len(self._label_names) - len(self._defaults))
+
+    def _series_for_key(self, key: tuple[str, ...]) -> S:
+        """Existing or new series for a full label-values tuple (caller holds the lock)."""
+        series = self._series.get(key)
+        if series is not None:
+            return series
+        if len(self._series) >= self._max_series:
+            return self._overflow_series()
+        series = self._new_series()
+        self._series[key] = series
+        return series
+
+    def _overflow_series(self) -> S:
+        if self._overflow is None:
+            self._overflow = self._new_series()
+        if not self._overflow_warned:
+            self._overflow_warned = True
+            _logger.warning(
+                "%s %r reached its cap of %d series; new label sets are counted in the "
+                "overflow series (label values %r). Reduce label cardinality or raise "
+                "max_series / MetricsConfig.max_series_per_metric.",
+                self.kind,
+                self._name,
+                self._max_series,
+                OVERFLOW_VALUE,
+            )
+        return self._overflow
+
+    def _check_items(self, labels: object) -> tuple[tuple[str, str], ...]:
+        if not isinstance(labels, Mapping):
+            raise InvalidMetricError(
+                f"labels of metric {self._name!r} must be a mapping of label name to string "
+                f"value, got {type(labels).__name__} {labels!r}"
+            )
+        items = tuple(labels.items())
+        for key, value in items:
+            if not isinstance(key, str):
+                raise InvalidMetricError(
+                    f"label name {key!r} of metric {self._name!r} is a {type(key).__name__}; "
+                    "label names are strings"
+                )
+            if not isinstance(value, str):
+                raise InvalidMetricError(
+                    f"label {key!r} of metric {self._name!r} has the value {value!r} "
+                    f"({type(value).__name__}); label values must be strings, e.g. "
+                    f"{str(value)!r}"
+                )
+        return items
+
+    def _unknown_keys_error(self, items: tuple[tuple[str, str], ...]) -> InvalidMetricError:
+        given = [key for key, _ in items]
+        unknown = [key for key in given if key not in self._index]
+        return InvalidMetricError(
+            f"{self.kind} {self._name!r} got label keys {given} with unknown {unknown}; its "
+            f"label schema is {list(self._label_names)} (default labels plus the keys of the "
+            "first labelled call, locked on first use). Use only these keys (missing ones "
+            "become ''), or create a separate metric."
+        )
+
+    def _lock_schema(self, items: tuple[tuple[str, str], ...]) -> None:
+        """Extend the schema with the first labelled call's keys (caller holds the lock)."""
+        extra = [key for key, _ in items if key not in self._defaults]
+        for key in extra:
+            self._check_label_name(key)
+        old_unlabelled = self._unlabelled_key()
+        self._label_names = (*self._label_names, *extra)
+        self._index = {key: i for i, key in enumerate(self._label_names)}
+        self._schema_locked = True
+        series = self._series.pop(old_unlabelled, None)
+        if series is not None:
+            self._series[self._unlabelled_key()] = series
+
+    def _key_for(self, items: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+        values = list(self._unlabelled_key())
+        index = self._index
+        for key, value in items:
+            values[index[key]] = value
+        return tuple(values)
+
+    def _resolve(self, labels: Any) -> S:
+        """Slow path of every update: validate *labels*, lock the schema, find the series."""
+        items = self._check_items(labels)
+        if not items:
+            series = self._unlabelled
+            return series if series is not None else self._get_unlabelled()
+        with self._lock:
+            if not self._schema_locked:
+                self._lock_schema(items)
+            if any(key not in self._index for key, _ in items):
+                raise self._unknown_keys_error(items)
+            key = self._key_for(items)
+            series = self._series_for_key(key)
+            if key == self._unlabelled_key():
+                self._unlabelled = series
+            if series is not self._overflow and len(self._cache) < self._cache_limit:
+                self._cache[items] = series
+            return series
+
+    def _lookup(self, labels: Mapping[str, str] | None) -> S | None:
+        """The series for *labels* if it exists (reads never create series or lock)."""
+        if labels is None:
+            return self._unlabelled
+        items = self._check_items(labels)
+        if not items:
+            return self._unlabelled
+        with self._lock:
+            if self._schema_locked and any(key not in self._index for key, _ in items):
+                raise self._unknown_keys_error(items)
+            if any(key not in self._index for key, _ in items):
+                return None  # schema not locked yet: no series can carry these keys
+            key = self._key_for(items)
+            overflow = (OVERFLOW_VALUE,) * len(self._label_names)
+            if key == overflow and key not in self._series:
+                return self._overflow
+            return self._series.get(key)

@@ -1,0 +1,377 @@
+"""MetricsCollector: the registry of instruments, and the process-wide default one.
+
+``create_*`` return the existing instrument when the name is taken by the same type and
+raise :class:`InvalidMetricError` when it is taken by another type; data is never
+replaced. Names given to ``create_*`` must be valid metric names; the name-based API
+(``increment``/``gauge``/``histogram``) first applies ``naming.to_metric_name`` (dots and
+dashes become underscores) and creates the instrument on first use.
+
+A :class:`~lexigram.monitor.config.MetricsConfig` is honoured as follows: ``prefix``
+(through ``make_metric_name``) for every name created here, ``default_labels`` merged
+under each instrument's own default labels, ``histogram_buckets`` for histograms
+created without buckets, ``max_series_per_metric`` and ``max_observations`` for every
+instrument, and ``enabled=False`` turns the name-based API into a no-op.
+
+Bounds: at most ``max_metrics`` instruments (default 10,000). Past it ``create_*`` and
+``register_metric`` raise, while the name-based API drops the value, counts it in
+:attr:`MetricsCollector.dropped` and logs a rate-limited warning. The name-based
+lookup cache holds at most ``2 * max_metrics`` names.
+
+Exporters read :meth:`MetricsCollector.get_all_metrics` and, for every instrument with a
+``kind``, its ``collect()`` snapshots (see ``metrics.snapshot``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from .._clock import SYSTEM_CLOCK, Clock
+from .._ratelimit import RateLimitedLogger
+from ..config import MetricsConfig
+from ..exceptions import InvalidMetricError
+from ..hooks import MetricRecordedHook, default_bus
+from ..protocols import MetricProtocol
+from ._series import Instrument
+from .counter import Counter
+from .gauge import Gauge
+from .histogram import Histogram
+from .naming import to_metric_name, validate_metric_name
+from .summary import DEFAULT_QUANTILES, Summary
+
+__all__ = [
+    "DEFAULT_MAX_METRICS",
+    "MetricsCollector",
+    "get_default_collector",
+    "set_default_collector",
+]
+
+DEFAULT_MAX_METRICS = 10_000
+
+_log = RateLimitedLogger(logging.getLogger("lexigram.monitor.metrics.collector"))
+
+InstrumentT = TypeVar("InstrumentT", bound=Instrument[Any, Any])
+
+
+class _CollectorFullError(InvalidMetricError):
+    """The collector holds ``max_metrics`` metrics (the facade drops instead of raising)."""
+
+
+def _kind_of(metric: object) -> str:
+    kind = getattr(metric, "kind", None)
+    return kind if isinstance(kind, str) else type(metric).__name__
+
+
+class MetricsCollector:
+    """Central metrics collection and reporting.
+
+    Thread-safe. ``config`` defaults to ``MetricsConfig()``; ``clock`` stamps series
+    creation times and exemplars of the instruments created here.
+    """
+
+    def __init__(
+        self,
+        config: MetricsConfig | None = None,
+        *,
+        max_metrics: int = DEFAULT_MAX_METRICS,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        if isinstance(max_metrics, bool) or not isinstance(max_metrics, int) or max_metrics < 1:
+            raise InvalidMetricError(f"max_metrics={max_metrics!r} must be an integer >= 1")
+        self._config = config if config is not None else MetricsConfig()
+        self._enabled = self._config.enabled
+        self._max_metrics = max_metrics
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._metrics: dict[str, Any] = {}
+        # facade name -> instrument, one table per type, so repeated names skip parsing
+        self._counters: dict[str, Counter] = {}
+        self._gauges: dict[str, Gauge] = {}
+        self._histograms: dict[str, Histogram] = {}
+        self._dropped = 0
+
+    @property
+    def config(self) -> MetricsConfig:
+        """The configuration this collector honours."""
+        return self._config
+
+    @property
+    def dropped(self) -> int:
+        """Values dropped by the name-based API because ``max_metrics`` was reached."""
+        return self._dropped
+
+    # -- explicit instruments -----------------------------------------------------------
+
+    def create_counter(
+        self, name: str, description: str = "", labels: dict[str, str] | None = None
+    ) -> Counter:
+        """Get or create the counter *name* (prefixed by ``config.prefix``)."""
+        full = self._full_name(name)
+        return self._get_or_create(
+            Counter,
+            full,
+            lambda: Counter(full, description, self._labels(labels), **self._series_kwargs()),
+        )
+
+    def create_gauge(
+        self, name: str, description: str = "", labels: dict[str, str] | None = None
+    ) -> Gauge:
+        """Get or create the gauge *name* (prefixed by ``config.prefix``)."""
+        full = self._full_name(name)
+        return self._get_or_create(
+            Gauge,
+            full,
+            lambda: Gauge(full, description, self._labels(labels), **self._series_kwargs()),
+        )
+
+    def create_histogram(
+        self,
+        name: str,
+        description: str = "",
+        labels: dict[str, str] | None = None,
+        buckets: Iterable[float] | None = None,
+    ) -> Histogram:
+        """Get or create the histogram *name*; buckets default to ``config.histogram_buckets``."""
+        full = self._full_name(name)
+        chosen = self._config.histogram_buckets if buckets is None else buckets
+        return self._get_or_create(
+            Histogram,
+            full,
+            lambda: Histogram(
+                full,
+                description,
+                self._labels(labels),
+                chosen,
+                max_observations=self._config.max_observations,
+                **self._series_kwargs(),
+            ),
+        )
+
+    def create_summary(
+        self,
+        name: str,
+        description: str = "",
+        labels: dict[str, str] | None = None,
+        *,
+        quantiles: Iterable[float] = DEFAULT_QUANTILES,
+    ) -> Summary:
+        """Get or create the summary *name* (prefixed by ``config.prefix``)."""
+        full = self._full_name(name)
+        return self._get_or_create(
+            Summary,
+            full,
+            lambda: Summary(
+                full,
+                description,
+                self._labels(labels),
+                quantiles=quantiles,
+                max_observations=self._config.max_observations,
+                **self._series_kwargs(),
+            ),
+        )
+
+    def register_metric(self, metric: MetricProtocol) -> None:
+        """Register an existing metric instrument under its own ``name``.
+
+        Registering the same object twice is a no-op. When the name is taken by another
+        object of the same type, the registered one is kept (its data is never replaced)
+        and a warning says so; another type raises :class:`InvalidMetricError`.
+        """
+        name = validate_metric_name(getattr(metric, "name", None))
+        with self._lock:
+            existing = self._metrics.get(name)
+            if existing is None:
+                self._check_capacity(name)
+                self._metrics[name] = metric
+                return
+        if existing is metric:
+            return
+        if _kind_of(existing) != _kind_of(metric):
+            raise self._clash(name, existing, _kind_of(metric))
+        _log.warning(
+            f"register:{name}",
+            "metric %r is already registered (another %s); keeping the registered one. "
+            "Use get_metric(%r) to record into it.",
+            name,
+            _kind_of(existing),
+            name,
+        )
+
+    def get_metric(self, name: str) -> MetricProtocol | None:
+        """The metric registered as *name* (also tried as a prefixed facade name)."""
+        metric: MetricProtocol | None = self._metrics.get(name)
+        if metric is None and isinstance(name, str):
+            try:
+                candidate = self._config.make_metric_name(to_metric_name(name))
+            except InvalidMetricError:
+                return None
+            metric = self._metrics.get(candidate)
+        return metric
+
+    def get_all_metrics(self) -> dict[str, MetricProtocol]:
+        """A copy of the name -> metric table."""
+        with self._lock:
+            return dict(self._metrics)
+
+    def instruments(self) -> list[Counter | Gauge | Histogram | Summary]:
+        """The registered metrics that offer the snapshot API (``kind``, ``collect()``).
+
+        This is what exporters read; objects registered through ``register_metric`` that
+        are not lexigram instruments are left out.
+        """
+        with self._lock:
+            metrics = list(self._metrics.values())
+        return [m for m in metrics if isinstance(m, Counter | Gauge | Histogram | Summary)]
+
+    def clear(self) -> None:
+        """Forget every metric (instruments already handed out keep working, unregistered)."""
+        with self._lock:
+            self._metrics = {}
+            self._counters = {}
+            self._gauges = {}
+            self._histograms = {}
+
+    # -- name-based API -----------------------------------------------------------------
+
+    def increment(self, name: str, value: float = 1.0, tags: dict[str, str] | None = None) -> None:
+        """Increment the counter *name* (created on first use) by *value*."""
+        if not self._enabled:
+            return
+        counter = self._counters.get(name)
+        if counter is None:
+            counter = self._named(name, self._counters, Counter, self.create_counter)
+            if counter is None:
+                return
+        counter.increment(value, tags)
+        if default_bus.has_subscribers(MetricRecordedHook):
+            self._emit(counter.name, value, tags, "counter")
+
+    def gauge(self, name: str, value: float, tags: dict[str, str] | None = None) -> None:
+        """Set the gauge *name* (created on first use) to *value*."""
+        if not self._enabled:
+            return
+        gauge = self._gauges.get(name)
+        if gauge is None:
+            gauge = self._named(name, self._gauges, Gauge, self.create_gauge)
+            if gauge is None:
+                return
+        gauge.set(value, tags)
+        if default_bus.has_subscribers(MetricRecordedHook):
+            self._emit(gauge.name, value, tags, "gauge")
+
+    def histogram(self, name: str, value: float, tags: dict[str, str] | None = None) -> None:
+        """Observe *value* in the histogram *name* (created on first use)."""
+        if not self._enabled:
+            return
+        histogram = self._histograms.get(name)
+        if histogram is None:
+            histogram = self._named(name, self._histograms, Histogram, self.create_histogram)
+            if histogram is None:
+                return
+        histogram.observe(value, tags)
+        if default_bus.has_subscribers(MetricRecordedHook):
+            self._emit(histogram.name, value, tags, "histogram")
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _full_name(self, name: str) -> str:
+        return self._config.make_metric_name(validate_metric_name(name))
+
+    def _labels(self, labels: Mapping[str, str] | None) -> dict[str, str]:
+        return {**self._config.default_labels, **(labels or {})}
+
+    def _series_kwargs(self) -> dict[str, Any]:
+        return {"max_series": self._config.max_series_per_metric, "clock": self._clock}
+
+    def _check_capacity(self, name: str) -> None:
+        if len(self._metrics) >= self._max_metrics:
+            raise _CollectorFullError(
+                f"cannot add metric {name!r}: this collector already holds {self._max_metrics} "
+                "metrics, its limit (max_metrics); metric names must not carry unbounded "
+                "values such as ids — put those in labels, or raise max_metrics"
+            )
+
+    def _clash(self, name: str, existing: object, wanted: str) -> InvalidMetricError:
+        return InvalidMetricError(
+            f"metric {name!r} already exists as a {_kind_of(existing)}, so it cannot also be "
+            f"a {wanted}: a metric name has one type. Choose another name, or use "
+            f"get_metric({name!r})"
+        )
+
+    def _get_or_create(
+        self, cls: type[InstrumentT], name: str, factory: Callable[[], InstrumentT]
+    ) -> InstrumentT:
+        with self._lock:
+            existing = self._metrics.get(name)
+            if existing is None:
+                self._check_capacity(name)
+                created = factory()
+                self._metrics[name] = created
+                return created
+        if isinstance(existing, cls):
+            return existing
+        raise self._clash(name, existing, cls.kind)
+
+    def _named(
+        self,
+        name: str,
+        table: dict[str, InstrumentT],
+        cls: type[InstrumentT],
+        create: Callable[[str], InstrumentT],
+    ) -> InstrumentT | None:
+        """Resolve a facade name to its instrument, creating it; None when dropped."""
+        full = self._config.make_metric_name(to_metric_name(name))
+        existing = self._metrics.get(full)
+        if existing is not None and not isinstance(existing, cls):
+            raise self._clash(full, existing, cls.kind)
+        try:
+            instrument = create(full) if existing is None else existing
+        except _CollectorFullError:
+            with self._lock:
+                self._dropped += 1
+            _log.warning(
+                "collector-full",
+                "dropped a value for metric %r: the collector holds %d metrics (max_metrics)",
+                full,
+                self._max_metrics,
+            )
+            return None
+        if len(table) < 2 * self._max_metrics:
+            table[name] = instrument
+        return instrument
+
+    def _emit(self, name: str, value: float, tags: Mapping[str, str] | None, kind: str) -> None:
+        default_bus.emit(
+            MetricRecordedHook(
+                metric_name=name, value=float(value), labels=dict(tags or {}), metric_type=kind
+            )
+        )
+
+
+_default_lock = threading.Lock()
+_default: MetricsCollector | None = None
+
+
+def get_default_collector() -> MetricsCollector:
+    """The process-wide collector (created on first call) that ``/metrics`` shows."""
+    global _default
+    collector = _default
+    if collector is None:
+        with _default_lock:
+            if _default is None:
+                _default = MetricsCollector()
+            collector = _default
+    return collector
+
+
+def set_default_collector(collector: MetricsCollector | None) -> None:
+    """Replace the process-wide collector; None makes the next call create a fresh one."""
+    global _default
+    if collector is not None and not isinstance(collector, MetricsCollector):
+        raise TypeError(
+            f"the default collector must be a MetricsCollector, got {type(collector).__name__}"
+        )
+    with _default_lock:
+        _default = collector

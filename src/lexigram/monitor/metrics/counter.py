@@ -1,0 +1,134 @@
+"""Counter: a monotonically increasing total per series.
+
+Amounts may be ints or floats and are kept as given: a series' total stays a Python
+``int`` (exact, unbounded) while every amount is an integer, and becomes a ``float``
+once a non-integer amount is added (the float sum, no truncation). ``get_count()``
+returns that total as an ``int`` whenever it is integral and a ``float`` otherwise;
+``get_value()`` always returns a ``float``. Negative, NaN or non-numeric amounts raise
+:class:`InvalidMetricError` and change nothing.
+
+Memory: per series one lock, the total, the creation time and at most one exemplar;
+series are bounded as described in ``metrics._series``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from .._clock import SYSTEM_CLOCK, Clock
+from ..exceptions import InvalidMetricError
+from ._exemplars import capture, state
+from ._series import DEFAULT_MAX_SERIES, Instrument
+from .snapshot import Exemplar, ValueSnapshot
+
+__all__ = ["Counter"]
+
+
+class _CounterSeries:
+    __slots__ = ("created", "exemplar", "lock", "value")
+
+    def __init__(self, created: float) -> None:
+        self.lock = threading.Lock()
+        self.value: int | float = 0
+        self.created = created
+        self.exemplar: Exemplar | None = None
+
+
+class Counter(Instrument[_CounterSeries, ValueSnapshot]):
+    """Monotonically increasing counter.
+
+    ``labels`` given here are default labels merged into every series; see
+    ``metrics._series`` for the label schema, the series cap (``max_series``, default
+    2,000) and the overflow series.
+    """
+
+    kind = "counter"
+    __slots__ = ()
+
+    def __init__(
+        self,
+        name: str,
+        description: str = "",
+        labels: Mapping[str, str] | None = None,
+        *,
+        max_series: int = DEFAULT_MAX_SERIES,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        super().__init__(name, description, labels, max_series=max_series, clock=clock)
+
+    def increment(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
+        """Add *amount* (>= 0) to the series of *labels* (the unlabelled one when None)."""
+        try:
+            valid = amount >= 0
+        except TypeError:
+            valid = False
+        if not valid:
+            raise self._bad_amount(amount)
+        if labels is None:
+            series = self._unlabelled
+            if series is None:
+                series = self._get_unlabelled()
+        else:
+            try:
+                series = self._cache[tuple(labels.items())]
+            except (KeyError, TypeError, AttributeError):
+                series = self._resolve(labels)
+        lock = series.lock
+        lock.acquire()
+        try:
+            series.value += amount
+        finally:
+            lock.release()
+        source = state.source
+        if source is not None:
+            exemplar = capture(source, amount, self._clock)
+            if exemplar is not None:
+                series.exemplar = exemplar
+
+    def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:
+        """Add *value* (>= 0); the same operation as :meth:`increment`."""
+        self.increment(value, labels)
+
+    def get_count(self, labels: Mapping[str, str] | None = None) -> int | float:
+        """Total of the series (``int`` when integral, else ``float``); 0 if it has none."""
+        series = self._lookup(labels)
+        if series is None:
+            return 0
+        value = series.value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+    def get_value(self, labels: Mapping[str, str] | None = None) -> float:
+        """Total of the series as a float; 0.0 if the series does not exist."""
+        series = self._lookup(labels)
+        return 0.0 if series is None else float(series.value)
+
+    def get_exemplar(self, labels: Mapping[str, str] | None = None) -> Exemplar | None:
+        """Latest exemplar of the series, if an exemplar source recorded one."""
+        series = self._lookup(labels)
+        return None if series is None else series.exemplar
+
+    def _bad_amount(self, amount: object) -> InvalidMetricError:
+        if isinstance(amount, int | float):
+            rule = "NaN is not a count" if amount != amount else "counters only go up"
+            return InvalidMetricError(
+                f"counter {self._name!r} got amount {amount!r}: {rule}; amounts must be "
+                "numbers >= 0 (use a Gauge for values that go down)"
+            )
+        return InvalidMetricError(
+            f"counter {self._name!r} got amount {amount!r} ({type(amount).__name__}); "
+            "amounts must be numbers >= 0"
+        )
+
+    def _new_series(self) -> _CounterSeries:
+        return _CounterSeries(self._clock.time())
+
+    def _snapshot(
+        self, names: tuple[str, ...], values: tuple[str, ...], series: _CounterSeries
+    ) -> ValueSnapshot:
+        with series.lock:
+            value = series.value
+            exemplar = series.exemplar
+        return ValueSnapshot(names, values, value, series.created, exemplar)

@@ -1,0 +1,123 @@
+"""Gauge: a value per series that can go up and down.
+
+Values are stored as floats. NaN and non-numeric values raise
+:class:`InvalidMetricError` and change nothing; ``±inf`` is accepted. Memory: per
+series one lock, the value and the creation time; series are bounded as described in
+``metrics._series``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from .._clock import SYSTEM_CLOCK, Clock
+from ..exceptions import InvalidMetricError
+from ._series import DEFAULT_MAX_SERIES, Instrument
+from .snapshot import ValueSnapshot
+
+__all__ = ["Gauge"]
+
+
+class _GaugeSeries:
+    __slots__ = ("created", "lock", "value")
+
+    def __init__(self, created: float) -> None:
+        self.lock = threading.Lock()
+        self.value = 0.0
+        self.created = created
+
+
+class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
+    """Gauge that can go up and down.
+
+    ``labels`` given here are default labels merged into every series; see
+    ``metrics._series`` for the label schema, the series cap and the overflow series.
+    """
+
+    kind = "gauge"
+    __slots__ = ()
+
+    def __init__(
+        self,
+        name: str,
+        description: str = "",
+        labels: Mapping[str, str] | None = None,
+        *,
+        max_series: int = DEFAULT_MAX_SERIES,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        super().__init__(name, description, labels, max_series=max_series, clock=clock)
+
+    def set(self, value: float, labels: Mapping[str, str] | None = None) -> None:
+        """Set the series of *labels* to *value*."""
+        self._update(value, labels, False)
+
+    def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:
+        """Set the series of *labels* to *value*; the same operation as :meth:`set`."""
+        self._update(value, labels, False)
+
+    def increment(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
+        """Add *amount* (may be negative) to the series of *labels*."""
+        self._update(amount, labels, True)
+
+    def decrement(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
+        """Subtract *amount* from the series of *labels*."""
+        try:
+            negated = -amount
+        except TypeError:
+            raise self._bad_value(amount, "decrement") from None
+        self._update(negated, labels, True)
+
+    def get_value(self, labels: Mapping[str, str] | None = None) -> float:
+        """Current value of the series; 0.0 if the series does not exist."""
+        series = self._lookup(labels)
+        return 0.0 if series is None else series.value
+
+    def _update(self, value: Any, labels: Mapping[str, str] | None, add: bool) -> None:
+        try:
+            number = value + 0.0
+        except (TypeError, OverflowError):
+            raise self._bad_value(value, "increment" if add else "set") from None
+        if number != number:
+            raise self._bad_value(value, "increment" if add else "set")
+        if labels is None:
+            series = self._unlabelled
+            if series is None:
+                series = self._get_unlabelled()
+        else:
+            try:
+                series = self._cache[tuple(labels.items())]
+            except (KeyError, TypeError, AttributeError):
+                series = self._resolve(labels)
+        lock = series.lock
+        lock.acquire()
+        try:
+            if add:
+                series.value += number
+            else:
+                series.value = number
+        finally:
+            lock.release()
+
+    def _bad_value(self, value: object, operation: str) -> InvalidMetricError:
+        if isinstance(value, float) and value != value:
+            return InvalidMetricError(
+                f"gauge {self._name!r} cannot {operation} NaN: NaN is not a value; pass a "
+                "number (±inf is accepted)"
+            )
+        return InvalidMetricError(
+            f"gauge {self._name!r} cannot {operation} {value!r} ({type(value).__name__}); "
+            "pass an int or float"
+        )
+
+    def _new_series(self) -> _GaugeSeries:
+        return _GaugeSeries(self._clock.time())
+
+    def _snapshot(
+        self, names: tuple[str, ...], values: tuple[str, ...], series: _GaugeSeries
+    ) -> ValueSnapshot:
+        with series.lock:
+            value = series.value
+        return ValueSnapshot(names, values, value, series.created)
