@@ -84,6 +84,29 @@ _EXPORTS: dict[str, str] = {
     "set_default_collector": ".metrics",
     "set_exemplar_source": ".metrics",
     "to_metric_name": ".metrics",
+    # tracing
+    "ConsoleSpanExporter": ".tracing",
+    "InMemorySpanExporter": ".tracing",
+    "InMemoryTraceProvider": ".tracing",
+    "Span": ".tracing",
+    "SpanContext": ".tracing",
+    "SpanKind": ".tracing",
+    "SpanStatus": ".tracing",
+    "Tracer": ".tracing",
+    "get_default_tracer": ".tracing",
+    "set_default_tracer": ".tracing",
+    # exporter handlers and registries
+    "ConsoleMetricsExporterHandler": ".backends.exporters.console",
+    "ConsoleTracingExporterHandler": ".backends.exporters.console",
+    "MetricsExporterRegistry": ".backends.exporters.registry",
+    "OTLPMetricsExporterHandler": ".backends.exporters.otlp",
+    "OTLPSpanExporterAdapter": ".backends.exporters.otlp",
+    "OTLPTracingExporterHandler": ".backends.exporters.otlp",
+    "TracingExporterRegistry": ".backends.exporters.registry",
+    # messaging propagation
+    "inject_trace_context": ".instrumentation.messaging",
+    "trace_consume": ".instrumentation.messaging",
+    "trace_publish": ".instrumentation.messaging",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
