@@ -1,0 +1,173 @@
+"""Health status, check category, check result, and the aggregation rule."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "NOT_CONFIGURED",
+    "HealthCheckCategory",
+    "HealthCheckResult",
+    "HealthStatus",
+    "aggregate",
+    "aggregate_results",
+    "coerce_status",
+    "is_not_configured",
+    "status_gauge_value",
+    "summarise",
+]
+
+#: Message of a component that has no provider configured (status UNKNOWN).
+NOT_CONFIGURED = "not configured"
+
+
+class HealthStatus(StrEnum):
+    """Unified health status: healthy, degraded, unhealthy, unknown, starting."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    UNHEALTHY = "unhealthy"
+    UNKNOWN = "unknown"
+    STARTING = "starting"
+
+
+class HealthCheckCategory(StrEnum):
+    """Categorises health checks by their role in the Kubernetes health model.
+
+    LIVENESS: the process is alive (not deadlocked); served at ``/health/live``; a failure
+    makes Kubernetes restart the container. READINESS: the instance can take traffic;
+    served at ``/health/ready``; a failure takes it out of the load balancer. STARTUP: the
+    start-up sequence has finished; served at ``/health/startup``; once it succeeds
+    Kubernetes switches to the liveness and readiness probes.
+    """
+
+    LIVENESS = "liveness"
+    READINESS = "readiness"
+    STARTUP = "startup"
+
+
+_STATUS_BY_NAME: dict[str, HealthStatus] = {s.value: s for s in HealthStatus}
+
+# 1 healthy, 0.5 degraded, 0 for every other state (unhealthy, unknown, starting).
+_GAUGE_VALUE: dict[HealthStatus, float] = {
+    HealthStatus.HEALTHY: 1.0,
+    HealthStatus.DEGRADED: 0.5,
+}
+
+
+def coerce_status(value: object) -> HealthStatus | None:
+    """Map a status-like value (HealthStatus, its name in any case, bool) to a status.
+
+    Returns None when *value* is not recognised; callers decide how to report that.
+    """
+    if isinstance(value, HealthStatus):
+        return value
+    if isinstance(value, bool):
+        return HealthStatus.HEALTHY if value else HealthStatus.UNHEALTHY
+    if isinstance(value, str):
+        return _STATUS_BY_NAME.get(value.strip().lower())
+    return None
+
+
+def status_gauge_value(status: HealthStatus) -> float:
+    """Value of the ``lexigram_health_check_status`` gauge for *status*.
+
+    1 healthy, 0.5 degraded, 0 unhealthy, unknown or starting.
+    """
+    return _GAUGE_VALUE.get(status, 0.0)
+
+
+@dataclass(slots=True, kw_only=True)
+class HealthCheckResult:
+    """Result of a health check.
+
+    ``duration_ms`` is the wall time of the check in milliseconds, ``checked_at`` a Unix
+    timestamp (seconds). ``error`` holds the exception type name of a failed check, never
+    the exception text (that goes to the log only).
+    """
+
+    component: str
+    status: HealthStatus
+    message: str = ""
+    error: str | None = None
+    duration_ms: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+    checked_at: float = field(default_factory=time.time)
+    category: HealthCheckCategory | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Convert to dictionary format (JSON-ready: enums become their string values)."""
+        return {
+            "component": self.component,
+            "status": self.status.value,
+            "message": self.message,
+            "error": self.error,
+            "duration_ms": self.duration_ms,
+            "details": dict(self.details),
+            "checked_at": self.checked_at,
+            "category": None if self.category is None else self.category.value,
+        }
+
+    def is_healthy(self) -> bool:
+        """Check if status is healthy."""
+        return self.status is HealthStatus.HEALTHY
+
+    def is_degraded(self) -> bool:
+        """Check if status is degraded."""
+        return self.status is HealthStatus.DEGRADED
+
+
+def is_not_configured(result: HealthCheckResult) -> bool:
+    """True for the placeholder result of a component without a configured provider."""
+    return result.status is HealthStatus.UNKNOWN and result.details.get("configured") is False
+
+
+def aggregate(statuses: Iterable[HealthStatus]) -> HealthStatus:
+    """Overall status: HEALTHY if every status is HEALTHY (or there are none), DEGRADED if
+    any is DEGRADED and none UNHEALTHY, UNHEALTHY otherwise (so UNKNOWN or STARTING
+    alone make the whole UNHEALTHY)."""
+    all_healthy = True
+    degraded = False
+    for status in statuses:
+        if status is HealthStatus.HEALTHY:
+            continue
+        all_healthy = False
+        if status is HealthStatus.UNHEALTHY:
+            return HealthStatus.UNHEALTHY
+        if status is HealthStatus.DEGRADED:
+            degraded = True
+    if all_healthy:
+        return HealthStatus.HEALTHY
+    return HealthStatus.DEGRADED if degraded else HealthStatus.UNHEALTHY
+
+
+def aggregate_results(results: Mapping[str, HealthCheckResult]) -> HealthStatus:
+    """:func:`aggregate` over the statuses of *results*."""
+    return aggregate(r.status for r in results.values())
+
+
+def summarise(
+    component: str,
+    status: HealthStatus,
+    results: Mapping[str, HealthCheckResult],
+    *,
+    duration_ms: float = 0.0,
+) -> HealthCheckResult:
+    """One result standing for a whole run: *status*, a count per status in the message,
+    each check's status in ``details`` (bounded by the number of checks)."""
+    counts: dict[str, int] = {}
+    for result in results.values():
+        counts[result.status.value] = counts.get(result.status.value, 0) + 1
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    noun = "check" if len(results) == 1 else "checks"
+    return HealthCheckResult(
+        component=component,
+        status=status,
+        message=f"{len(results)} {noun}" + (f": {parts}" if parts else ""),
+        duration_ms=duration_ms,
+        details={name: r.status.value for name, r in results.items()},
+    )
