@@ -4,8 +4,9 @@ Each available app runs in its own uvicorn process (uvloop, httptools, 1 worker,
 log) on a free loopback port; all are started first, warmed up, then loaded by ``wrk`` in
 interleaved rounds (the order rotates every round). Per app it reports the median req/s,
 its share of its bare framework's req/s (median of per-round ratios), the median p99
-latency and the server's CPU time per request (psutil ``cpu_times`` delta / requests). Requests alternate between ``GET /``
-and ``GET /items/<n>`` over 100 item ids (one route template, many paths).
+latency and the server's CPU time per request (psutil ``cpu_times`` delta / requests),
+also as the excess over the bare app. Requests alternate between ``GET /`` and
+``GET /items/<n>`` over 100 item ids (one route template, many paths).
 
 Environment knobs: ``BENCH_HTTP_SECONDS`` (5 per run), ``BENCH_HTTP_ROUNDS`` (3),
 ``BENCH_HTTP_CONNECTIONS`` (32). The whole run stops starting new load runs after
@@ -186,35 +187,43 @@ def _load(wrk: str, script: Path, server: AppServer, seconds: float, connections
 
 
 def _table(results: dict[str, dict[int, Run]], notes: dict[str, str]) -> str:
-    """Markdown table: app, req/s, % of its baseline, p99, CPU µs/req, target.
+    """Markdown table: app, req/s, % of its baseline, p99, CPU µs/req (absolute and over
+    the baseline), target.
 
-    The share of the baseline is the median over rounds of the ratio between runs of the
-    same round (adjacent in time), which cancels most of the drift of a shared machine.
+    Comparisons with the baseline are medians over rounds of per-round ratios/differences
+    (runs close in time), which cancels most of the drift of a shared machine.
     """
     by_factory = {spec.factory: spec for spec in APPS}
     rows = [
-        "| app | req/s | % of bare | p99 ms | CPU µs/req | target |",
-        "|---|---:|---:|---:|---:|---|",
+        "| app | req/s | % of bare | p99 ms | CPU µs/req | CPU µs/req over bare | target |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for spec in APPS:
         runs = results.get(spec.name, {})
         if not runs:
             rows.append(
-                f"| {spec.name} | {notes.get(spec.name, 'not run')} | | | | {spec.target} |"
+                f"| {spec.name} | {notes.get(spec.name, 'not run')} | | | | | {spec.target} |"
             )
             continue
         base = results.get(by_factory[spec.baseline].name, {})
-        ratios = [run.rps / base[n].rps for n, run in runs.items() if n in base and base[n].rps]
-        share = "n/a"
-        if ratios:
-            share = f"{100 * statistics.median(ratios):.0f} % of {by_factory[spec.baseline].name}"
+        paired = [(run, base[n]) for n, run in runs.items() if n in base and base[n].requests]
+        share = extra = "n/a"
+        if paired:
+            ratio = statistics.median(run.rps / bare.rps for run, bare in paired)
+            share = f"{100 * ratio:.0f} % of {by_factory[spec.baseline].name}"
+            extra = "{:+.0f}".format(
+                statistics.median(
+                    run.cpu_us_per_request - bare.cpu_us_per_request for run, bare in paired
+                )
+            )
         rps = statistics.median(r.rps for r in runs.values())
         p99_ms = statistics.median(r.p99_us for r in runs.values()) / 1000
         cpu = statistics.median(r.cpu_us_per_request for r in runs.values())
         errors = sum(r.errors for r in runs.values())
         flag = f" ({errors} errors)" if errors else ""
         rows.append(
-            f"| {spec.name}{flag} | {rps:,.0f} | {share} | {p99_ms:.2f} | {cpu:.0f} | {spec.target} |"
+            f"| {spec.name}{flag} | {rps:,.0f} | {share} | {p99_ms:.2f} | {cpu:.0f} | {extra} "
+            f"| {spec.target} |"
         )
     return "\n".join(rows)
 
