@@ -127,8 +127,8 @@ def _ietf_check(name: str, entry: Mapping[str, Any]) -> tuple[str, dict[str, Any
     }
     key = name
     duration = entry.get("duration_ms")
-    if not isinstance(duration, int | float) or isinstance(duration, bool):
-        duration = math.nan
+    if not isinstance(duration, int | float) or isinstance(duration, bool) or not_configured:
+        duration = math.nan  # nothing was measured
     if math.isfinite(duration):
         key = f"{name}:responseTime"
         item["observedValue"] = round(float(duration), 3)

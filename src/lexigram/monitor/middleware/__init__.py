@@ -1,0 +1,28 @@
+"""ASGI middlewares. Names load lazily (PEP 562), so importing this package imports no
+optional dependency until a middleware is used."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> module (relative to this package) that defines it
+_EXPORTS: dict[str, str] = {
+    "HealthCheckProvider": ".health",
+    "PrometheusMiddleware": ".prometheus",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
