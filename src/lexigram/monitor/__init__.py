@@ -84,6 +84,9 @@ _EXPORTS: dict[str, str] = {
     "set_default_collector": ".metrics",
     "set_exemplar_source": ".metrics",
     "to_metric_name": ".metrics",
+    # service
+    "MetricProxy": ".service",
+    "ObservabilityService": ".service",
     # tracing
     "ConsoleSpanExporter": ".tracing",
     "InMemorySpanExporter": ".tracing",

@@ -214,7 +214,7 @@ class BufferedMetricRecorder:
                     await result
         except Exception:
             _log.warning(
-                f"deliver:{entry.name}",
+                f"deliver:{id(self)}:{entry.name}",
                 "delivering metric %r to %s failed; it is retried once, then dropped",
                 entry.name,
                 type(self._backend).__name__,
