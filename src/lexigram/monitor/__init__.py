@@ -60,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "health_checker": ".health",
     # middleware
     "HealthCheckProvider": ".middleware",
+    "PrometheusMiddleware": ".middleware.prometheus",
     # no-op twins
     "NoOpHealthCheckRegistry": ".noop",
     "NoOpMetricsCollector": ".noop",

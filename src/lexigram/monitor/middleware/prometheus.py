@@ -1,0 +1,317 @@
+"""PrometheusMiddleware: per-request HTTP metrics and the ``/metrics`` scrape endpoint.
+
+Plain ASGI (no ``BaseHTTPMiddleware``). Per HTTP request it records, in one
+:class:`~lexigram.monitor.metrics.MetricsCollector` (the process default unless given):
+
+- ``http_requests_total{method, route, status}`` — counter
+- ``http_request_duration_seconds{method, route}`` — histogram, seconds
+- ``http_requests_in_progress{method}`` — gauge
+
+``route`` is the framework's route template (``/orders/{order_id}``), never the raw path:
+``<unmatched>`` when no route matched (404s, apps without a router) and ``<overflow>``
+once ``max_routes`` distinct templates were seen. ``method`` is one of the standard HTTP
+methods or ``OTHER``. The metrics path itself is not counted; when ``serve_metrics`` is
+on it answers ``GET``/``HEAD`` with the exposition of the collector's registry (content
+negotiation between the text format and OpenMetrics, gzip), optionally behind a bearer
+token.
+
+Hot path: one ``perf_counter`` pair, one dict lookup for the cached label sets of a
+(method, route, status) triple, no logging and no I/O. Memory: at most ``max_routes``
+route labels, and at most :data:`MAX_CACHED_LABEL_SETS` cached label sets (past it,
+label sets are built per request; the instruments' own series caps still apply).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from time import perf_counter
+from typing import Any
+
+from .._ratelimit import RateLimitedLogger
+from ..protocols import ASGIApp, Message, MetricsCollectorProtocol, Receive, Scope, Send
+from ._asgi import RouteTemplates, finish_lifespan, route_path, send_response
+
+__all__ = [
+    "DEFAULT_MAX_ROUTES",
+    "MAX_CACHED_LABEL_SETS",
+    "OVERFLOW_ROUTE",
+    "UNMATCHED_ROUTE",
+    "PrometheusMiddleware",
+]
+
+DEFAULT_MAX_ROUTES = 500
+"""Distinct ``route`` label values kept before new ones become :data:`OVERFLOW_ROUTE`."""
+MAX_CACHED_LABEL_SETS = 10_000
+"""Cached (method, route, status) label sets per middleware."""
+UNMATCHED_ROUTE = "<unmatched>"
+OVERFLOW_ROUTE = "<overflow>"
+OTHER_METHOD = "OTHER"
+
+REQUESTS_TOTAL = "http_requests_total"
+REQUEST_DURATION = "http_request_duration_seconds"
+REQUESTS_IN_PROGRESS = "http_requests_in_progress"
+
+MIDDLEWARE_FAILURES = (
+    "lexigram_monitor_middleware_failures_total",
+    "Requests PrometheusMiddleware could not record (the request itself was served).",
+)
+
+_STANDARD_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+)
+_SCOPE_FLAG = "lexigram.monitor.prometheus"
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+
+_log = RateLimitedLogger(logging.getLogger("lexigram.monitor.middleware.prometheus"))
+
+
+class _LabelSets:
+    """Label mappings of one (method, route, status) triple, built once and reused."""
+
+    __slots__ = ("duration", "requests")
+
+    def __init__(self, method: str, route: str, status: int) -> None:
+        self.requests = {"method": method, "route": route, "status": str(status)}
+        self.duration = {"method": method, "route": route}
+
+
+class PrometheusMiddleware:
+    """ASGI middleware that automatically collects HTTP request metrics.
+
+    ``PrometheusMiddleware(app, path="/metrics")`` wraps *app*; without an app, hand one
+    over later with :meth:`set_next_app`. ``metrics_collector`` defaults to the process
+    default collector, so ``path`` shows every instrument of the process. ``auth_token``
+    protects ``path`` with ``Authorization: Bearer <token>`` (401 otherwise).
+    ``max_routes`` bounds the distinct ``route`` label values; ``buckets`` are the
+    duration histogram's upper bounds in seconds (default: Prometheus' defaults).
+    ``serve_metrics=False`` leaves ``path`` to the wrapped app (it is still not counted).
+
+    Non-HTTP scopes (lifespan, websocket) pass through untouched; a request already
+    counted by another instance (scope flag) is not counted twice. An exception raised by
+    the app is counted with status 500 and re-raised.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp | None = None,
+        path: str = "/metrics",
+        metrics_collector: MetricsCollectorProtocol | None = None,
+        *,
+        auth_token: str | None = None,
+        max_routes: int = DEFAULT_MAX_ROUTES,
+        buckets: Iterable[float] | None = None,
+        serve_metrics: bool = True,
+    ) -> None:
+        if isinstance(app, str):
+            raise TypeError(
+                f"PrometheusMiddleware got {app!r} as app; the first argument is the ASGI "
+                f"app to wrap; pass the metrics path as path={app!r}"
+            )
+        if app is not None and not callable(app):
+            raise TypeError(f"app {app!r} is not an ASGI callable (scope, receive, send)")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"metrics path {path!r} must be a string starting with '/'")
+        if isinstance(max_routes, bool) or not isinstance(max_routes, int) or max_routes < 1:
+            raise ValueError(f"max_routes={max_routes!r} must be an integer >= 1")
+        if auth_token is not None and (not isinstance(auth_token, str) or not auth_token):
+            raise ValueError("auth_token must be a non-empty string, or None for no token")
+        if metrics_collector is None:
+            from ..metrics import get_default_collector
+
+            metrics_collector = get_default_collector()
+        self._app: ASGIApp | None = app
+        self._path = path
+        self._collector = metrics_collector
+        self._token = auth_token
+        self._max_routes = max_routes
+        self._serve = serve_metrics
+        bounds = None if buckets is None else list(buckets)
+        requests = metrics_collector.create_counter(
+            REQUESTS_TOTAL, "HTTP requests handled, by method, route template and status."
+        )
+        duration = metrics_collector.create_histogram(
+            REQUEST_DURATION,
+            "HTTP request duration in seconds, by method and route template.",
+            buckets=bounds,
+        )
+        in_progress = metrics_collector.create_gauge(
+            REQUESTS_IN_PROGRESS, "HTTP requests being handled, by method."
+        )
+        # Bound once: our instruments have increment/observe; foreign ones only record().
+        self._count: Callable[..., Any] = getattr(requests, "increment", requests.record)
+        self._observe: Callable[..., Any] = getattr(duration, "observe", duration.record)
+        self._inc: Callable[..., Any] = getattr(in_progress, "increment", _ignore)
+        self._dec: Callable[..., Any] = getattr(in_progress, "decrement", _ignore)
+        self._method_labels: dict[str, dict[str, str]] = {
+            method: {"method": method} for method in (*_STANDARD_METHODS, OTHER_METHOD)
+        }
+        self._route_labels: dict[str, str] = {}
+        self._label_sets: dict[tuple[str, str, int], _LabelSets] = {}
+        self._templates = RouteTemplates()
+        self._route_owner = app if getattr(app, "routes", None) is not None else None
+        _enable_exemplars()
+
+    # -- composition ------------------------------------------------------------------
+
+    @property
+    def app(self) -> ASGIApp | None:
+        """The wrapped ASGI app (None until one is set)."""
+        return self._app
+
+    @property
+    def path(self) -> str:
+        """The metrics path."""
+        return self._path
+
+    @property
+    def metrics_collector(self) -> MetricsCollectorProtocol:
+        """The collector the request metrics are recorded in."""
+        return self._collector
+
+    def set_next_app(self, app: ASGIApp) -> None:
+        """Wrap *app* (for middleware stacks that build the chain after construction)."""
+        if not callable(app):
+            raise TypeError(f"app {app!r} is not an ASGI callable (scope, receive, send)")
+        self._app = app
+        self._route_owner = app if getattr(app, "routes", None) is not None else None
+
+    async def next_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Call the wrapped app; without one, answer HTTP with 404 and ignore other scopes."""
+        app = self._app
+        if app is not None:
+            await app(scope, receive, send)
+        elif scope["type"] == "http":
+            await send_response(send, 404, b"Not Found", [_TEXT])
+        elif scope["type"] == "lifespan":
+            await finish_lifespan(receive, send)
+
+    # -- ASGI -------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _SCOPE_FLAG in scope:
+            await self.next_app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.endswith(self._path) and route_path(scope) == self._path:
+            if self._serve:
+                await self._serve_metrics(scope, receive, send)
+            else:
+                await self.next_app(scope, receive, send)
+            return
+        scope[_SCOPE_FLAG] = True
+        method: str = scope["method"]
+        if method not in _STANDARD_METHODS:
+            method = OTHER_METHOD
+        entry_root: str = scope.get("root_path", "")
+        owner = self._route_owner if self._route_owner is not None else scope.get("app")
+        status = 500
+        gauge_labels: dict[str, str] | None = self._method_labels[method]
+        try:
+            self._inc(1, gauge_labels)
+        except Exception:
+            gauge_labels = None  # not raised, so it is not lowered either
+            self._failed("in_progress")
+
+        async def send_and_record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        start = perf_counter()
+        try:
+            await self.next_app(scope, receive, send_and_record_status)
+        except BaseException:
+            status = 500
+            raise
+        finally:
+            elapsed = perf_counter() - start
+            self._record(scope, method, status, elapsed, entry_root, owner, gauge_labels)
+
+    def _record(
+        self,
+        scope: Scope,
+        method: str,
+        status: int,
+        elapsed: float,
+        root: str,
+        owner: Any,
+        gauge_labels: dict[str, str] | None,
+    ) -> None:
+        """Count the finished request; failures are logged and counted, never raised."""
+        try:
+            if gauge_labels is not None:
+                self._dec(1, gauge_labels)
+            route = self._route_label(scope, root, owner)
+            key = (method, route, status)
+            labels = self._label_sets.get(key)
+            if labels is None:
+                labels = _LabelSets(method, route, status)
+                if len(self._label_sets) < MAX_CACHED_LABEL_SETS:
+                    self._label_sets[key] = labels
+            self._count(1, labels.requests)
+            self._observe(elapsed, labels.duration)
+        except Exception:
+            self._failed("record")
+
+    @staticmethod
+    def _failed(reason: str) -> None:
+        _log.error(
+            reason,
+            "PrometheusMiddleware could not update its metrics (%s); the request was served",
+            reason,
+            exc_info=True,
+        )
+        _count_failure(reason)
+
+    def _route_label(self, scope: Scope, root: str, owner: Any) -> str:
+        template = self._templates.template(scope, root_path=root, owner=owner)
+        if template is None:
+            return UNMATCHED_ROUTE
+        label = self._route_labels.get(template)
+        if label is None:
+            if len(self._route_labels) >= self._max_routes:
+                return OVERFLOW_ROUTE
+            label = self._route_labels[template] = template
+        return label
+
+    # -- the metrics path -------------------------------------------------------------
+
+    async def _serve_metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the scrape through the shared exposition handler (405/401/500 there)."""
+        from ..backends.exporters._app import handle_scrape
+
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers") or ():
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        response = await handle_scrape(
+            scope["method"], headers, collector=self._collector, auth_token=self._token
+        )
+        raw_headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in response.headers
+        ]
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": raw_headers}
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+
+def _ignore(*args: Any) -> None:
+    """Stands in for an update the given instrument does not support."""
+
+
+def _count_failure(reason: str) -> None:
+    from ..backends._selfmetrics import count_failure
+
+    count_failure(MIDDLEWARE_FAILURES, reason)
+
+
+def _enable_exemplars() -> None:
+    """Let counter and histogram exemplars carry the current span's ids (idempotent)."""
+    from ..backends._wiring import enable_exemplars
+
+    enable_exemplars()
