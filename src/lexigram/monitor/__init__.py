@@ -61,6 +61,18 @@ _EXPORTS: dict[str, str] = {
     # middleware
     "HealthCheckProvider": ".middleware",
     "PrometheusMiddleware": ".middleware.prometheus",
+    # alerts
+    "AlertmanagerDispatcher": ".alerts",
+    "FanOutAlertDispatcher": ".alerts",
+    "LoggingAlertDispatcher": ".alerts",
+    "WebhookAlertDispatcher": ".alerts",
+    # slo
+    "SLO": ".slo",
+    "SLOMonitor": ".slo",
+    "SLOViolation": ".slo",
+    "BurnRateWindow": ".slo",
+    "render_slo_rules": ".slo",
+    "slo_rule_group": ".slo",
     # no-op twins
     "NoOpHealthCheckRegistry": ".noop",
     "NoOpMetricsCollector": ".noop",

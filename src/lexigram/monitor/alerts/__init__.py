@@ -1,0 +1,14 @@
+"""Alert dispatchers: structured logging, fan-out, JSON webhook and Alertmanager."""
+
+from ..protocols import AlertDispatcherProtocol
+from .alertmanager import AlertmanagerDispatcher
+from .dispatcher import FanOutAlertDispatcher, LoggingAlertDispatcher
+from .webhook import WebhookAlertDispatcher
+
+__all__ = [
+    "AlertDispatcherProtocol",
+    "AlertmanagerDispatcher",
+    "FanOutAlertDispatcher",
+    "LoggingAlertDispatcher",
+    "WebhookAlertDispatcher",
+]

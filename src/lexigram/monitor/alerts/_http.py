@@ -1,0 +1,144 @@
+"""Guarded JSON POSTs over httpx, shared by the webhook and Alertmanager dispatchers.
+
+httpx (the ``alerts`` extra) is imported when a poster is built, never at package import.
+A send never raises: a network error, a timeout or a non-2xx answer is logged (rate
+limited, logger ``lexigram.monitor.alerts``) and counted in :attr:`JsonPoster.failed`.
+Every send is bounded by ``timeout`` seconds in total.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from .._clock import SYSTEM_CLOCK, Clock
+from .._optional import require
+from .._ratelimit import RateLimitedLogger
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["JsonPoster", "json_safe", "validate_http_url"]
+
+_MAX_DEPTH = 8
+_BODY_SNIPPET = 200
+
+
+def validate_http_url(url: object, what: str) -> str:
+    """Return *url* when it is an absolute http(s) URL, else raise ``ValueError``."""
+    from urllib.parse import urlsplit
+
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return url
+    raise ValueError(
+        f"{what} URL {url!r} is invalid: it must be an absolute http:// or https:// URL "
+        "with a host, e.g. 'http://alertmanager:9093'"
+    )
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host:port/path`` of *url*, without credentials or query (safe to log)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
+
+def json_safe(value: Any, _depth: int = 0) -> Any:
+    """*value* converted to plain JSON: non-finite floats and unknown objects become
+    strings, mappings get string keys, sequences become lists; nesting deeper than 8
+    levels is stringified."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if _depth >= _MAX_DEPTH:
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(v, _depth + 1) for v in value]
+    return str(value)
+
+
+class JsonPoster:
+    """POSTs JSON documents to one URL with a shared ``httpx.AsyncClient``.
+
+    Counters :attr:`sent` / :attr:`failed` grow by one per call. Memory: one client with
+    httpx's bounded connection pool; nothing is queued (the caller awaits the send).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        what: str,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        client_lib = require("alerts", "httpx")
+        if not (isinstance(timeout, int | float) and 0 < timeout < math.inf):
+            raise ValueError(
+                f"{what} timeout {timeout!r} is invalid: it must be a finite number of "
+                "seconds > 0, e.g. 5.0"
+            )
+        self._url = url
+        self._what = what
+        self._timeout = float(timeout)
+        self._safe_url = redact_url(url)
+        self._client: httpx.AsyncClient = client_lib.AsyncClient(
+            headers=dict(headers or {}),
+            timeout=client_lib.Timeout(self._timeout),
+            transport=transport,
+            trust_env=transport is None,
+        )
+        self._log = RateLimitedLogger(logging.getLogger("lexigram.monitor.alerts"), clock=clock)
+        self.sent = 0
+        self.failed = 0
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    async def post(self, document: Any) -> bool:
+        """POST *document* as JSON; True on a 2xx answer. Never raises."""
+        try:
+            body = json.dumps(json_safe(document), allow_nan=False).encode()
+            async with asyncio.timeout(self._timeout):
+                response = await self._client.post(
+                    self._url, content=body, headers={"Content-Type": "application/json"}
+                )
+            if 200 <= response.status_code < 300:
+                self.sent += 1
+                return True
+            reason = f"HTTP {response.status_code}: {response.text[:_BODY_SNIPPET]}"
+        except TimeoutError:
+            reason = f"timed out after {self._timeout:g}s"
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        self.failed += 1
+        self._log.warning(
+            f"{self._what}:{self._safe_url}",
+            "%s delivery to %s failed (%d failures so far): %s",
+            self._what,
+            self._safe_url,
+            self.failed,
+            reason,
+        )
+        return False
+
+    async def aclose(self) -> None:
+        """Close the HTTP client and its connections."""
+        await self._client.aclose()

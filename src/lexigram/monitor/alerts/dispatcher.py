@@ -1,0 +1,253 @@
+"""Alert dispatchers without dependencies: the structured logger and a fan-out.
+
+Both satisfy :class:`~lexigram.monitor.protocols.AlertDispatcherProtocol`. The severity
+rules shared by every dispatcher of this package live here:
+
+- ``send_alert``: severity ``high`` or ``critical`` (any case) is an error, the rest a
+  warning (:func:`is_error_severity`).
+- ``send_metric_alert``: an error when the value exceeds the threshold by more than 100 %
+  of it (``value - threshold > |threshold|``, i.e. ``value > 2·threshold`` for a
+  non-negative threshold), else a warning (:func:`metric_alert_severity`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+from .._clock import SYSTEM_CLOCK, Clock
+from .._ratelimit import RateLimitedLogger
+from ..protocols import AlertDispatcherProtocol
+
+__all__ = [
+    "FanOutAlertDispatcher",
+    "LoggingAlertDispatcher",
+    "is_error_severity",
+    "metric_alert_severity",
+]
+
+ALERTS_LOGGER = "lexigram.monitor.alerts"
+
+_ERROR_SEVERITIES = frozenset({"high", "critical"})
+# Attributes every LogRecord has (plus the two the formatter adds): `extra` may not set them.
+_RESERVED = frozenset(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))) | {
+    "message",
+    "asctime",
+}
+
+
+def is_error_severity(severity: str) -> bool:
+    """True for ``high`` and ``critical`` (case and surrounding spaces ignored)."""
+    return str(severity).strip().lower() in _ERROR_SEVERITIES
+
+
+def metric_alert_severity(current_value: float, threshold: float) -> str:
+    """``"critical"`` when *current_value* exceeds *threshold* by more than 100 %, else
+    ``"warning"`` (NaN values are a warning)."""
+    return "critical" if current_value - threshold > abs(threshold) else "warning"
+
+
+def context_fields(context: Mapping[str, Any] | None) -> dict[str, Any]:
+    """*context* as ``extra`` fields of a log record.
+
+    Keys that a LogRecord already owns (``name``, ``message``, ``args``...) get a
+    ``context_`` prefix instead of breaking the logging call; keys become strings.
+    """
+    if not context:
+        return {}
+    fields: dict[str, Any] = {}
+    for key, value in context.items():
+        name = str(key)
+        fields[f"context_{name}" if name in _RESERVED else name] = value
+    return fields
+
+
+class LoggingAlertDispatcher:
+    """Dispatches alerts to the structured logger.
+
+    Implements AlertDispatcherProtocol. Low and medium-severity alerts are logged at
+    WARNING level; high and critical alerts at ERROR level. Records go to the logger
+    ``lexigram.monitor.alerts`` (or the one given) with the alert's fields in ``extra``:
+    ``alert_kind``, ``alert_title``/``alert_message``/``alert_severity`` or
+    ``metric_name``/``current_value``/``threshold``/``alert_severity``, plus every
+    *context* entry. It keeps no state and needs no dependency.
+    """
+
+    __slots__ = ("_logger",)
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self._logger = logger if logger is not None else logging.getLogger(ALERTS_LOGGER)
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The logger alerts are written to."""
+        return self._logger
+
+    async def send_alert(
+        self,
+        title: str,
+        message: str,
+        severity: str,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Dispatch a free-form operational alert to the structured logger.
+
+        *context* entries become structured key-value pairs on the log record.
+        """
+        level = logging.ERROR if is_error_severity(severity) else logging.WARNING
+        extra = context_fields(context)
+        extra.update(
+            alert_kind="alert",
+            alert_title=title,
+            alert_message=message,
+            alert_severity=severity,
+        )
+        self._logger.log(level, "[%s] %s: %s", severity, title, message, extra=extra)
+
+    async def send_metric_alert(
+        self,
+        metric_name: str,
+        current_value: float,
+        threshold: float,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Dispatch a metric-threshold alert to the structured logger.
+
+        Logged at WARNING unless the breach exceeds the threshold by more than 100 %,
+        in which case ERROR is used.
+        """
+        severity = metric_alert_severity(current_value, threshold)
+        level = logging.ERROR if severity == "critical" else logging.WARNING
+        extra = context_fields(context)
+        extra.update(
+            alert_kind="metric",
+            metric_name=metric_name,
+            current_value=current_value,
+            threshold=threshold,
+            alert_severity=severity,
+        )
+        self._logger.log(
+            level,
+            "metric %s = %s breached its threshold %s",
+            metric_name,
+            current_value,
+            threshold,
+            extra=extra,
+        )
+
+
+class FanOutAlertDispatcher:
+    """Sends every alert to several dispatchers at once, containing their failures.
+
+    Each dispatcher runs concurrently under ``timeout`` seconds (``None``: no limit). A
+    dispatcher that raises or times out is logged (rate limited, logger
+    ``lexigram.monitor.alerts``) and counted in :attr:`failures`; the others still
+    deliver and the caller never sees the error. Memory: one counter per dispatcher,
+    fixed at construction.
+    """
+
+    def __init__(
+        self,
+        dispatchers: Iterable[AlertDispatcherProtocol],
+        *,
+        timeout: float | None = 10.0,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        targets = tuple(dispatchers)
+        for index, target in enumerate(targets):
+            if not isinstance(target, AlertDispatcherProtocol):
+                raise TypeError(
+                    f"dispatcher #{index} ({target!r}) has no async send_alert/"
+                    "send_metric_alert methods; pass objects implementing "
+                    "AlertDispatcherProtocol"
+                )
+        valid = isinstance(timeout, int | float) and 0 < timeout < math.inf
+        if timeout is not None and not valid:
+            raise ValueError(
+                f"timeout {timeout!r} is invalid: it must be a finite number of seconds > 0, "
+                "or None for no limit"
+            )
+        self._dispatchers = targets
+        self._timeout = None if timeout is None else float(timeout)
+        self._failures = [0] * len(targets)
+        self._log = RateLimitedLogger(logging.getLogger(ALERTS_LOGGER), clock=clock)
+
+    @property
+    def dispatchers(self) -> tuple[AlertDispatcherProtocol, ...]:
+        """The dispatchers alerts are sent to, in order."""
+        return self._dispatchers
+
+    @property
+    def failures(self) -> int:
+        """Number of deliveries that raised or timed out, over all dispatchers."""
+        return sum(self._failures)
+
+    def failures_of(self, index: int) -> int:
+        """Number of failed deliveries of the dispatcher at *index*."""
+        return self._failures[index]
+
+    async def send_alert(
+        self,
+        title: str,
+        message: str,
+        severity: str,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Send a free-form alert to every dispatcher; failures are contained."""
+        await self._fan_out(
+            "send_alert", lambda d: d.send_alert(title, message, severity, _copy(context))
+        )
+
+    async def send_metric_alert(
+        self,
+        metric_name: str,
+        current_value: float,
+        threshold: float,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Send a metric-threshold alert to every dispatcher; failures are contained."""
+        await self._fan_out(
+            "send_metric_alert",
+            lambda d: d.send_metric_alert(metric_name, current_value, threshold, _copy(context)),
+        )
+
+    async def _fan_out(
+        self, method: str, call: Callable[[AlertDispatcherProtocol], Awaitable[None]]
+    ) -> None:
+        await asyncio.gather(
+            *(self._guarded(i, d, method, call) for i, d in enumerate(self._dispatchers))
+        )
+
+    async def _guarded(
+        self,
+        index: int,
+        dispatcher: AlertDispatcherProtocol,
+        method: str,
+        call: Callable[[AlertDispatcherProtocol], Awaitable[None]],
+    ) -> None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await call(dispatcher)
+        except Exception as exc:
+            self._failures[index] += 1
+            reason = (
+                f"timed out after {self._timeout:g}s"
+                if isinstance(exc, TimeoutError)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            self._log.warning(
+                f"fanout:{index}:{type(exc).__name__}",
+                "alert dispatcher #%d (%s) failed in %s: %s",
+                index,
+                type(dispatcher).__name__,
+                method,
+                reason,
+            )
+
+
+def _copy(context: dict[str, Any] | None) -> dict[str, Any] | None:
+    # Each dispatcher gets its own shallow copy: one mutating it cannot affect another.
+    return None if context is None else dict(context)
