@@ -123,6 +123,10 @@ _EXPORTS: dict[str, str] = {
     "inject_trace_context": ".instrumentation.messaging",
     "trace_consume": ".instrumentation.messaging",
     "trace_publish": ".instrumentation.messaging",
+    "instrument_database": ".instrumentation.database",
+    "metered": ".instrumentation.decorators",
+    "monitor": ".instrumentation.decorators",
+    "traced": ".instrumentation.decorators",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
