@@ -66,6 +66,16 @@ _EXPORTS: dict[str, str] = {
     "FanOutAlertDispatcher": ".alerts",
     "LoggingAlertDispatcher": ".alerts",
     "WebhookAlertDispatcher": ".alerts",
+    # profiling
+    "FunctionProfileResult": ".profiling",
+    "PerformanceMetrics": ".profiling",
+    "PerformanceMonitor": ".profiling",
+    "PerformanceMonitorConfig": ".profiling",
+    "PerformanceMonitorState": ".profiling",
+    "PerformanceSnapshot": ".profiling",
+    "get_performance_summary": ".profiling",
+    "monitor_async_operation": ".profiling",
+    "profile_async_function": ".profiling",
     # slo
     "SLO": ".slo",
     "SLOMonitor": ".slo",

@@ -1,0 +1,23 @@
+"""Profiling: periodic CPU/memory/task snapshots and function profiles."""
+
+from .helpers import get_performance_summary, monitor_async_operation, profile_async_function
+from .monitor import (
+    FunctionProfileResult,
+    PerformanceMetrics,
+    PerformanceMonitor,
+    PerformanceMonitorConfig,
+    PerformanceMonitorState,
+    PerformanceSnapshot,
+)
+
+__all__ = [
+    "FunctionProfileResult",
+    "PerformanceMetrics",
+    "PerformanceMonitor",
+    "PerformanceMonitorConfig",
+    "PerformanceMonitorState",
+    "PerformanceSnapshot",
+    "get_performance_summary",
+    "monitor_async_operation",
+    "profile_async_function",
+]
