@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
@@ -274,30 +275,59 @@ class HealthChecker:
         entries = self._selected(category)
         if not entries:
             return {}
-        if len(entries) == 1:
-            outcomes = [await self._run_one(entries[0])]
-        else:
-            outcomes = await asyncio.gather(*(self._run_one(e) for e in entries))
+        outcomes = await self._run_entries(entries)
         results = {e.name: r for e, r in zip(entries, outcomes, strict=True)}
         self._telemetry.record(results)
         return results
 
-    async def _run_one(self, entry: _Entry) -> HealthCheckResult:
+    async def _run_entries(self, entries: list[_Entry]) -> list[HealthCheckResult]:
+        # One task and one timer per check, settled by callbacks: the run returns when
+        # every check has an outcome, a check still running at its deadline is cancelled
+        # and abandoned (never awaited), and no per-check wrapper task or wait() is needed.
+        loop = asyncio.get_running_loop()
         clock = self._clock
-        timeout = entry.timeout if entry.timeout is not None else self._config.timeout
+        default_timeout = self._config.timeout
         started = clock.monotonic()
-        task = asyncio.get_running_loop().create_task(_guarded(entry.invoke))
+        results: list[HealthCheckResult | None] = [None] * len(entries)
+        pending = [len(entries)]
+        all_done: asyncio.Future[None] = loop.create_future()
+        tasks: list[asyncio.Task[tuple[bool, Any]]] = []
+        timers: list[asyncio.TimerHandle] = []
+
+        def settle(index: int, result: HealthCheckResult) -> None:
+            elapsed_ms = (clock.monotonic() - started) * 1000.0
+            results[index] = self._finish(entries[index], result, elapsed_ms)
+            pending[0] -= 1
+            if not pending[0] and not all_done.done():
+                all_done.set_result(None)
+
+        def on_done(index: int, task: asyncio.Task[tuple[bool, Any]]) -> None:
+            timers[index].cancel()
+            if results[index] is None:
+                settle(index, self._outcome(entries[index], task))
+
+        def on_timeout(index: int, timeout: float) -> None:
+            if results[index] is None:
+                tasks[index].cancel()
+                settle(index, self._timed_out(entries[index], timeout))
+
+        for index, entry in enumerate(entries):
+            timeout = entry.timeout if entry.timeout is not None else default_timeout
+            task = loop.create_task(_guarded(entry.invoke))
+            tasks.append(task)
+            timers.append(loop.call_later(timeout, on_timeout, index, timeout))
+            task.add_done_callback(partial(on_done, index))
         try:
-            done, _ = await asyncio.wait((task,), timeout=timeout)
-        except BaseException:  # the caller was cancelled: take the check down with it
-            task.cancel()
+            await all_done
+        except BaseException:  # the caller was cancelled: take the checks down with it
+            for task, timer in zip(tasks, timers, strict=True):
+                timer.cancel()
+                task.cancel()
             raise
-        elapsed_ms = (clock.monotonic() - started) * 1000.0
-        own = True  # False when the check returned its own HealthCheckResult
-        if not done:
-            task.cancel()
-            result = self._timed_out(entry, timeout)
-        elif task.cancelled():
+        return [r for r in results if r is not None]
+
+    def _outcome(self, entry: _Entry, task: asyncio.Task[tuple[bool, Any]]) -> HealthCheckResult:
+        if task.cancelled():
             result = failure_result(entry.name, asyncio.CancelledError())
         else:
             ok, value = task.result()
@@ -305,12 +335,10 @@ class HealthChecker:
                 result = normalise(entry.name, value) if ok else failure_result(entry.name, value)
             except Exception as exc:  # a value whose str()/iteration raises
                 result = failure_result(entry.name, exc)
-            if result is value:  # the check's own object: never mutate it
-                result = dataclasses.replace(value, details=dict(value.details))
-                own = False
-        if own:
-            result.checked_at = clock.time()
-        return self._finish(entry, result, elapsed_ms)
+            if result is value:  # the check's own object: copy it, never mutate it
+                return dataclasses.replace(value, details=dict(value.details))
+        result.checked_at = self._clock.time()
+        return result
 
     def _timed_out(self, entry: _Entry, timeout: float) -> HealthCheckResult:
         hint = ""
@@ -327,6 +355,7 @@ class HealthChecker:
             status=HealthStatus.UNHEALTHY,
             message=f"timed out after {timeout:g}s{hint}",
             error="TimeoutError",
+            checked_at=self._clock.time(),
         )
 
     def _finish(
