@@ -61,6 +61,7 @@ _EXPORTS: dict[str, str] = {
     # middleware
     "HealthCheckProvider": ".middleware",
     "PrometheusMiddleware": ".middleware.prometheus",
+    "OTelMiddleware": ".middleware.otel",
     # alerts
     "AlertmanagerDispatcher": ".alerts",
     "FanOutAlertDispatcher": ".alerts",
@@ -90,6 +91,8 @@ _EXPORTS: dict[str, str] = {
     "NoOpTracer": ".noop",
     "NoOpMetricsBackend": ".backends.noop",
     "NoopMetricsBackend": ".backends.noop",
+    "OpenTelemetryBackend": ".backends.opentelemetry",
+    "create_backend": ".backends.factory",
     # metrics
     "BufferedMetricEntry": ".metrics",
     "BufferedMetricRecorder": ".metrics",

@@ -9,6 +9,7 @@ from typing import Any
 # public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
     "HealthCheckProvider": ".health",
+    "OTelMiddleware": ".otel",
     "PrometheusMiddleware": ".prometheus",
 }
 

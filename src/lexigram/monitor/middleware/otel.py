@@ -1,0 +1,294 @@
+"""OTelMiddleware: one SERVER span and one duration measurement per HTTP request.
+
+Plain ASGI (no ``BaseHTTPMiddleware``). Per HTTP request it
+
+- starts a SERVER span continuing an incoming W3C ``traceparent`` (its ``tracestate`` is
+  kept), current while the app runs, named ``"{method} {route}"`` — ``route`` is the
+  framework's route template including ``root_path`` and mount prefixes
+  (``/api/items/{item_id}``); just ``"{method}"`` when no route matched;
+- sets the OpenTelemetry HTTP semantic-convention attributes ``http.request.method``
+  (``_OTHER`` plus ``http.request.method_original`` for non-standard methods),
+  ``url.path``, ``url.scheme``, ``url.query`` (values of ``AWSAccessKeyId``,
+  ``Signature``, ``sig`` and ``X-Goog-Signature`` replaced by ``REDACTED``),
+  ``http.route`` (absent when unmatched), ``http.response.status_code``,
+  ``server.address`` / ``server.port`` (from ``Host``, else the ASGI ``server``),
+  ``client.address`` (first ``X-Forwarded-For`` entry, else the peer),
+  ``user_agent.original`` and ``network.protocol.version``; headers are decoded as
+  latin-1;
+- sets status ERROR (and ``error.type``) for 5xx answers and exceptions; 4xx leaves it
+  UNSET; an exception is recorded on the span, counted as status 500 when no response
+  started, and re-raised;
+- records ``http.server.request.duration`` (seconds) with the attributes
+  ``http.request.method``, ``http.route`` and ``http.response.status_code``.
+
+Where spans and the metric go: by default our tracer (:func:`get_default_tracer`) and the
+default collector, where the histogram is ``http_server_request_duration`` with labels
+``http_request_method``, ``http_route`` (``<unmatched>`` when no route matched,
+``<overflow>`` past ``max_routes`` templates) and ``http_response_status_code`` (the
+metrics core's rule: ``.`` becomes ``_``). With ``backend=OpenTelemetryBackend(...)``
+spans come from the backend's tracer (exported through the SDK) and the histogram is an
+SDK histogram with the dotted names; the request span is also made current in the
+OpenTelemetry context, so spans started through the SDK inside the request are its
+children. Explicit ``tracer``/``collector`` arguments win over both.
+
+Decided once at construction: with tracing disabled (``config.enabled`` false, or the
+tracer's own config disabled) every request passes through untouched. Non-HTTP scopes
+(lifespan, websocket), ``excluded_paths`` (exact, or as a prefix followed by ``/``,
+relative to ``root_path``) and requests already instrumented by another instance (scope
+flag) pass through too. Memory: at most ``max_routes`` route labels and
+:data:`MAX_CACHED_LABEL_SETS` cached label sets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from time import perf_counter
+from typing import Any
+
+from .._ratelimit import RateLimitedLogger
+from ..config import DEFAULT_BUCKETS, TracingConfig
+from ..protocols import ASGIApp, Message, Receive, Scope, Send
+from ..tracing import SpanContext, SpanKind, SpanStatus, Tracer
+from ._asgi import route_path, route_template
+from ._otel_request import RequestInfo, read_request
+from .prometheus import DEFAULT_MAX_ROUTES, MAX_CACHED_LABEL_SETS, OVERFLOW_ROUTE, UNMATCHED_ROUTE
+
+__all__ = ["DEFAULT_EXCLUDED_PATHS", "DURATION_METRIC", "OTelMiddleware"]
+
+DURATION_METRIC = "http.server.request.duration"
+DEFAULT_EXCLUDED_PATHS: tuple[str, ...] = ("/metrics", "/health")
+_DESCRIPTION = "Duration of HTTP server requests, in seconds."
+_SCOPE_FLAG = "lexigram.monitor.otel"
+_KEYS = ("http.request.method", "http.route", "http.response.status_code")
+_PROM_KEYS = tuple(k.replace(".", "_") for k in _KEYS)
+
+_log = RateLimitedLogger(logging.getLogger("lexigram.monitor.middleware.otel"))
+
+
+class OTelMiddleware:
+    """Middleware for OpenTelemetry tracing and metrics (see the module docstring).
+
+    ``OTelMiddleware(app)`` uses our default tracer and collector; ``tracer=``,
+    ``collector=`` (a ``MetricsCollector``) or ``backend=`` (an
+    :class:`~lexigram.monitor.backends.opentelemetry.OpenTelemetryBackend`) choose others.
+    Only ``config.enabled`` is read here; sampling and limits belong to the tracer.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        tracer: Tracer | None = None,
+        collector: Any | None = None,
+        config: TracingConfig | None = None,
+        backend: Any | None = None,
+        excluded_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
+        max_routes: int = DEFAULT_MAX_ROUTES,
+    ) -> None:
+        if not callable(app):
+            raise TypeError(f"app {app!r} is not an ASGI callable (scope, receive, send)")
+        if isinstance(max_routes, bool) or not isinstance(max_routes, int) or max_routes < 1:
+            raise ValueError(f"max_routes={max_routes!r} must be an integer >= 1")
+        if isinstance(excluded_paths, str):
+            raise TypeError(
+                f"excluded_paths={excluded_paths!r} must be a collection of paths, "
+                f"e.g. ({excluded_paths!r},)"
+            )
+        paths = tuple(excluded_paths)
+        for path in paths:
+            if not isinstance(path, str) or not path.startswith("/"):
+                raise ValueError(f"excluded path {path!r} must be a string starting with '/'")
+        self.app = app
+        self._exact = frozenset(p.rstrip("/") or "/" for p in paths)
+        self._prefixes = tuple((p.rstrip("/") or "") + "/" for p in paths if p != "/")
+        self._max_routes = max_routes
+        self._routes: dict[str, str] = {}
+        self._label_sets: dict[tuple[str, str, int], Mapping[str, Any]] = {}
+        self._owner = app if getattr(app, "routes", None) is not None else None
+        self._otel_context: Any = None
+        if tracer is None:
+            tracer = backend.tracer if backend is not None else _default_tracer()
+        self.tracer = tracer
+        enabled = config.enabled if config is not None else _tracer_enabled(tracer)
+        self.enabled = enabled
+        self._observe: Callable[[float, Mapping[str, Any]], Any]
+        self._labels: Callable[[str, str, int], Mapping[str, Any]]
+        if collector is None and backend is not None:
+            histogram = backend.meter.create_histogram(
+                DURATION_METRIC,
+                unit="s",
+                description=_DESCRIPTION,
+                explicit_bucket_boundaries_advisory=list(DEFAULT_BUCKETS),
+            )
+            self._observe = histogram.record
+            self._labels = _sdk_labels
+            self._otel_context = _OTelContextBridge()
+        else:
+            if collector is None:
+                collector = _default_collector()
+            histogram = collector.create_histogram(DURATION_METRIC.replace(".", "_"), _DESCRIPTION)
+            self._observe = getattr(histogram, "observe", histogram.record)
+            self._labels = _prometheus_labels
+            _enable_exemplars()
+        self._start_span = tracer.start_span
+        # Decided once: a disabled middleware is a plain hop to the app.
+        self._handle: ASGIApp = self._instrumented if enabled else app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._handle(scope, receive, send)
+
+    def _excluded(self, scope: Scope) -> bool:
+        path = route_path(scope)
+        return path in self._exact or path.startswith(self._prefixes)
+
+    async def _instrumented(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _SCOPE_FLAG in scope or self._excluded(scope):
+            await self.app(scope, receive, send)
+            return
+        scope[_SCOPE_FLAG] = True
+        entry_root: str = scope.get("root_path") or ""
+        info = read_request(scope)
+        span = self._start_span(
+            info.method_name,
+            info.parent,
+            info.attributes,
+            SpanKind.SERVER,
+        )
+        status = 0
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        bridge = self._otel_context
+        token = bridge.enter(span.context) if bridge is not None else None
+        start = perf_counter()
+        with span:
+            try:
+                await self.app(scope, receive, send_with_status)
+            except BaseException as exc:
+                if not status:
+                    status = 500
+                if span.is_recording():
+                    span.set_attribute("error.type", _error_type(exc))
+                raise
+            finally:
+                elapsed = perf_counter() - start
+                if token is not None:
+                    bridge.exit(token)
+                self._finish(span, scope, info, status or 500, elapsed, entry_root)
+
+    def _finish(
+        self, span: Any, scope: Scope, info: RequestInfo, status: int, elapsed: float, root: str
+    ) -> None:
+        """Name the span, set status attributes, record the duration; never raises."""
+        try:
+            template = route_template(scope, root_path=root, owner=self._owner or scope.get("app"))
+            route = None if template is None else _join(root, template)
+            if span.is_recording():
+                if route is not None:
+                    span.name = f"{info.method_name} {route}"
+                    span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(SpanStatus.ERROR)
+                    if "error.type" not in span.attributes:
+                        span.set_attribute("error.type", str(status))
+            key = (info.method, route if route is not None else UNMATCHED_ROUTE, status)
+            labels = self._label_sets.get(key)
+            if labels is None:
+                labels = self._new_labels(key)
+            self._observe(elapsed, labels)
+        except Exception:
+            _log.error("record", "OTelMiddleware failed to record a request", exc_info=True)
+
+    def _new_labels(self, key: tuple[str, str, int]) -> Mapping[str, Any]:
+        method, route, status = key
+        if route is not UNMATCHED_ROUTE and route not in self._routes:
+            if len(self._routes) >= self._max_routes:
+                route = OVERFLOW_ROUTE
+            else:
+                self._routes[route] = route
+        labels = self._labels(method, route, status)
+        if len(self._label_sets) < MAX_CACHED_LABEL_SETS:
+            self._label_sets[key] = labels
+        return labels
+
+
+def _join(root: str, template: str) -> str:
+    return root.rstrip("/") + template if root else template
+
+
+def _error_type(exc: BaseException) -> str:
+    kind = type(exc)
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
+def _prometheus_labels(method: str, route: str, status: int) -> Mapping[str, Any]:
+    return dict(zip(_PROM_KEYS, (method, route, str(status)), strict=True))
+
+
+def _sdk_labels(method: str, route: str, status: int) -> Mapping[str, Any]:
+    labels: dict[str, Any] = {_KEYS[0]: method, _KEYS[2]: status}
+    if route is not UNMATCHED_ROUTE:
+        labels[_KEYS[1]] = route
+    return labels
+
+
+def _tracer_enabled(tracer: Any) -> bool:
+    cfg = getattr(tracer, "config", None)
+    return bool(getattr(cfg, "enabled", True))
+
+
+def _default_tracer() -> Tracer:
+    from ..tracing import get_default_tracer
+
+    return get_default_tracer()
+
+
+def _default_collector() -> Any:
+    from ..metrics import get_default_collector
+
+    return get_default_collector()
+
+
+def _enable_exemplars() -> None:
+    """Let histogram exemplars carry the current span's ids (idempotent)."""
+    from ..backends._wiring import enable_exemplars
+
+    enable_exemplars()
+
+
+class _OTelContextBridge:
+    """Makes our request span current in the OpenTelemetry context (``otel`` extra)."""
+
+    __slots__ = ("_attach", "_detach", "_flags", "_make", "_set", "_state", "_wrap")
+
+    def __init__(self) -> None:
+        from opentelemetry import context, trace
+
+        self._attach = context.attach
+        self._detach = context.detach
+        self._make = trace.SpanContext
+        self._flags = trace.TraceFlags
+        self._state = trace.TraceState
+        self._wrap = trace.NonRecordingSpan
+        self._set = trace.set_span_in_context
+
+    def enter(self, ctx: SpanContext) -> Any:
+        state = ctx.trace_state
+        otel_ctx = self._make(
+            ctx.trace_id_int,
+            ctx.span_id_int,
+            False,
+            self._flags(ctx.trace_flags),
+            self._state(list(state.items())) if state else None,
+        )
+        return self._attach(self._set(self._wrap(otel_ctx)))
+
+    def exit(self, token: Any) -> None:
+        self._detach(token)
