@@ -159,3 +159,11 @@ def test_default_labels_are_copied() -> None:
     am = AlertmanagerDispatcher("http://am:9093", default_labels={"env": "prod"})
     am.default_labels["env"] = "dev"
     assert am.default_labels == {"env": "prod"}
+
+
+async def test_context_summary_replaces_the_generated_one() -> None:
+    """A richer summary/description from the context wins over the generated text."""
+    receiver = Receiver()
+    async with make(receiver) as am:
+        await am.send_metric_alert("m", 3.0, 1.0, {"summary": "p99 is 3x the target"})
+    assert receiver.alerts[0]["annotations"]["summary"] == "p99 is 3x the target"

@@ -7,9 +7,10 @@ Each call posts one alert. Labels decide identity and routing; annotations carry
 - ``severity``: the given one (``send_alert``) or ``warning``/``critical`` per
   :func:`~.dispatcher.metric_alert_severity`.
 - ``default_labels`` of the dispatcher, then the mapping ``context["labels"]``, are added
-  (the two above win). Other context entries become annotations, beside ``summary`` and
-  ``description``. Label and annotation names are made valid (characters outside
-  ``[a-zA-Z0-9_]`` become ``_``); values become strings.
+  (the two above win). Other context entries become annotations beside the generated
+  ``summary`` and ``description``, replacing them when the context has those keys.
+  Label and annotation names are made valid (characters outside ``[a-zA-Z0-9_]``
+  become ``_``); values become strings.
 
 ``startsAt`` is now; ``endsAt`` is left to Alertmanager (its ``resolve_timeout``), so an
 alert that is no longer sent resolves by itself. Failures are logged rate limited and
@@ -177,8 +178,8 @@ class AlertmanagerDispatcher:
         labels.update(extra_labels or {})
         labels["alertname"] = str(name) or "Alert"  # an empty alertname is refused
         labels["severity"] = str(severity)
-        notes = {_valid_name(k): _text(v) for k, v in context.items()}
-        notes.update(annotations)
+        notes = dict(annotations)
+        notes.update({_valid_name(k): _text(v) for k, v in context.items()})
         alert: dict[str, Any] = {
             "labels": labels,
             "annotations": notes,

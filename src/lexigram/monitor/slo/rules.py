@@ -262,7 +262,7 @@ def slo_rule_group(
             "alert": "SLOLatencyThresholdExceeded",
             "expr": f"{latency} > {threshold} and ({latency} / {threshold}) >= "
             f"{_number(slo.burn_rate_threshold)}",
-            "labels": {**labels, "severity": "warning"},
+            "labels": {**labels, "percentile": _number(slo.percentile), "severity": "warning"},
             "annotations": {
                 "summary": f"SLO {slo.name}: {slo.percentile_label} of {name} is above "
                 f"{threshold} ms",
