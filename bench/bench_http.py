@@ -5,10 +5,12 @@ log) on a free loopback port; all are started first, warmed up, then loaded by `
 interleaved rounds (the order rotates every round). Per app it reports the median req/s,
 its share of its bare framework's req/s (median of per-round ratios), the median p99
 latency and the server's CPU time per request (psutil ``cpu_times`` delta / requests),
-also as the excess over the bare app. Requests alternate between ``GET /`` and
-``GET /items/<n>`` over 100 item ids (one route template, many paths).
+also as the excess over the bare app and as a capacity share (bare CPU/req over the
+app's), which other load on the machine disturbs far less than req/s. Requests alternate
+between ``GET /`` and ``GET /items/<n>`` over 100 item ids (one route template, many
+paths).
 
-Environment knobs: ``BENCH_HTTP_SECONDS`` (5 per run), ``BENCH_HTTP_ROUNDS`` (3),
+Environment knobs: ``BENCH_HTTP_SECONDS`` (3 per run), ``BENCH_HTTP_ROUNDS`` (5),
 ``BENCH_HTTP_CONNECTIONS`` (32). The whole run stops starting new load runs after
 ``BENCH_HTTP_BUDGET`` seconds (170), so it stays near three minutes.
 """
@@ -187,43 +189,49 @@ def _load(wrk: str, script: Path, server: AppServer, seconds: float, connections
 
 
 def _table(results: dict[str, dict[int, Run]], notes: dict[str, str]) -> str:
-    """Markdown table: app, req/s, % of its baseline, p99, CPU µs/req (absolute and over
-    the baseline), target.
+    """Markdown table per app: req/s, its share of the bare app's req/s, p99, server CPU
+    per request, the CPU added over the bare app, and the capacity share by CPU
+    (bare CPU/req divided by the app's), with the target.
 
     Comparisons with the baseline are medians over rounds of per-round ratios/differences
-    (runs close in time), which cancels most of the drift of a shared machine.
+    (runs close in time), which cancels most of the drift of a shared machine; the CPU
+    figures count only the server's own time, so they are the steadier of the two.
     """
     by_factory = {spec.factory: spec for spec in APPS}
     rows = [
-        "| app | req/s | % of bare | p99 ms | CPU µs/req | CPU µs/req over bare | target |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| app | baseline | req/s | req/s % of bare | p99 ms | CPU µs/req "
+        "| CPU µs/req over bare | capacity % of bare (CPU) | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for spec in APPS:
+        baseline = by_factory[spec.baseline].name
         runs = results.get(spec.name, {})
         if not runs:
-            rows.append(
-                f"| {spec.name} | {notes.get(spec.name, 'not run')} | | | | | {spec.target} |"
-            )
+            note = notes.get(spec.name, "not run")
+            rows.append(f"| {spec.name} | {baseline} | {note} | | | | | | {spec.target} |")
             continue
-        base = results.get(by_factory[spec.baseline].name, {})
+        base = results.get(baseline, {})
         paired = [(run, base[n]) for n, run in runs.items() if n in base and base[n].requests]
-        share = extra = "n/a"
+        share = extra = capacity = "n/a"
         if paired:
-            ratio = statistics.median(run.rps / bare.rps for run, bare in paired)
-            share = f"{100 * ratio:.0f} % of {by_factory[spec.baseline].name}"
-            extra = "{:+.0f}".format(
-                statistics.median(
-                    run.cpu_us_per_request - bare.cpu_us_per_request for run, bare in paired
-                )
+            rps_ratio = statistics.median(run.rps / bare.rps for run, bare in paired)
+            cpu_added = statistics.median(
+                run.cpu_us_per_request - bare.cpu_us_per_request for run, bare in paired
             )
+            cpu_ratio = statistics.median(
+                bare.cpu_us_per_request / run.cpu_us_per_request for run, bare in paired
+            )
+            share = f"{100 * rps_ratio:.0f} %"
+            extra = f"{cpu_added:+.0f}"
+            capacity = f"{100 * cpu_ratio:.0f} %"
         rps = statistics.median(r.rps for r in runs.values())
         p99_ms = statistics.median(r.p99_us for r in runs.values()) / 1000
         cpu = statistics.median(r.cpu_us_per_request for r in runs.values())
         errors = sum(r.errors for r in runs.values())
         flag = f" ({errors} errors)" if errors else ""
         rows.append(
-            f"| {spec.name}{flag} | {rps:,.0f} | {share} | {p99_ms:.2f} | {cpu:.0f} | {extra} "
-            f"| {spec.target} |"
+            f"| {spec.name}{flag} | {baseline} | {rps:,.0f} | {share} | {p99_ms:.2f} "
+            f"| {cpu:.0f} | {extra} | {capacity} | {spec.target} |"
         )
     return "\n".join(rows)
 
@@ -234,8 +242,8 @@ def main() -> None:
     if wrk is None:
         print("wrk is not installed (Debian package 'wrk'; .ci/run installs it): skipping http")
         return
-    seconds = _env_number("BENCH_HTTP_SECONDS", 5)
-    rounds = int(_env_number("BENCH_HTTP_ROUNDS", 3))
+    seconds = _env_number("BENCH_HTTP_SECONDS", 3)
+    rounds = int(_env_number("BENCH_HTTP_ROUNDS", 5))
     connections = int(_env_number("BENCH_HTTP_CONNECTIONS", 32))
     budget = _env_number("BENCH_HTTP_BUDGET", 170)
     print(
