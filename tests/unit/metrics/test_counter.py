@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import math
+import sys
 import threading
+from collections.abc import Iterator
+from fractions import Fraction
 
 import pytest
 
 from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.exceptions import InvalidMetricError
 from lexigram.monitor.metrics import Counter, ValueSnapshot
+from lexigram.monitor.metrics import counter as counter_module
+from lexigram.monitor.metrics._series import ATOMIC_ADD
 
 
 def test_increment_defaults_to_one_and_get_count_is_int() -> None:
@@ -89,6 +94,15 @@ def test_non_numeric_amounts_raise(amount: object) -> None:
     assert counter.get_count() == 1
 
 
+def test_other_numeric_types_are_converted_to_plain_numbers() -> None:
+    """Fractions become floats and bools ints, so totals are always int or float."""
+    counter = Counter("jobs_total")
+    counter.increment(Fraction(1, 4))
+    counter.increment(True)
+    assert counter.get_count() == 1.25
+    assert type(counter.collect()[0].value) is float
+
+
 def test_positive_infinity_is_accepted() -> None:
     """+inf is a valid (if extreme) amount."""
     counter = Counter("jobs_total")
@@ -118,6 +132,19 @@ def test_reset_zeroes_every_series() -> None:
     assert counter.get_count(labels={"queue": "a"}) == 1
 
 
+@pytest.fixture(params=[True, False], ids=["gil-atomic", "locked"])
+def update_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run with the lock-free GIL path and with per-series locks, switching threads often."""
+    monkeypatch.setattr(counter_module, "_ATOMIC_ADD", request.param)
+    if request.param and not ATOMIC_ADD:
+        pytest.skip("free-threaded interpreter: the lock-free path is not used")
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+@pytest.mark.usefixtures("update_mode")
 def test_concurrent_increments_are_exact() -> None:
     """N threads x M increments give exactly N*M, for labelled and unlabelled series."""
     counter = Counter("hits_total")

@@ -13,11 +13,21 @@ sets past the cap are all counted in the overflow series (label values
 call's ``tuple(labels.items())`` to its series and holds at most ``4 * max_series``
 entries (label sets seen in other key orders past that go through the slow path).
 ``reset()`` drops every series but keeps the locked schema.
+
+Thread safety: series creation and schema changes hold the instrument lock; updates
+touch only their series. On interpreters with a GIL (``ATOMIC_ADD``), the counter and
+gauge update ``series.value += amount`` with a built-in ``int``/``float`` is one
+uninterruptible step: those bytecodes make no call and no backward jump, the only
+places where CPython hands the GIL to another thread, so no update is lost and no
+lock is needed (the unit tests hammer this with a 1 µs switch interval). On
+free-threaded builds every update takes the series' lock. Histogram and summary
+updates (several fields) always take the series' lock.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -28,6 +38,7 @@ from ..exceptions import InvalidMetricError
 from .naming import validate_label_name, validate_metric_name
 
 __all__ = [
+    "ATOMIC_ADD",
     "DEFAULT_MAX_OBSERVATIONS",
     "DEFAULT_MAX_SERIES",
     "OVERFLOW_VALUE",
@@ -39,6 +50,8 @@ __all__ = [
 DEFAULT_MAX_SERIES = 2000
 DEFAULT_MAX_OBSERVATIONS = 1000
 OVERFLOW_VALUE = "__overflow__"
+#: True when a GIL serialises bytecode (False on free-threaded builds).
+ATOMIC_ADD: bool = bool(getattr(sys, "_is_gil_enabled", lambda: True)())
 InstrumentKind = Literal["counter", "gauge", "histogram", "summary"]
 
 _logger = logging.getLogger("lexigram.monitor.metrics")

@@ -4,8 +4,9 @@ Amounts may be ints or floats and are kept as given: a series' total stays a Pyt
 ``int`` (exact, unbounded) while every amount is an integer, and becomes a ``float``
 once a non-integer amount is added (the float sum, no truncation). ``get_count()``
 returns that total as an ``int`` whenever it is integral and a ``float`` otherwise;
-``get_value()`` always returns a ``float``. Negative, NaN or non-numeric amounts raise
-:class:`InvalidMetricError` and change nothing.
+``get_value()`` always returns a ``float``. Other numeric types (``Fraction``,
+``Decimal``, numpy scalars) are converted to ``float`` first. Negative, NaN or
+non-numeric amounts raise :class:`InvalidMetricError` and change nothing.
 
 Memory: per series one lock, the total, the creation time and at most one exemplar;
 series are bounded as described in ``metrics._series``.
@@ -19,10 +20,20 @@ from collections.abc import Mapping
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
 from ._exemplars import capture, state
-from ._series import DEFAULT_MAX_SERIES, Instrument
+from ._series import ATOMIC_ADD, DEFAULT_MAX_SERIES, Instrument
 from .snapshot import Exemplar, ValueSnapshot
 
 __all__ = ["Counter"]
+
+# Lock-free totals on GIL builds (see metrics._series, "Thread safety"); tests flip it.
+_ATOMIC_ADD = ATOMIC_ADD
+
+
+def _plain_number(amount: object) -> int | float:
+    """Turn an exotic numeric amount (Fraction, Decimal, numpy) into an int or float."""
+    if isinstance(amount, bool):
+        return int(amount)
+    return float(amount)  # type: ignore[arg-type]
 
 
 class _CounterSeries:
@@ -60,31 +71,36 @@ class Counter(Instrument[_CounterSeries, ValueSnapshot]):
     def increment(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
         """Add *amount* (>= 0) to the series of *labels* (the unlabelled one when None)."""
         try:
-            valid = amount >= 0
+            if amount >= 0:  # False for NaN and negatives, TypeError for non-numbers
+                if type(amount) is not int and type(amount) is not float:
+                    amount = _plain_number(amount)
+                if labels is None:
+                    series = self._unlabelled
+                    if series is None:
+                        series = self._get_unlabelled()
+                else:
+                    try:
+                        series = self._cache[tuple(labels.items())]
+                    except (KeyError, TypeError, AttributeError):
+                        series = self._resolve(labels)
+                if _ATOMIC_ADD:
+                    series.value += amount
+                else:
+                    lock = series.lock
+                    lock.acquire()
+                    try:
+                        series.value += amount
+                    finally:
+                        lock.release()
+                source = state.source
+                if source is not None:
+                    exemplar = capture(source, amount, self._clock)
+                    if exemplar is not None:
+                        series.exemplar = exemplar
+                return
         except TypeError:
-            valid = False
-        if not valid:
-            raise self._bad_amount(amount)
-        if labels is None:
-            series = self._unlabelled
-            if series is None:
-                series = self._get_unlabelled()
-        else:
-            try:
-                series = self._cache[tuple(labels.items())]
-            except (KeyError, TypeError, AttributeError):
-                series = self._resolve(labels)
-        lock = series.lock
-        lock.acquire()
-        try:
-            series.value += amount
-        finally:
-            lock.release()
-        source = state.source
-        if source is not None:
-            exemplar = capture(source, amount, self._clock)
-            if exemplar is not None:
-                series.exemplar = exemplar
+            raise self._bad_amount(amount) from None
+        raise self._bad_amount(amount)
 
     def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:
         """Add *value* (>= 0); the same operation as :meth:`increment`."""

@@ -14,10 +14,13 @@ from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
-from ._series import DEFAULT_MAX_SERIES, Instrument
+from ._series import ATOMIC_ADD, DEFAULT_MAX_SERIES, Instrument
 from .snapshot import ValueSnapshot
 
 __all__ = ["Gauge"]
+
+# Lock-free updates on GIL builds (see metrics._series, "Thread safety"); tests flip it.
+_ATOMIC_ADD = ATOMIC_ADD
 
 
 class _GaugeSeries:
@@ -52,36 +55,12 @@ class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
 
     def set(self, value: float, labels: Mapping[str, str] | None = None) -> None:
         """Set the series of *labels* to *value*."""
-        self._update(value, labels, False)
-
-    def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:
-        """Set the series of *labels* to *value*; the same operation as :meth:`set`."""
-        self._update(value, labels, False)
-
-    def increment(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
-        """Add *amount* (may be negative) to the series of *labels*."""
-        self._update(amount, labels, True)
-
-    def decrement(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
-        """Subtract *amount* from the series of *labels*."""
-        try:
-            negated = -amount
-        except TypeError:
-            raise self._bad_value(amount, "decrement") from None
-        self._update(negated, labels, True)
-
-    def get_value(self, labels: Mapping[str, str] | None = None) -> float:
-        """Current value of the series; 0.0 if the series does not exist."""
-        series = self._lookup(labels)
-        return 0.0 if series is None else series.value
-
-    def _update(self, value: Any, labels: Mapping[str, str] | None, add: bool) -> None:
         try:
             number = value + 0.0
         except (TypeError, OverflowError):
-            raise self._bad_value(value, "increment" if add else "set") from None
+            raise self._bad_value(value, "set") from None
         if number != number:
-            raise self._bad_value(value, "increment" if add else "set")
+            raise self._bad_value(value, "set")
         if labels is None:
             series = self._unlabelled
             if series is None:
@@ -91,13 +70,60 @@ class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
                 series = self._cache[tuple(labels.items())]
             except (KeyError, TypeError, AttributeError):
                 series = self._resolve(labels)
+        if _ATOMIC_ADD:
+            series.value = number
+        else:
+            lock = series.lock
+            lock.acquire()
+            try:
+                series.value = number
+            finally:
+                lock.release()
+
+    def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:
+        """Set the series of *labels* to *value*; the same operation as :meth:`set`."""
+        self.set(value, labels)
+
+    def increment(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
+        """Add *amount* (may be negative) to the series of *labels*."""
+        self._add(amount, labels, "increment")
+
+    def decrement(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
+        """Subtract *amount* from the series of *labels*."""
+        try:
+            negated = -amount
+        except TypeError:
+            raise self._bad_value(amount, "decrement") from None
+        self._add(negated, labels, "decrement")
+
+    def get_value(self, labels: Mapping[str, str] | None = None) -> float:
+        """Current value of the series; 0.0 if the series does not exist."""
+        series = self._lookup(labels)
+        return 0.0 if series is None else series.value
+
+    def _add(self, value: Any, labels: Mapping[str, str] | None, operation: str) -> None:
+        try:
+            number = value + 0.0
+        except (TypeError, OverflowError):
+            raise self._bad_value(value, operation) from None
+        if number != number:
+            raise self._bad_value(value, operation)
+        if labels is None:
+            series = self._unlabelled
+            if series is None:
+                series = self._get_unlabelled()
+        else:
+            try:
+                series = self._cache[tuple(labels.items())]
+            except (KeyError, TypeError, AttributeError):
+                series = self._resolve(labels)
+        if _ATOMIC_ADD:
+            series.value += number
+            return
         lock = series.lock
         lock.acquire()
         try:
-            if add:
-                series.value += number
-            else:
-                series.value = number
+            series.value += number
         finally:
             lock.release()
 
