@@ -253,7 +253,7 @@ def test_random_tracestate_never_raises(value: str | list[str]) -> None:
 def test_header_lookup_is_case_insensitive() -> None:
     """Carrier keys match regardless of case; bytes keys and values work too."""
     assert read_trace_headers({"TraceParent": VALID, "TRACESTATE": "a=1"}) == (VALID, ["a=1"])
-    assert read_trace_headers({b"traceparent": VALID.encode()}) == (VALID, [])
+    assert read_trace_headers({b"traceparent": VALID.encode()}) == (VALID, ())
 
 
 def test_two_traceparent_values_are_invalid() -> None:

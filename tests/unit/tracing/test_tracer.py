@@ -374,3 +374,13 @@ def test_tracers_and_spans_satisfy_the_protocols() -> None:
         noop_span.set_status("error")
     assert noop_span.ended
     assert noop_span.attributes == {"a": 1}
+
+
+def test_empty_propagation_formats_turn_propagation_off() -> None:
+    """Without 'tracecontext' nothing is injected or extracted."""
+    tracer = make(propagation_formats=[])
+    with tracer.start_span("op"):
+        carrier: dict[str, str] = {}
+        tracer.inject_context(carrier)
+    assert carrier == {}
+    assert tracer.extract_context({"traceparent": f"00-{TID}-{SID}-01"}) is None

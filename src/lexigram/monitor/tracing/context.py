@@ -282,9 +282,9 @@ def inject(carrier: MutableMapping[str, Any], context: SpanContext) -> None:
             del carrier[key]
     carrier[TRACEPARENT_HEADER] = (
         "00-"
-        + context.trace_id
+        + (context._tid_hex or context.trace_id)
         + "-"
-        + context.span_id
+        + (context._sid_hex or context.span_id)
         + ("-01" if context.trace_flags & SAMPLED_FLAG else "-00")
     )
     if context.trace_state._items:

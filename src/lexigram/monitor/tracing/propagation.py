@@ -22,7 +22,7 @@ tracestate.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..exceptions import SpanError
@@ -49,9 +49,10 @@ MAX_TRACESTATE_MEMBERS = 32
 #: 32 maximal members (key 256 + ``=`` + value 256) plus separators and some whitespace.
 MAX_TRACESTATE_LENGTH = 32 * 513 + 31 + 1024
 
-_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
-_ZERO_TRACE = "0" * 32
-_ZERO_SPAN = "0" * 16
+# version (not ff), trace id and span id (not all zeros), flags; one C-level match
+_TRACEPARENT = re.compile(
+    r"(?!ff)[0-9a-f]{2}-(?!0{32})([0-9a-f]{32})-(?!0{16})([0-9a-f]{16})-([0-9a-f]{2})"
+)
 _FLAGS = {f"{i:02x}": i for i in range(256)}
 _KEY = r"(?:[a-z0-9][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})"
 _VALUE = r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
@@ -80,13 +81,11 @@ def split_traceparent(value: str) -> tuple[str, str, int] | None:
             if value[55] != "-" or value.startswith("00"):
                 return None
             value = value[:55]
-    if _TRACEPARENT.fullmatch(value) is None or value.startswith("ff"):
+    match = _TRACEPARENT.fullmatch(value)
+    if match is None:
         return None
-    trace_hex = value[3:35]
-    span_hex = value[36:52]
-    if trace_hex == _ZERO_TRACE or span_hex == _ZERO_SPAN:
-        return None
-    return trace_hex, span_hex, _FLAGS[value[53:55]]
+    trace_hex, span_hex, flags = match.groups()
+    return trace_hex, span_hex, _FLAGS[flags]
 
 
 def parse_traceparent(value: str) -> tuple[int, int, int] | None:
@@ -257,7 +256,7 @@ def _values(value: Any) -> list[str] | None:
     return None
 
 
-def read_trace_headers(carrier: Mapping[Any, Any]) -> tuple[str | None, list[str]]:
+def read_trace_headers(carrier: Mapping[Any, Any]) -> tuple[str | None, Sequence[str]]:
     """Find ``traceparent`` and ``tracestate`` in *carrier*, matching names case-insensitively.
 
     Returns ``(traceparent, tracestate_values)``. The traceparent is None when missing,
@@ -265,13 +264,13 @@ def read_trace_headers(carrier: Mapping[Any, Any]) -> tuple[str | None, list[str
     values joined with a comma) — duplicates make it invalid. Values may be ``str``,
     ``bytes`` (decoded as latin-1) or lists of them.
     """
-    parents: list[str] = []
-    states: list[str] = []
-    bad_parent = False
+    parent: str | None = None
+    count = 0
+    states: list[str] | None = None
     try:
         items = carrier.items()
     except Exception:  # not a mapping after all: nothing to read
-        return None, []
+        return None, ()
     for key, value in items:
         if type(key) is not str:
             key = _as_text(key)
@@ -282,22 +281,21 @@ def read_trace_headers(carrier: Mapping[Any, Any]) -> tuple[str | None, list[str
             if key != TRACEPARENT_HEADER and key.lower() != TRACEPARENT_HEADER:
                 continue
             if type(value) is str:
-                parents.append(value)
+                parent = value
+                count += 1
                 continue
             found = _values(value)
             if found is None:
-                bad_parent = True
+                count += 2  # unusable value: invalid
             else:
-                parents.extend(found)
+                count += len(found)
+                parent = found[0] if found else parent
         elif size == 10:
             if key != TRACESTATE_HEADER and key.lower() != TRACESTATE_HEADER:
                 continue
-            if type(value) is str:
-                states.append(value)
-                continue
-            found = _values(value)
-            if found is not None:
-                states.extend(found)
-    if bad_parent or len(parents) != 1 or "," in parents[0]:
-        return None, states
-    return parents[0], states
+            found = [value] if type(value) is str else _values(value)
+            if found:
+                states = found if states is None else states + found
+    if count != 1 or parent is None or "," in parent:
+        return None, states or ()
+    return parent, states or ()

@@ -55,7 +55,8 @@ class Tracer:
     ended sampled spans (default ``config.max_spans``) stay readable through
     :meth:`get_all_spans`. *sampler* overrides the one built from ``config.sampler_type``.
     With ``config.enabled`` false every span is non-recording, but incoming trace ids and
-    sampled flags still propagate. *clock* and *id_generator* are injectable for tests.
+    sampled flags still propagate. ``config.propagation_formats`` without ``"tracecontext"``
+    turns inject/extract into no-ops. *clock* and *id_generator* are injectable for tests.
     """
 
     def __init__(
@@ -73,6 +74,8 @@ class Tracer:
         self.service_name = service_name
         self.config = cfg
         self._enabled = cfg.enabled
+        # W3C Trace Context is the only format; an empty list turns propagation off
+        self._propagate = "tracecontext" in cfg.propagation_formats
         if not cfg.enabled:
             sampler = ParentBasedSampler(AlwaysOffSampler())
         self.sampler: Sampler = sampler if sampler is not None else build_sampler(cfg, clock)
@@ -220,6 +223,8 @@ class Tracer:
         Writes ``traceparent``/``tracestate`` for *context* (default: the current span);
         does nothing when there is neither.
         """
+        if not self._propagate:
+            return
         if context is None:
             current = _CURRENT_SPAN.get()
             if current is None:
@@ -231,8 +236,9 @@ class Tracer:
             ctx = context
         inject(carrier, ctx)
 
-    #: Extract trace context from carrier (None when absent or invalid; never raises).
-    extract_context = staticmethod(extract)
+    def extract_context(self, carrier: Mapping[Any, Any]) -> SpanContext | None:
+        """Extract trace context from carrier (None when absent or invalid; never raises)."""
+        return extract(carrier) if self._propagate else None
 
     # -- export ---------------------------------------------------------------------
     @property
