@@ -53,19 +53,32 @@ def test_uvicorn_server_fixture_serves_on_a_requested_port(uvicorn_server: Serve
 def test_prometheus_scrapes_an_app_served_in_a_thread(
     prometheus_server: StartPrometheus, uvicorn_server: ServeApp
 ) -> None:
-    """Prometheus scrapes a prometheus_client ASGI app and the query returns its series."""
+    """Prometheus scrapes a prometheus_client ASGI app: the query returns its series and,
+    with exemplar storage enabled, the exemplar attached to a histogram bucket."""
     prometheus_client = pytest.importorskip("prometheus_client")
     registry = prometheus_client.CollectorRegistry()
     counter = prometheus_client.Counter("smoke_requests", "Smoke requests.", registry=registry)
     counter.inc(3)
+    latency = prometheus_client.Histogram("smoke_seconds", "Smoke latency.", registry=registry)
+    latency.observe(0.2, exemplar={"trace_id": "abc123"})
     app_url = uvicorn_server(prometheus_client.make_asgi_app(registry=registry))
+    started = time.time()
 
-    prometheus = prometheus_server([host_port(app_url)], scrape_interval="1s", job="smoke")
+    prometheus = prometheus_server(
+        [host_port(app_url)],
+        scrape_interval="1s",
+        job="smoke",
+        extra_flags=["--enable-feature=exemplar-storage"],
+    )
     result = prometheus.wait_for('smoke_requests_total{job="smoke"}', timeout=30)
 
     assert float(result[0]["value"][1]) == 3.0
     assert [t["health"] for t in prometheus.targets()] == ["up"]
     assert prometheus.query('absent_metric_of_nothing{job="smoke"}') == []
+    exemplars = prometheus.query_exemplars("smoke_seconds_bucket", started - 60, time.time() + 60)
+    assert [e["labels"] for series in exemplars for e in series["exemplars"]] == [
+        {"trace_id": "abc123"}
+    ]
 
 
 def test_promtool_accepts_prometheus_client_exposition(promtool: str) -> None:
