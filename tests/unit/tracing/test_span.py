@@ -176,6 +176,10 @@ def test_record_exception_survives_a_broken_str() -> None:
     span = Span("op")
     span.record_exception(WeirdError())
     assert "unprintable" in str(span.events[0].attributes["exception.message"])
+    escaping = Span("op")
+    with pytest.raises(WeirdError), escaping:
+        raise WeirdError
+    assert "unprintable" in str(escaping.status_message)
 
 
 def test_context_manager_makes_current_and_restores() -> None:

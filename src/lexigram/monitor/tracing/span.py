@@ -274,10 +274,7 @@ class Span:
         kind = type(exception)
         module = kind.__module__
         qualname = kind.__qualname__
-        try:
-            message = str(exception)
-        except Exception:
-            message = f"<unprintable {qualname}>"
+        message = _message(exception)
         stack = "".join(traceback.format_exception(kind, exception, exception.__traceback__))
         event: dict[str, Any] = {
             "exception.type": qualname if module == "builtins" else f"{module}.{qualname}",
@@ -324,7 +321,7 @@ class Span:
         if exc is not None and self.end_time is None:
             self.record_exception(exc)
             if isinstance(exc, Exception):
-                self.set_status(SpanStatus.ERROR, f"{type(exc).__name__}: {exc}")
+                self.set_status(SpanStatus.ERROR, f"{type(exc).__name__}: {_message(exc)}")
         _restore(self)
         self.end()
 
@@ -333,6 +330,14 @@ class Span:
             f"<{type(self).__name__} {self.name!r} trace_id={self.context.trace_id} "
             f"span_id={self.context.span_id} ended={self.end_time is not None}>"
         )
+
+
+def _message(exception: BaseException) -> str:
+    """``str(exception)``, or a placeholder when its ``__str__`` raises."""
+    try:
+        return str(exception)
+    except Exception:
+        return f"<unprintable {type(exception).__qualname__}>"
 
 
 def _restore(span: Span) -> None:
