@@ -410,3 +410,10 @@ def test_measured_percentile_matches_brute_force_nearest_rank(
     brute = min(v for v in values if Fraction(sum(1 for w in values if w <= v), n) >= exact)
     expected = [brute] if brute > 1e-9 else []
     assert measured == expected
+
+
+def test_unhashable_metric_names_get_a_clear_error() -> None:
+    """A list as metric name is refused like any other non-string."""
+    monitor, _ = make()
+    with pytest.raises(InvalidMetricError, match="metric name"):
+        monitor.record_sample(["m"], 1.0)  # type: ignore[arg-type]

@@ -37,9 +37,9 @@ def kth_smallest(values: Sequence[float], k: int) -> float:
     """
     n = len(values)
     tail = n - k + 1
-    if tail <= n >> 3:
+    if tail <= n >> 4:
         return heapq.nlargest(tail, values)[-1]
-    if k <= n >> 3:
+    if k <= n >> 4:
         return heapq.nsmallest(k, values)[-1]
     return sorted(values)[k - 1]
 
@@ -120,6 +120,7 @@ class SLOMonitor:
         self._dispatcher = dispatcher
         self._dispatch_timeout = float(dispatch_timeout)
         self._clock = clock
+        self._monotonic = clock.monotonic
         self._lock = threading.Lock()
         self._slos: dict[str, SLO] = {}
         self._series: dict[str, _Series] = {}
@@ -161,18 +162,21 @@ class SLOMonitor:
         (a ``ValueError``); nothing is stored for them.
         """
         try:
-            valid = 0.0 <= value_ms < _INF
+            valid = 0.0 <= value_ms < _INF and value_ms.__class__ is not bool
         except TypeError:
             valid = False
-        if not valid or isinstance(value_ms, bool):
+        if not valid:
             raise InvalidMetricError(
                 f"SLO sample {value_ms!r} for metric {metric!r} is invalid: it must be a "
                 "finite number of milliseconds >= 0 (NaN, negative and infinite values "
                 "are refused)"
             )
-        now = self._clock.monotonic()
+        now = self._monotonic()
         with self._lock:
-            series = self._series.get(metric)
+            try:
+                series = self._series.get(metric)
+            except TypeError:  # unhashable name: refused below with a clear message
+                series = None
             if series is None:
                 series = self._add_series(metric)
                 if series is None:
