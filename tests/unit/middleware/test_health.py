@@ -176,6 +176,7 @@ async def test_trailing_slash_and_root_path_are_tolerated() -> None:
     provider = HealthCheckProvider()
     assert (await call(provider, "/health/")).status == 200
     assert (await call(provider, "/api/health/live", root_path="/api")).status == 200
+    assert (await call(provider, "/health/live", root_path="/health")).status == 200
 
 
 async def test_include_details_false_hides_the_checks() -> None:
@@ -497,6 +498,8 @@ def test_bad_arguments_are_refused() -> None:
         HealthCheckProvider(checker=HealthChecker(), registry=HealthCheckRegistry())
     with pytest.raises(TypeError, match="has no run_all_with_summary"):
         HealthCheckProvider(checker=object())
+    with pytest.raises(TypeError, match=r"registries .* as registry="):
+        HealthCheckProvider(checker=HealthCheckRegistry())
 
 
 # -- other sources ---------------------------------------------------------------------

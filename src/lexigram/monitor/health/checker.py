@@ -289,25 +289,27 @@ class HealthChecker:
         default_timeout = self._config.timeout
         started = clock.monotonic()
         results: list[HealthCheckResult | None] = [None] * len(entries)
-        pending = [len(entries)]
+        pending = len(entries)
+        abandoned = False  # the caller was cancelled: outcomes no longer matter
         all_done: asyncio.Future[None] = loop.create_future()
         tasks: list[asyncio.Task[tuple[bool, Any]]] = []
         timers: list[asyncio.TimerHandle] = []
 
         def settle(index: int, result: HealthCheckResult) -> None:
+            nonlocal pending
             elapsed_ms = (clock.monotonic() - started) * 1000.0
             results[index] = self._finish(entries[index], result, elapsed_ms)
-            pending[0] -= 1
-            if not pending[0] and not all_done.done():
+            pending -= 1
+            if not pending and not all_done.done():
                 all_done.set_result(None)
 
         def on_done(index: int, task: asyncio.Task[tuple[bool, Any]]) -> None:
             timers[index].cancel()
-            if results[index] is None:
+            if results[index] is None and not abandoned:
                 settle(index, self._outcome(entries[index], task))
 
         def on_timeout(index: int, timeout: float) -> None:
-            if results[index] is None:
+            if results[index] is None and not abandoned:
                 tasks[index].cancel()
                 settle(index, self._timed_out(entries[index], timeout))
 
@@ -320,6 +322,7 @@ class HealthChecker:
         try:
             await all_done
         except BaseException:  # the caller was cancelled: take the checks down with it
+            abandoned = True
             for task, timer in zip(tasks, timers, strict=True):
                 timer.cancel()
                 task.cancel()

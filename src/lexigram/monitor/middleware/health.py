@@ -137,8 +137,9 @@ class HealthCheckProvider:
             run = getattr(source, method, None)
             if not callable(run):
                 raise TypeError(
-                    f"{type(source).__name__} has no {method}(); pass a HealthChecker, "
-                    "CachedHealthChecker or HealthCheckRegistry"
+                    f"{type(source).__name__} has no {method}(); pass checkers "
+                    "(HealthChecker, CachedHealthChecker) as checker= and registries "
+                    "(HealthCheckRegistryProtocol) as registry="
                 )
             runs[key] = run
         return runs
@@ -187,7 +188,9 @@ class HealthCheckProvider:
             )
 
     async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self._routes.get(route_path(scope))
+        route = self._routes.get(scope.get("path") or "/")
+        if route is None:  # relative to root_path (mounted), or with a trailing slash
+            route = self._routes.get(route_path(scope))
         if route is None:
             await self._pass_http(scope, receive, send)
             return
