@@ -140,6 +140,14 @@ _EXPORTS: dict[str, str] = {
     "metered": ".instrumentation.decorators",
     "monitor": ".instrumentation.decorators",
     "traced": ".instrumentation.decorators",
+    # dependency injection
+    "BootContainerProtocol": ".di.contracts",
+    "ContainerRegistrarProtocol": ".di.contracts",
+    "DynamicModule": ".di.contracts",
+    "MonitorModule": ".di.module",
+    "MonitorProvider": ".di.provider",
+    "ObservabilityModule": ".di.provider",
+    "ObservabilityProvider": ".di.provider",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
