@@ -103,6 +103,9 @@ class HealthChecker:
     state. Each run records ``lexigram_health_check_duration_seconds{check}`` and
     ``lexigram_health_check_status{check}`` in *collector* (default: the process default
     collector) and emits a ``HealthCheckRunHook`` per check when someone subscribes.
+
+    Memory: one entry per registered check; a run keeps nothing once it returns (a check
+    abandoned at its timeout lives on only until it ends by itself).
     """
 
     def __init__(

@@ -73,6 +73,10 @@ class HealthCheckProvider:
     reported, whatever the source), ``auth_token`` (used when *auth_token* is None).
     With a token, requests need ``Authorization: Bearer <token>`` (compared in constant
     time); otherwise 401 with ``WWW-Authenticate: Bearer``.
+
+    Memory: nothing is kept per request; a body is as large as the report (details are
+    bounded per check by the normaliser). Reports with more than
+    ``RENDER_OFFLOAD_THRESHOLD`` checks are rendered on a worker thread.
     """
 
     def __init__(
