@@ -23,7 +23,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from lexigram.monitor.config import SamplerType, TracingConfig
 from lexigram.monitor.tracing import Span, Tracer
 
-REPEATS = 15
+REPEATS = 21
 LOOPS = 2_000
 
 #: (case, target ratio ours / OTel)

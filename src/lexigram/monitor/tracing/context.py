@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..exceptions import SpanError
 from .propagation import (
     EMPTY_TRACE_STATE,
+    FLAGS,
     TRACEPARENT_HEADER,
     TRACESTATE_HEADER,
     TraceState,
+    match_traceparent,
     parse_traceparent,
     parse_tracestate,
     read_trace_headers,
-    split_traceparent,
 )
 
 if TYPE_CHECKING:
@@ -256,14 +257,19 @@ def extract(carrier: Mapping[Any, Any]) -> SpanContext | None:
     traceparent, states = read_trace_headers(carrier)
     if traceparent is None:
         return None
-    parts = split_traceparent(traceparent)
-    if parts is None:
+    match = match_traceparent(traceparent)
+    if match is None:
         return None
-    trace_hex, span_hex, flags = parts
-    state = parse_tracestate(states) if states else EMPTY_TRACE_STATE
     # ids stay text until someone needs the ints (export, ratio sampling): parsing is lazy
-    ctx = _make(None, None, None, flags, state, True, trace_hex)
-    ctx._sid_hex = span_hex
+    ctx: SpanContext = _new_context(SpanContext)
+    ctx._tid = None
+    ctx._sid = None
+    ctx._psid = None
+    ctx._tid_hex = match[1]
+    ctx._sid_hex = match[2]
+    ctx.trace_flags = FLAGS[match[3]]
+    ctx.trace_state = parse_tracestate(states) if states else EMPTY_TRACE_STATE
+    ctx.is_remote = True
     return ctx
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "TRACESTATE_HEADER",
     "TraceState",
     "format_traceparent",
+    "match_traceparent",
     "parse_traceparent",
     "parse_tracestate",
     "read_trace_headers",
@@ -53,7 +54,9 @@ MAX_TRACESTATE_LENGTH = 32 * 513 + 31 + 1024
 _TRACEPARENT = re.compile(
     r"(?!ff)[0-9a-f]{2}-(?!0{32})([0-9a-f]{32})-(?!0{16})([0-9a-f]{16})-([0-9a-f]{2})"
 )
-_FLAGS = {f"{i:02x}": i for i in range(256)}
+_FULLMATCH = _TRACEPARENT.fullmatch
+#: Two lowercase hex digits -> flags byte.
+FLAGS = {f"{i:02x}": i for i in range(256)}
 _KEY = r"(?:[a-z0-9][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})"
 _VALUE = r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
 _KEY_RE = re.compile(_KEY)
@@ -62,30 +65,34 @@ _MEMBER_RE = re.compile(rf"({_KEY})=({_VALUE})")
 _OWS = " \t"
 
 
-def split_traceparent(value: str) -> tuple[str, str, int] | None:
-    """Validate a ``traceparent`` value; ``(trace_id_hex, span_id_hex, flags)`` or None.
+def match_traceparent(value: str) -> re.Match[str] | None:
+    """Validate a ``traceparent`` value; the match has groups (trace id, span id, flags).
 
     Surrounding optional whitespace is ignored; everything else follows the module rules.
     """
-    if type(value) is not str:
-        if not isinstance(value, str):
+    if type(value) is str and len(value) == 55:
+        return _FULLMATCH(value)
+    if not isinstance(value, str):
+        return None
+    value = str.__str__(value).strip(_OWS)
+    size = len(value)
+    if size < 55:
+        return None
+    if size > 55:
+        # only versions after 00 may carry a suffix, and it must start with "-"
+        if value[55] != "-" or value.startswith("00"):
             return None
-        value = str.__str__(value)
-    if len(value) != 55:
-        value = value.strip(_OWS)
-        size = len(value)
-        if size < 55:
-            return None
-        if size > 55:
-            # only versions after 00 may carry a suffix, and it must start with "-"
-            if value[55] != "-" or value.startswith("00"):
-                return None
-            value = value[:55]
-    match = _TRACEPARENT.fullmatch(value)
+        value = value[:55]
+    return _FULLMATCH(value)
+
+
+def split_traceparent(value: str) -> tuple[str, str, int] | None:
+    """Validate a ``traceparent`` value; ``(trace_id_hex, span_id_hex, flags)`` or None."""
+    match = match_traceparent(value)
     if match is None:
         return None
     trace_hex, span_hex, flags = match.groups()
-    return trace_hex, span_hex, _FLAGS[flags]
+    return trace_hex, span_hex, FLAGS[flags]
 
 
 def parse_traceparent(value: str) -> tuple[int, int, int] | None:
