@@ -1,4 +1,10 @@
-"""Metrics core: instruments, the collector, the buffered recorder and the snapshot API."""
+"""Metrics core: instruments, the collector, the buffered recorder and the snapshot API.
+
+Exporters read instruments only through the snapshot API described in
+``lexigram.monitor.metrics.snapshot`` (``kind``, ``name``, ``description``,
+``label_names``, ``collect()``), usually via ``MetricsCollector.instruments()`` of
+``get_default_collector()``.
+"""
 
 from __future__ import annotations
 

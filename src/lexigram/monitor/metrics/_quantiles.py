@@ -45,7 +45,6 @@ class LogSketch:
     """Quantile sketch over every value added; relative error and memory are bounded."""
 
     __slots__ = (
-        "_count",
         "_estimate_factor",
         "_inv_log_gamma",
         "_log_gamma",
@@ -87,14 +86,15 @@ class LogSketch:
         self._zero = 0
         self._pinf = 0
         self._ninf = 0
-        self._count = 0
         self._min = _INF
         self._max = -_INF
 
     @property
     def count(self) -> int:
-        """Number of values added."""
-        return self._count
+        """Number of values added (summed over the buckets: O(buckets))."""
+        return (
+            sum(self._pos.values()) + sum(self._neg.values()) + self._zero + self._pinf + self._ninf
+        )
 
     def bin_count(self) -> int:
         """Number of buckets held (both signs)."""
@@ -102,41 +102,37 @@ class LogSketch:
 
     def add(self, value: float) -> None:
         """Add one value (NaN raises ``ValueError``; ``±inf`` is counted)."""
-        if value > 0.0:
-            if value == _INF:
-                self._pinf += 1
-            elif value < _MIN_POSITIVE:
-                self._zero += 1
+        if _MIN_POSITIVE <= value < _INF:  # the common case: a positive normal float
+            index = _ceil(_log(value) * self._inv_log_gamma)
+            bins = self._pos
+            seen = bins.get(index)
+            if seen is None:
+                self._new_bin(True, index)
             else:
-                index = _ceil(_log(value) * self._inv_log_gamma)
-                bins = self._pos
-                seen = bins.get(index)
-                if seen is None:
-                    self._new_bin(True, index)
-                else:
-                    bins[index] = seen + 1
-        elif value < 0.0:
-            if value == -_INF:
-                self._ninf += 1
-            elif value > -_MIN_POSITIVE:
-                self._zero += 1
-            else:
-                index = _ceil(_log(-value) * self._inv_log_gamma)
-                bins = self._neg
-                seen = bins.get(index)
-                if seen is None:
-                    self._new_bin(False, index)
-                else:
-                    bins[index] = seen + 1
-        elif value == 0.0:
-            self._zero += 1
+                bins[index] = seen + 1
         else:
-            raise ValueError(f"cannot add {value!r} to a quantile sketch: NaN has no rank")
-        self._count += 1
+            self._add_other(value)
         if value < self._min:
             self._min = value
         if value > self._max:
             self._max = value
+
+    def _add_other(self, value: float) -> None:
+        if value == _INF:
+            self._pinf += 1
+        elif value == -_INF:
+            self._ninf += 1
+        elif -_MIN_POSITIVE < value < _MIN_POSITIVE:
+            self._zero += 1
+        elif value < 0.0:
+            index = _ceil(_log(-value) * self._inv_log_gamma)
+            seen = self._neg.get(index)
+            if seen is None:
+                self._new_bin(False, index)
+            else:
+                self._neg[index] = seen + 1
+        else:
+            raise ValueError(f"cannot add {value!r} to a quantile sketch: NaN has no rank")
 
     def _new_bin(self, positive: bool, index: int) -> None:
         bins = self._pos if positive else self._neg
@@ -178,7 +174,7 @@ class LogSketch:
         for q in qs:
             if not 0.0 <= q <= 1.0:
                 raise ValueError(f"quantile {q!r} must be between 0 and 1 inclusive")
-        n = self._count
+        n = self.count
         if n == 0:
             return [math.nan] * len(qs)
         order = sorted(range(len(qs)), key=lambda k: qs[k])

@@ -11,7 +11,9 @@ Bounds: at most ``max_series`` series per instrument plus one overflow series; l
 sets past the cap are all counted in the overflow series (label values
 ``"__overflow__"``) and a warning is logged once per instrument. The key cache maps a
 call's ``tuple(labels.items())`` to its series and holds at most ``4 * max_series``
-entries (label sets seen in other key orders past that go through the slow path).
+entries (label sets seen in other key orders past that go through the slow path); a
+repeated label dict costs one short-lived tuple for the lookup and creates nothing.
+Label sets routed to the overflow series are not cached and always take the slow path.
 ``reset()`` drops every series but keeps the locked schema.
 
 Thread safety: series creation and schema changes hold the instrument lock; updates
