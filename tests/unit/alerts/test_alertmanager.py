@@ -10,6 +10,7 @@ import pytest
 
 from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.alerts import AlertDispatcherProtocol, AlertmanagerDispatcher
+from lexigram.monitor.metrics import MetricsCollector
 
 
 class Receiver:
@@ -128,12 +129,14 @@ async def test_an_empty_title_still_yields_an_alertname() -> None:
     assert receiver.alerts[0]["labels"]["alertname"] == "Alert"
 
 
-async def test_refusals_are_counted_not_raised() -> None:
+async def test_refusals_are_counted_not_raised(collector: MetricsCollector) -> None:
     """A 400 from Alertmanager is a counted failure, never an exception."""
     async with make(Receiver(status=400)) as am:
         await am.send_alert("t", "m", "low")
     assert am.failed == 1
     assert am.sent == 0
+    failures = collector.create_counter("lexigram_monitor_alert_failures_total")
+    assert failures.get_value({"dispatcher": "AlertmanagerDispatcher", "reason": "http_400"}) == 1
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from lexigram.monitor.alerts import (
     LoggingAlertDispatcher,
 )
 from lexigram.monitor.alerts.dispatcher import is_error_severity, metric_alert_severity
+from lexigram.monitor.metrics import MetricsCollector
 
 LOGGER = "lexigram.monitor.alerts"
 
@@ -209,7 +210,7 @@ async def test_fan_out_gives_each_dispatcher_its_own_context_copy() -> None:
 
 
 async def test_fan_out_contains_failures_and_counts_them(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, collector: MetricsCollector
 ) -> None:
     """A failing dispatcher is logged and counted; the others still deliver; nothing raises."""
     good = RecordingDispatcher()
@@ -221,18 +222,25 @@ async def test_fan_out_contains_failures_and_counts_them(
     assert fan_out.failures == 2
     assert fan_out.failures_of(0) == 2
     assert fan_out.failures_of(1) == 0
+    failures = collector.create_counter("lexigram_monitor_alert_failures_total")
+    labels = {"dispatcher": "FailingDispatcher", "reason": "ConnectionError"}
+    assert failures.get_value(labels) == 2
     # Rate limited: one line for the repeated failure.
     assert len(caplog.records) == 1
     assert "ConnectionError: pager down" in caplog.records[0].getMessage()
 
 
-async def test_fan_out_bounds_each_dispatcher_by_the_timeout() -> None:
+async def test_fan_out_bounds_each_dispatcher_by_the_timeout(
+    collector: MetricsCollector,
+) -> None:
     """A dispatcher that hangs is abandoned after the timeout and counted as failed."""
     good = RecordingDispatcher()
     fan_out = FanOutAlertDispatcher([HangingDispatcher(), good], timeout=0.01)
     await fan_out.send_alert("t", "m", "low")
     assert fan_out.failures_of(0) == 1
     assert len(good.calls) == 1
+    failures = collector.create_counter("lexigram_monitor_alert_failures_total")
+    assert failures.get_value({"dispatcher": "HangingDispatcher", "reason": "timeout"}) == 1
 
 
 def test_fan_out_refuses_objects_that_are_not_dispatchers() -> None:

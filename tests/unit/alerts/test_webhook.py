@@ -13,6 +13,7 @@ import pytest
 from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.alerts import AlertDispatcherProtocol, WebhookAlertDispatcher
 from lexigram.monitor.alerts._http import json_safe
+from lexigram.monitor.metrics import MetricsCollector
 
 URL = "https://hooks.example.com/alerts?token=s3cret"
 
@@ -89,7 +90,7 @@ async def test_context_is_made_json_safe() -> None:
 
 
 async def test_non_2xx_is_counted_and_logged_without_secrets(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, collector: MetricsCollector
 ) -> None:
     """A refused delivery is counted, logged once per interval, and the URL query is hidden."""
     async with make(Receiver(status=500)) as webhook:
@@ -98,6 +99,9 @@ async def test_non_2xx_is_counted_and_logged_without_secrets(
             await webhook.send_alert("t", "m", "low")
     assert webhook.failed == 2
     assert webhook.sent == 0
+    failures = collector.create_counter("lexigram_monitor_alert_failures_total")
+    labels = {"dispatcher": "WebhookAlertDispatcher", "reason": "http_500"}
+    assert failures.get_value(labels) == 2
     (record,) = caplog.records
     text = record.getMessage()
     assert "HTTP 500: nope" in text
@@ -105,7 +109,7 @@ async def test_non_2xx_is_counted_and_logged_without_secrets(
     assert "s3cret" not in text
 
 
-async def test_network_errors_never_reach_the_caller() -> None:
+async def test_network_errors_never_reach_the_caller(collector: MetricsCollector) -> None:
     """A transport error is contained and counted."""
 
     def refuse(request: httpx.Request) -> httpx.Response:
@@ -114,9 +118,14 @@ async def test_network_errors_never_reach_the_caller() -> None:
     async with make(refuse) as webhook:
         await webhook.send_metric_alert("m", 1.0, 0.5)
     assert webhook.failed == 1
+    failures = collector.create_counter("lexigram_monitor_alert_failures_total")
+    labels = {"dispatcher": "WebhookAlertDispatcher", "reason": "ConnectError"}
+    assert failures.get_value(labels) == 1
 
 
-async def test_a_hanging_endpoint_is_abandoned_after_the_timeout() -> None:
+async def test_a_hanging_endpoint_is_abandoned_after_the_timeout(
+    collector: MetricsCollector,
+) -> None:
     """Each delivery is bounded by `timeout` seconds in total."""
 
     async def hang(request: httpx.Request) -> httpx.Response:
@@ -126,6 +135,8 @@ async def test_a_hanging_endpoint_is_abandoned_after_the_timeout() -> None:
     async with make(hang, timeout=0.01) as webhook:
         await webhook.send_alert("t", "m", "low")
     assert webhook.failed == 1
+    failures = collector.create_counter("lexigram_monitor_alert_failures_total")
+    assert failures.get_value({"dispatcher": "WebhookAlertDispatcher", "reason": "timeout"}) == 1
 
 
 @pytest.mark.parametrize("url", ["", "hooks.example.com", "ftp://x/y", "http://", 42])

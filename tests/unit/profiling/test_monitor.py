@@ -13,6 +13,7 @@ import pytest
 
 from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.exceptions import MonitorError, PerformanceMonitorError
+from lexigram.monitor.metrics import MetricsCollector
 from lexigram.monitor.profiling import (
     FunctionProfileResult,
     PerformanceMonitor,
@@ -223,7 +224,11 @@ async def test_without_cpu_and_memory_the_process_is_never_read(
 
 
 async def test_a_failing_reading_is_counted_and_sampling_continues(
-    clock: FakeClock, reader: FakeReader, ticker: Ticker, caplog: pytest.LogCaptureFixture
+    clock: FakeClock,
+    reader: FakeReader,
+    ticker: Ticker,
+    caplog: pytest.LogCaptureFixture,
+    collector: MetricsCollector,
 ) -> None:
     """Errors are logged (rate limited) and counted; later snapshots still arrive."""
     monitor = make(clock, reader, ticker)
@@ -235,6 +240,8 @@ async def test_a_failing_reading_is_counted_and_sampling_continues(
     await ticker.tick(monitor)
     await monitor.stop_monitoring()
     assert monitor.metrics.sampling_errors == 2
+    failures = collector.create_counter("lexigram_monitor_profiling_sampling_failures_total")
+    assert failures.get_value({"reason": "OSError"}) == 2
     assert monitor.metrics.samples_taken == 2
     assert "OSError: process table unavailable" in caplog.text
 

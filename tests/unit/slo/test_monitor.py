@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.exceptions import InvalidMetricError
 from lexigram.monitor.hooks import AlertFiredHook, default_bus
+from lexigram.monitor.metrics import MetricsCollector
 from lexigram.monitor.slo import SLO, SLOMonitor
 from lexigram.monitor.slo.monitor import kth_smallest
 
@@ -181,7 +182,9 @@ async def test_samples_per_metric_are_bounded() -> None:
     assert await monitor.evaluate() == []
 
 
-async def test_number_of_metrics_is_bounded(caplog: pytest.LogCaptureFixture) -> None:
+async def test_number_of_metrics_is_bounded(
+    caplog: pytest.LogCaptureFixture, collector: MetricsCollector
+) -> None:
     """Past max_metrics, samples of new metrics are dropped, counted and logged once."""
     monitor, _ = make(max_metrics=2)
     with caplog.at_level(logging.WARNING, logger="lexigram.monitor.slo"):
@@ -189,6 +192,8 @@ async def test_number_of_metrics_is_bounded(caplog: pytest.LogCaptureFixture) ->
             monitor.record_sample(metric, 1.0)
     assert monitor.sample_count("c") == 0
     assert monitor.dropped_samples == 3
+    dropped = collector.create_counter("lexigram_monitor_slo_dropped_samples_total")
+    assert dropped.get_value({"reason": "max_metrics"}) == 3
     assert len(caplog.records) == 1
     assert "max_metrics" in caplog.records[0].getMessage()
     monitor.clear_samples("a")
@@ -354,7 +359,9 @@ async def test_alert_fired_hook_is_emitted_unless_suppressed() -> None:
     assert hook.fired_at == clock.time()
 
 
-async def test_dispatcher_failures_are_contained(caplog: pytest.LogCaptureFixture) -> None:
+async def test_dispatcher_failures_are_contained(
+    caplog: pytest.LogCaptureFixture, collector: MetricsCollector
+) -> None:
     """A raising dispatcher is logged and counted; evaluate still returns the violations."""
     monitor, _ = make(dispatcher=BrokenDispatcher(), suppression_window=0)
     monitor.register(p99())
@@ -363,18 +370,22 @@ async def test_dispatcher_failures_are_contained(caplog: pytest.LogCaptureFixtur
         assert len(await monitor.evaluate()) == 1
         assert len(await monitor.evaluate()) == 1
     assert monitor.dispatch_failures == 2
+    failures = collector.create_counter("lexigram_monitor_slo_dispatch_failures_total")
+    assert failures.get_value({"reason": "RuntimeError"}) == 2
     failures = [r for r in caplog.records if "dispatching" in r.getMessage()]
     assert len(failures) == 1  # rate limited
     assert "RuntimeError: pager unreachable" in failures[0].getMessage()
 
 
-async def test_a_hanging_dispatcher_cannot_stall_evaluation() -> None:
+async def test_a_hanging_dispatcher_cannot_stall_evaluation(collector: MetricsCollector) -> None:
     """Dispatch is bounded by dispatch_timeout."""
     monitor, _ = make(dispatcher=HangingDispatcher(), dispatch_timeout=0.01)
     monitor.register(p99())
     monitor.record_sample(METRIC, 350.0)
     assert len(await monitor.evaluate()) == 1
     assert monitor.dispatch_failures == 1
+    failures = collector.create_counter("lexigram_monitor_slo_dispatch_failures_total")
+    assert failures.get_value({"reason": "timeout"}) == 1
 
 
 @given(

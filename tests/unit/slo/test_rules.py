@@ -196,11 +196,11 @@ def test_selector_values_are_escaped() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"selector": {"le": "1"}}, "selector label"),
-        ({"selector": {"__name__": "x"}}, "selector label"),
-        ({"selector": {"bad-name": "x"}}, "selector label"),
+        ({"selector": {"le": "1"}}, "selector label 'le'"),
+        ({"selector": {"__name__": "x"}}, "label name '__name__' of metric 'selector'"),
+        ({"selector": {"bad-name": "x"}}, "label name 'bad-name'"),
         ({"selector": {"job": 1}}, "non-string"),
-        ({"histogram": "9lives"}, "histogram name"),
+        ({"histogram": "9lives"}, "histogram name for SLO 'api.p99_latency': metric name '9lives'"),
         ({"unit": "minutes"}, "unit"),
         ({"min_window": timedelta(0)}, "min_window"),
     ],
@@ -209,6 +209,13 @@ def test_bad_options_are_refused(kwargs: dict[str, Any], match: str) -> None:
     """Invalid selectors, names, units and windows raise ValueError naming the problem."""
     with pytest.raises(ValueError, match=match):
         slo_rule_group(slo(), **kwargs)
+
+
+def test_a_derived_histogram_name_must_be_valid() -> None:
+    """The SLO metric turned into a metric name ('.'/'-' -> '_') must match the rule."""
+    assert "orders_latency_bucket" in render_slo_rules(slo(metric="orders-latency"))
+    with pytest.raises(ValueError, match=r"metric name '9\.lives' is invalid"):
+        slo_rule_group(slo(metric="9.lives"))
 
 
 @pytest.mark.parametrize(

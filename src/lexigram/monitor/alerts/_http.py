@@ -2,7 +2,8 @@
 
 httpx (the ``alerts`` extra) is imported when a poster is built, never at package import.
 A send never raises: a network error, a timeout or a non-2xx answer is logged (rate
-limited, logger ``lexigram.monitor.alerts``) and counted in :attr:`JsonPoster.failed`.
+limited, logger ``lexigram.monitor.alerts``), counted in :attr:`JsonPoster.failed` and in
+``lexigram_monitor_alert_failures_total{dispatcher, reason}``.
 Every send is bounded by ``timeout`` seconds in total.
 """
 
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .._clock import SYSTEM_CLOCK, Clock
 from .._optional import require
 from .._ratelimit import RateLimitedLogger
+from ._selfmetrics import ALERT_FAILURES, count_failure
 
 if TYPE_CHECKING:
     import httpx
@@ -83,6 +85,7 @@ class JsonPoster:
         url: str,
         *,
         what: str,
+        dispatcher: str,
         timeout: float,
         headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -96,6 +99,7 @@ class JsonPoster:
             )
         self._url = url
         self._what = what
+        self._dispatcher = dispatcher
         self._timeout = float(timeout)
         self._safe_url = redact_url(url)
         self._client: httpx.AsyncClient = client_lib.AsyncClient(
@@ -124,11 +128,15 @@ class JsonPoster:
                 self.sent += 1
                 return True
             reason = f"HTTP {response.status_code}: {response.text[:_BODY_SNIPPET]}"
+            kind = f"http_{response.status_code}"
         except TimeoutError:
             reason = f"timed out after {self._timeout:g}s"
+            kind = "timeout"
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
+            kind = type(exc).__name__
         self.failed += 1
+        count_failure(ALERT_FAILURES, kind, dispatcher=self._dispatcher)
         self._log.warning(
             f"{self._what}:{self._safe_url}",
             "%s delivery to %s failed (%d failures so far): %s",

@@ -99,7 +99,12 @@ class AlertmanagerDispatcher:
         self._generator_url = generator_url
         self._clock = clock
         self._poster = JsonPoster(
-            endpoint, what="Alertmanager alert", timeout=timeout, transport=transport, clock=clock
+            endpoint,
+            what="Alertmanager alert",
+            dispatcher=type(self).__name__,
+            timeout=timeout,
+            transport=transport,
+            clock=clock,
         )
 
     @property

@@ -21,6 +21,7 @@ from typing import Any
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
 from ..protocols import AlertDispatcherProtocol
+from ._selfmetrics import ALERT_FAILURES, count_failure, failure_reason
 
 __all__ = [
     "FanOutAlertDispatcher",
@@ -144,7 +145,8 @@ class FanOutAlertDispatcher:
 
     Each dispatcher runs concurrently under ``timeout`` seconds (``None``: no limit). A
     dispatcher that raises or times out is logged (rate limited, logger
-    ``lexigram.monitor.alerts``) and counted in :attr:`failures`; the others still
+    ``lexigram.monitor.alerts``) and counted in :attr:`failures` and in
+    ``lexigram_monitor_alert_failures_total{dispatcher=<its class>}``; the others still
     deliver and the caller never sees the error. Memory: one counter per dispatcher,
     fixed at construction.
     """
@@ -233,6 +235,7 @@ class FanOutAlertDispatcher:
                 await call(dispatcher)
         except Exception as exc:
             self._failures[index] += 1
+            count_failure(ALERT_FAILURES, failure_reason(exc), dispatcher=type(dispatcher).__name__)
             reason = (
                 f"timed out after {self._timeout:g}s"
                 if isinstance(exc, TimeoutError)

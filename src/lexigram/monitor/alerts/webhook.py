@@ -52,6 +52,7 @@ class WebhookAlertDispatcher:
         self._poster = JsonPoster(
             url,
             what="webhook alert",
+            dispatcher=type(self).__name__,
             timeout=timeout,
             headers=headers,
             transport=transport,

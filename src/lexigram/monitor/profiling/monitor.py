@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
+from ..alerts._selfmetrics import PROFILING_SAMPLING_FAILURES, count_failure, failure_reason
 from ..exceptions import PerformanceMonitorError
 from ._system import MemoryProbe, ResourceReader, default_reader, traced_memory
 
@@ -213,8 +214,9 @@ class PerformanceMonitor:
     :meth:`stop_monitoring`, so every run has at least one. Use
     start_monitoring / stop_monitoring or the async :meth:`monitor_context` to bracket
     monitored regions; each start begins a fresh :class:`PerformanceMetrics`. A failing
-    reading is logged (rate limited) and counted in ``metrics.sampling_errors``; the
-    sampling task keeps going. *reader*, *clock* and *sleep* are injectable for tests.
+    reading is logged (rate limited) and counted in ``metrics.sampling_errors`` and
+    ``lexigram_monitor_profiling_sampling_failures_total``; the sampling task keeps going.
+    *reader*, *clock* and *sleep* are injectable for tests.
     """
 
     def __init__(
@@ -301,6 +303,7 @@ class PerformanceMonitor:
             snapshot = self._snapshot()
         except Exception as exc:
             self._metrics.sampling_errors += 1
+            count_failure(PROFILING_SAMPLING_FAILURES, failure_reason(exc))
             _log.warning(
                 f"profiling:sample:{type(exc).__name__}",
                 "performance sampling failed: %s: %s",

@@ -15,6 +15,12 @@ from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
+from ..alerts._selfmetrics import (
+    SLO_DISPATCH_FAILURES,
+    SLO_DROPPED_SAMPLES,
+    count_failure,
+    failure_reason,
+)
 from ..alerts._suppress import SuppressionWindow
 from ..exceptions import InvalidMetricError
 from ..hooks import AlertFiredHook, default_bus
@@ -74,12 +80,14 @@ class SLOMonitor:
     after it fired (default 15 minutes; ``timedelta(0)`` disables), while every
     evaluation still returns and logs its violations. A dispatcher that raises or takes
     longer than *dispatch_timeout* seconds is logged (rate limited) and counted in
-    :attr:`dispatch_failures`; :meth:`evaluate` never raises because of it.
+    :attr:`dispatch_failures` and ``lexigram_monitor_slo_dispatch_failures_total``;
+    :meth:`evaluate` never raises because of it.
 
     Memory: at most *max_samples_per_metric* samples per metric (the oldest go first,
     so a percentile covers at most that many of the most recent samples) and at most
     *max_metrics* metrics; samples for further metrics are dropped and counted in
-    :attr:`dropped_samples` until :meth:`clear_samples` frees room. Samples older than
+    :attr:`dropped_samples` and ``lexigram_monitor_slo_dropped_samples_total`` until
+    :meth:`clear_samples` frees room. Samples older than
     the longest window of the metric's SLOs are evicted at each evaluation.
     """
 
@@ -254,6 +262,7 @@ class SLOMonitor:
             )
         if len(self._series) >= self._max_metrics:
             self.dropped_samples += 1
+            count_failure(SLO_DROPPED_SAMPLES, "max_metrics")
             self._guard_log.warning(
                 "slo:max_metrics",
                 "SLO monitor tracks %d metrics already (max_metrics); samples of %r are "
@@ -305,6 +314,7 @@ class SLOMonitor:
                 )
         except Exception as exc:
             self.dispatch_failures += 1
+            count_failure(SLO_DISPATCH_FAILURES, failure_reason(exc))
             reason = (
                 f"timed out after {self._dispatch_timeout:g}s"
                 if isinstance(exc, TimeoutError)

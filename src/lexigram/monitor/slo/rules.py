@@ -38,7 +38,6 @@ so histograms exported by prometheus_client and by Go clients both match.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -47,6 +46,8 @@ from typing import Any, Literal
 
 import yaml
 
+from ..exceptions import InvalidMetricError
+from ..metrics.naming import to_metric_name, validate_label_name, validate_metric_name
 from .objective import SLO
 
 __all__ = [
@@ -59,8 +60,6 @@ __all__ = [
 
 Unit = Literal["seconds", "milliseconds"]
 
-_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _REFERENCE_PERIOD = timedelta(days=30)
 _DURATION_UNITS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
 
@@ -136,23 +135,25 @@ def _matchers(selector: Mapping[str, str], *extra: str) -> str:
 
 
 def _histogram_name(slo: SLO, histogram: str | None) -> str:
-    # Same rule as the metrics facade: every "." and "-" becomes "_".
-    name = histogram if histogram is not None else slo.metric.replace(".", "_").replace("-", "_")
-    if _METRIC_NAME.fullmatch(name) is None:
-        raise ValueError(
-            f"histogram name {name!r} for SLO {slo.name!r} is not a valid Prometheus metric "
-            "name ([a-zA-Z_:][a-zA-Z0-9_:]*); pass histogram='<base name without _bucket>'"
-        )
-    return name
+    # The metrics facade's rule for dotted names: every "." and "-" becomes "_".
+    try:
+        if histogram is not None:
+            return validate_metric_name(histogram)
+        return to_metric_name(slo.metric)
+    except InvalidMetricError as exc:
+        raise InvalidMetricError(
+            f"histogram name for SLO {slo.name!r}: {exc}; pass "
+            "histogram='<base name without _bucket>'"
+        ) from exc
 
 
 def _check_selector(selector: Mapping[str, str]) -> None:
     for key, value in selector.items():
-        if _LABEL_NAME.fullmatch(key) is None or key.startswith("__") or key == "le":
+        if key == "le":
             raise ValueError(
-                f"selector label {key!r} is invalid: it must match [a-zA-Z_][a-zA-Z0-9_]*, "
-                "not start with '__' and not be 'le'"
+                "selector label 'le' is invalid: the rules set the bucket bound themselves"
             )
+        validate_label_name(key, "selector")
         if not isinstance(value, str):
             raise ValueError(f"selector label {key!r} has the non-string value {value!r}")
 
