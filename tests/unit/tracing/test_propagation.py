@@ -268,3 +268,19 @@ def test_unusable_carrier_values_are_ignored() -> None:
     """Non-string values and non-mapping carriers give nothing, without errors."""
     assert read_trace_headers({"traceparent": 42})[0] is None
     assert read_trace_headers(object())[0] is None  # type: ignore[arg-type]
+
+
+_header_names = st.sampled_from(["traceparent", "tracestate", "TraceParent", "TRACESTATE", "x"])
+_header_values = st.one_of(
+    st.just(VALID), st.just(f"{VALID},{VALID}"), st.just("a=1"), st.text(max_size=10)
+)
+
+
+@given(st.dictionaries(_header_names, _header_values, max_size=4))
+def test_dict_fast_path_agrees_with_the_full_scan(carrier: dict[str, str]) -> None:
+    """Plain dicts (fast path) and other mappings (full scan) read the same headers."""
+    from types import MappingProxyType
+
+    fast = read_trace_headers(carrier)
+    scanned = read_trace_headers(MappingProxyType(carrier))
+    assert (fast[0], list(fast[1])) == (scanned[0], list(scanned[1]))

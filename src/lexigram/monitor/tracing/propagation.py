@@ -271,6 +271,18 @@ def read_trace_headers(carrier: Mapping[Any, Any]) -> tuple[str | None, Sequence
     values joined with a comma) — duplicates make it invalid. Values may be ``str``,
     ``bytes`` (decoded as latin-1) or lists of them.
     """
+    if type(carrier) is dict:
+        # Fast path: when every key is one of the exact lowercase names, no other spelling
+        # can hide in the carrier and no scan is needed.
+        exact = carrier.get(TRACEPARENT_HEADER)
+        state = carrier.get(TRACESTATE_HEADER)
+        if (
+            len(carrier) == (exact is not None) + (state is not None)
+            and type(exact) is str
+            and (state is None or type(state) is str)
+        ):
+            states_found: tuple[str, ...] = () if state is None else (state,)
+            return (None if "," in exact else exact), states_found
     parent: str | None = None
     count = 0
     states: list[str] | None = None
