@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ import pytest
 from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.alerts import AlertDispatcherProtocol, WebhookAlertDispatcher
 from lexigram.monitor.alerts._http import json_safe
+from lexigram.monitor.exceptions import BackendNotAvailableError
 from lexigram.monitor.metrics import MetricsCollector
 
 URL = "https://hooks.example.com/alerts?token=s3cret"
@@ -164,3 +167,19 @@ def test_json_safe_bounds_nesting() -> None:
     for _ in range(7):
         level = level[0]
     assert isinstance(level, str)
+
+
+def test_importing_alerts_does_not_import_httpx() -> None:
+    """httpx (the `alerts` extra) is imported only when an HTTP dispatcher is built."""
+    code = "import sys, lexigram.monitor.alerts; print('httpx' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "False"
+
+
+def test_missing_httpx_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without httpx, building a webhook dispatcher says which extra to install."""
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    with pytest.raises(BackendNotAvailableError, match=r"lexigram-monitor\[alerts\]"):
+        WebhookAlertDispatcher("http://localhost/hook")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -248,3 +250,12 @@ def test_render_accepts_a_single_slo_and_refuses_duplicate_names() -> None:
     assert yaml.safe_load(render_slo_rules(slo()))["groups"][0]["name"] == "slo:api.p99_latency"
     with pytest.raises(ValueError, match="unique"):
         render_slo_rules([slo(), slo()])
+
+
+def test_importing_slo_does_not_import_yaml() -> None:
+    """PyYAML is imported only when a rule file is rendered."""
+    code = "import sys, lexigram.monitor.slo; print('yaml' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "False"

@@ -44,8 +44,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-import yaml
-
 from ..exceptions import InvalidMetricError
 from ..metrics.naming import to_metric_name, validate_label_name, validate_metric_name
 from .objective import SLO
@@ -298,6 +296,8 @@ def render_slo_rules(
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ValueError(f"SLO names must be unique within a rule file; repeated: {duplicates}")
+    import yaml  # only needed here; keeps `import lexigram.monitor.slo` light
+
     histograms = histograms or {}
     groups = [slo_rule_group(slo, histogram=histograms.get(slo.metric), **options) for slo in items]
     return yaml.safe_dump({"groups": groups}, sort_keys=False, width=1_000_000)
