@@ -32,6 +32,7 @@ TARGETS = {
     "span as context manager, 3 attributes": None,
     "nested child (parent + child)": None,
     "traceparent inject+extract": 0.3,
+    "inject+extract, carrier with 10 other headers": None,
     "unsampled span start+end": 0.1,
 }
 
@@ -142,6 +143,24 @@ def main() -> None:
             inject(carrier, context=otel_ctx)
             extract(carrier)
 
+    headers = {f"x-header-{i}": "value" for i in range(10)}
+
+    def ours_propagate_big(n: int) -> None:
+        inject = ours.inject_context
+        extract = ours.extract_context
+        for _ in range(n):
+            carrier: dict[str, Any] = dict(headers)
+            inject(carrier, our_ctx)
+            extract(carrier)
+
+    def otel_propagate_big(n: int) -> None:
+        inject = propagator.inject
+        extract = propagator.extract
+        for _ in range(n):
+            carrier: dict[str, Any] = dict(headers)
+            inject(carrier, context=otel_ctx)
+            extract(carrier)
+
     def ours_unsampled(n: int) -> None:
         start = ours_off.start_span
         for _ in range(n):
@@ -158,6 +177,9 @@ def main() -> None:
     _compare("span as context manager, 3 attributes", ours_cm, otel_cm)
     _compare("nested child (parent + child)", ours_nested, otel_nested)
     _compare("traceparent inject+extract", ours_propagate, otel_propagate)
+    _compare(
+        "inject+extract, carrier with 10 other headers", ours_propagate_big, otel_propagate_big
+    )
     _compare("unsampled span start+end", ours_unsampled, otel_unsampled)
     otel_context.attach(otel_context.Context())
     ours.shutdown(5.0)
