@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -428,3 +429,26 @@ def test_unhashable_metric_names_get_a_clear_error() -> None:
     monitor, _ = make()
     with pytest.raises(InvalidMetricError, match="metric name"):
         monitor.record_sample(["m"], 1.0)  # type: ignore[arg-type]
+
+
+async def test_large_evaluations_run_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past OFFLOAD_SAMPLES the percentiles are computed in a worker thread, same result."""
+    from lexigram.monitor.slo import monitor as monitor_module
+
+    threads: list[int] = []
+    measure = monitor_module._measure
+
+    def spy(*args: Any) -> Any:
+        threads.append(threading.get_ident())
+        return measure(*args)
+
+    monkeypatch.setattr(monitor_module, "_measure", spy)
+    monitor, _ = make()
+    monitor.register(p99())
+    for value in (150.0, 350.0):
+        monitor.record_sample(METRIC, value)
+    assert (await monitor.evaluate())[0].measured_value == 350.0
+    monkeypatch.setattr(monitor_module, "OFFLOAD_SAMPLES", 1)
+    assert (await monitor.evaluate())[0].measured_value == 350.0
+    assert threads[0] == threading.get_ident()
+    assert threads[1] != threading.get_ident()

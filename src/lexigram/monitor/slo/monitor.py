@@ -31,6 +31,9 @@ __all__ = ["SLOMonitor", "kth_smallest"]
 
 _log = logging.getLogger("lexigram.monitor.slo")
 _INF = math.inf
+OFFLOAD_SAMPLES = 200_000
+"""Above this many samples (summed over SLOs), :meth:`SLOMonitor.evaluate` computes the
+percentiles in a worker thread instead of on the event loop."""
 ALERT_NAME = "SLOViolation"
 """``alert_name`` given to dispatchers for SLO violations (Alertmanager's ``alertname``)."""
 
@@ -88,7 +91,8 @@ class SLOMonitor:
     *max_metrics* metrics; samples for further metrics are dropped and counted in
     :attr:`dropped_samples` and ``lexigram_monitor_slo_dropped_samples_total`` until
     :meth:`clear_samples` frees room. Samples older than
-    the longest window of the metric's SLOs are evicted at each evaluation.
+    the longest window of the metric's SLOs are evicted at each evaluation. Evaluations
+    over more than :data:`OFFLOAD_SAMPLES` samples compute in a worker thread.
     """
 
     def __init__(
@@ -229,20 +233,19 @@ class SLOMonitor:
                 if series is not None:
                     series.evict_before(now - horizon)
                     snapshots[metric] = (list(series.times), list(series.values))
+        # Large evaluations leave the event loop so they cannot stall other requests.
+        total = sum(len(snapshots[slo.metric][1]) for slo in slos if slo.metric in snapshots)
+        if total > OFFLOAD_SAMPLES:
+            measured = await asyncio.to_thread(_measure, slos, snapshots, now)
+        else:
+            measured = _measure(slos, snapshots, now)
         violations: list[SLOViolation] = []
-        for slo in slos:
-            times, values = snapshots.get(slo.metric, ((), ()))
-            start = bisect_left(times, now - slo.window.total_seconds())
-            count = len(values) - start
-            if count <= 0:
-                continue
-            window_values = values[start:] if start else values
-            measured = kth_smallest(window_values, slo.rank(count))
-            burn_rate = measured / slo.threshold_ms
-            if measured > slo.threshold_ms and burn_rate >= slo.burn_rate_threshold:
+        for slo, value, count in measured:
+            burn_rate = value / slo.threshold_ms
+            if value > slo.threshold_ms and burn_rate >= slo.burn_rate_threshold:
                 violation = SLOViolation(
                     slo=slo,
-                    measured_value=measured,
+                    measured_value=value,
                     burn_rate=burn_rate,
                     detected_at=detected_at,
                     sample_count=count,
@@ -326,6 +329,21 @@ class SLOMonitor:
                 slo.name,
                 reason,
             )
+
+
+def _measure(
+    slos: list[SLO], snapshots: dict[str, tuple[list[float], list[float]]], now: float
+) -> list[tuple[SLO, float, int]]:
+    """(SLO, nearest-rank percentile, samples in window) for each SLO with samples."""
+    results: list[tuple[SLO, float, int]] = []
+    for slo in slos:
+        times, values = snapshots.get(slo.metric, ([], []))
+        start = bisect_left(times, now - slo.window.total_seconds())
+        count = len(values) - start
+        if count > 0:
+            window_values = values[start:] if start else values
+            results.append((slo, kth_smallest(window_values, slo.rank(count)), count))
+    return results
 
 
 def _alert_context(violation: SLOViolation) -> dict[str, Any]:
