@@ -19,7 +19,7 @@ from lexigram.monitor.metrics import (
     get_default_collector,
     set_default_collector,
 )
-from lexigram.monitor.protocols import MetricsCollectorProtocol
+from lexigram.monitor.protocols import MetricProtocol, MetricsCollectorProtocol
 
 
 class PlainMetric:
@@ -37,6 +37,14 @@ class PlainMetric:
 def test_collector_satisfies_the_protocol() -> None:
     """MetricsCollector is a MetricsCollectorProtocol."""
     assert isinstance(MetricsCollector(), MetricsCollectorProtocol)
+
+
+@pytest.mark.parametrize("cls", [Counter, Gauge, Histogram, Summary])
+def test_instruments_satisfy_the_metric_protocol(
+    cls: type[Counter | Gauge | Histogram | Summary],
+) -> None:
+    """Every instrument is a MetricProtocol (name, description, record)."""
+    assert isinstance(cls("x", "help"), MetricProtocol)
 
 
 def test_create_returns_the_existing_instrument_of_the_same_type() -> None:
