@@ -3,6 +3,7 @@
 from ..protocols import SpanExporter
 from .context import IdGenerator, RandomIdGenerator, SpanContext, current_trace_ids
 from .export import BatchSpanProcessor, ConsoleSpanExporter, InMemorySpanExporter
+from .nonrecording import NonRecordingSpan
 from .propagation import TraceState
 from .provider import DEFAULT_MAX_SPANS, InMemoryTraceProvider
 from .sampling import (
@@ -14,7 +15,7 @@ from .sampling import (
     TraceIdRatioSampler,
     build_sampler,
 )
-from .span import NonRecordingSpan, Span, SpanEvent, SpanKind, SpanLink, SpanStatus
+from .span import Span, SpanEvent, SpanKind, SpanLink, SpanStatus
 from .tracer import Tracer, get_default_tracer, set_default_tracer
 
 __all__ = [

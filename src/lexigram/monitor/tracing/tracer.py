@@ -30,6 +30,7 @@ from .context import (
     inject,
 )
 from .export import BatchSpanProcessor
+from .nonrecording import NonRecordingSpan, unsampled_span
 from .propagation import EMPTY_TRACE_STATE
 from .sampling import (
     AlwaysOffSampler,
@@ -38,7 +39,7 @@ from .sampling import (
     TraceIdRatioSampler,
     build_sampler,
 )
-from .span import NonRecordingSpan, Span, SpanKind, SpanLink, SpanRuntime, unsampled_span
+from .span import Span, SpanKind, SpanLink, SpanRuntime
 
 __all__ = ["Tracer", "get_default_tracer", "set_default_tracer"]
 
