@@ -92,6 +92,9 @@ _EXPORTS: dict[str, str] = {
     "NoOpMetricsBackend": ".backends.noop",
     "NoopMetricsBackend": ".backends.noop",
     "OpenTelemetryBackend": ".backends.opentelemetry",
+    "MemoryBackend": ".backends.memory",
+    "PrometheusBackend": ".backends.prometheus",
+    "PrometheusMetricsExporter": ".backends.exporters.prometheus",
     "create_backend": ".backends.factory",
     # metrics
     "BufferedMetricEntry": ".metrics",
