@@ -45,6 +45,7 @@ __all__ = ["Tracer", "get_default_tracer", "set_default_tracer"]
 
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.tracing"))
 _getrandbits = random.getrandbits
+_new_span = object.__new__
 
 
 class Tracer:
@@ -85,6 +86,7 @@ class Tracer:
         self._roots_off = _never_samples_roots(self.sampler)
         self._ids: IdGenerator = id_generator if id_generator is not None else RandomIdGenerator()
         self._fast_ids = id_generator is None
+        self._lazy_roots_off = self._roots_off and self._fast_ids
         limit = cfg.max_spans if max_spans is None else max_spans
         if limit < 0:
             raise ValueError(f"max_spans {limit!r} must be >= 0 (0 keeps no ended spans)")
@@ -161,8 +163,15 @@ class Tracer:
             )
         tid: int | None
         if parent is None:
+            if self._lazy_roots_off:
+                # the cheapest span there is: ids are drawn only if someone reads them
+                span: NonRecordingSpan = _new_span(NonRecordingSpan)
+                span._ctx = None
+                span._origin = None
+                span._token = None
+                return span
             if self._roots_off:
-                return unsampled_span(None) if self._fast_ids else self._unsampled(None)
+                return self._unsampled(None)
             if self._fast_ids:
                 tid = _getrandbits(128) or self._ids.trace_id()
             else:
