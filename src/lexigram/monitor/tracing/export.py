@@ -150,8 +150,9 @@ class BatchSpanProcessor:
     """Queue ended spans and export them in batches from a daemon worker thread.
 
     The worker wakes every *export_interval* seconds, or as soon as a full batch of
-    *max_export_batch_size* spans waits, and exports everything queued. Fork-safe: in a
-    forked child the queue is emptied and the worker restarts on the next span.
+    *max_export_batch_size* spans waits, and exports everything queued. The worker starts
+    with the processor. Fork-safe: in a forked child the queue is emptied and a new worker
+    is started.
     Counters: :attr:`dropped_spans` (queue full, failed export, or left at shutdown),
     :attr:`exported_spans`, :attr:`failed_exports` (batches).
     """
@@ -184,6 +185,7 @@ class BatchSpanProcessor:
         self._failed = 0
         self._shutdown = False
         self._abandoned = False
+        self._limit = max_queue_size  # 0 once shut down: every span is dropped
         self._init_threading()
         _track(self)
 
@@ -192,6 +194,7 @@ class BatchSpanProcessor:
         self._wake = threading.Event()
         self._flush_done: threading.Event | None = None
         self._worker: threading.Thread | None = None
+        self._start_worker()
 
     # -- counters -------------------------------------------------------------------
     @property
@@ -218,12 +221,10 @@ class BatchSpanProcessor:
     def on_end(self, span: Span) -> None:
         """Queue an ended span (dropped and counted when the queue is full or shut down)."""
         queue = self._queue
-        if len(queue) >= self._max_queue or self._shutdown:
+        if len(queue) >= self._limit:
             self._drop(1)
             return
         queue.append(span)
-        if self._worker is None:
-            self._start_worker()
         if len(queue) >= self._batch and not self._wake.is_set():
             self._wake.set()
 
@@ -311,6 +312,7 @@ class BatchSpanProcessor:
             if self._shutdown:
                 return True
             self._shutdown = True
+            self._limit = 0
             worker = self._worker
         self._wake.set()
         finished = True

@@ -8,13 +8,13 @@ ids) only when someone reads it.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 from .context import SpanContext, _make
 from .propagation import EMPTY_TRACE_STATE
-from .span import _DEFAULT_RUNTIME, Span, SpanEvent, SpanKind, SpanLink, SpanStatus, _restore
+from .span import _DEFAULT_RUNTIME, Span, SpanKind, SpanStatus, _restore
 
 __all__ = ["NonRecordingSpan", "unsampled_span"]
 
@@ -34,14 +34,7 @@ class NonRecordingSpan(Span):
     # class-level stand-ins for the per-span fields a recording span stores
     name = ""
     kind = SpanKind.INTERNAL
-    status = SpanStatus.UNSET
-    status_message = None
     attributes = _EMPTY
-    events: Sequence[SpanEvent] = ()
-    links: Sequence[SpanLink] = ()
-    dropped_attributes = 0
-    dropped_events = 0
-    dropped_links = 0
     start_time = 0.0
     end_time = None
     _rt = _DEFAULT_RUNTIME
@@ -49,7 +42,6 @@ class NonRecordingSpan(Span):
     def __init__(self, context: SpanContext) -> None:
         self._ctx: SpanContext | None = context
         self._origin: SpanContext | int | None = None
-        self._token = None
 
     @property
     def context(self) -> SpanContext:
@@ -120,7 +112,6 @@ def unsampled_span(origin: SpanContext | int | None) -> NonRecordingSpan:
     span: NonRecordingSpan = _new_span(NonRecordingSpan)
     span._ctx = None
     span._origin = origin
-    span._token = None
     return span
 
 

@@ -112,9 +112,19 @@ class Span:
     previous one on exit, records an escaping ``Exception`` (status ERROR) and ends.
     """
 
-    __slots__ = ("_rt", "_start_mono", "_token", "attributes", "context", "dropped_attributes",
-                 "dropped_events", "dropped_links", "end_time", "events", "kind", "links", "name",
-                 "start_time", "status", "status_message")  # fmt: skip
+    # Hot fields are slots; fields most spans never change are class-level defaults,
+    # written to the instance __dict__ only when a span changes them.
+    __slots__ = ("__dict__", "_rt", "_start_mono", "attributes", "context", "end_time", "kind",
+                 "name", "start_time")  # fmt: skip
+
+    status: SpanStatus = SpanStatus.UNSET
+    status_message: str | None = None
+    events: Sequence[SpanEvent] = ()
+    links: Sequence[SpanLink] = ()
+    dropped_attributes: int = 0
+    dropped_events: int = 0
+    dropped_links: int = 0
+    _token: Token[Span | None] | None = None
 
     def __init__(
         self,
@@ -122,7 +132,6 @@ class Span:
         context: SpanContext | None = None,
         kind: SpanKind = SpanKind.INTERNAL,
         attributes: Mapping[str, Any] | None = None,
-        *,
         links: Sequence[SpanContext | SpanLink] | None = None,
         start_time: float | None = None,
         runtime: SpanRuntime | None = None,
@@ -134,21 +143,13 @@ class Span:
             context = _make(_IDS.trace_id(), _IDS.span_id(), None, 1, EMPTY_TRACE_STATE, False)
         self.context = context
         self.kind = kind
-        self.status = SpanStatus.UNSET
-        self.status_message: str | None = None
-        self.events: Sequence[SpanEvent] = ()
-        self.dropped_events = 0
         self.end_time: float | None = None
-        self._token: Token[Span | None] | None = None
         if attributes:
-            self.attributes, self.dropped_attributes = bounded_attributes(
-                attributes, rt.max_attributes
-            )
+            self.attributes, dropped = bounded_attributes(attributes, rt.max_attributes)
+            if dropped:
+                self.dropped_attributes = dropped
         else:
             self.attributes = {}
-            self.dropped_attributes = 0
-        self.links: Sequence[SpanLink] = ()
-        self.dropped_links = 0
         if links:
             for link in links:
                 if isinstance(link, SpanLink):

@@ -34,6 +34,7 @@ from .nonrecording import NonRecordingSpan, unsampled_span
 from .propagation import EMPTY_TRACE_STATE
 from .sampling import (
     AlwaysOffSampler,
+    AlwaysOnSampler,
     ParentBasedSampler,
     Sampler,
     TraceIdRatioSampler,
@@ -82,8 +83,10 @@ class Tracer:
             sampler = ParentBasedSampler(AlwaysOffSampler())
         self.sampler: Sampler = sampler if sampler is not None else build_sampler(cfg, clock)
         self._sample = self.sampler.should_sample
-        # decided once: roots are never sampled, so skip drawing their ids up front
-        self._roots_off = _never_samples_roots(self.sampler)
+        # decided once: samplers whose root decision is fixed are not asked per span
+        roots = _fixed_root_decision(self.sampler)
+        self._roots_off = roots is False
+        self._roots_on = roots is True
         self._ids: IdGenerator = id_generator if id_generator is not None else RandomIdGenerator()
         self._fast_ids = id_generator is None
         self._lazy_roots_off = self._roots_off and self._fast_ids
@@ -168,7 +171,6 @@ class Tracer:
                 span: NonRecordingSpan = _new_span(NonRecordingSpan)
                 span._ctx = None
                 span._origin = None
-                span._token = None
                 return span
             if self._roots_off:
                 return self._unsampled(None)
@@ -176,7 +178,7 @@ class Tracer:
                 tid = _getrandbits(128) or self._ids.trace_id()
             else:
                 tid = self._ids.trace_id()
-            if not self._sample(None, tid, name):
+            if not self._roots_on and not self._sample(None, tid, name):
                 return unsampled_span(tid) if self._fast_ids else self._unsampled(tid)
             psid = None
             state = EMPTY_TRACE_STATE
@@ -196,9 +198,7 @@ class Tracer:
         ctx = _make(tid, sid, psid, SAMPLED_FLAG, state, False, tid_hex)
         if not self._enabled:
             return NonRecordingSpan(ctx)
-        return Span(
-            name, ctx, kind, attributes, links=links, start_time=start_time, runtime=self._runtime
-        )
+        return Span(name, ctx, kind, attributes, links, start_time, self._runtime)
 
     def _unsampled(self, origin: SpanContext | int | None) -> Span:
         """Unsampled span with ids from the injected id generator."""
@@ -282,12 +282,19 @@ class Tracer:
         return self.processor.shutdown(timeout)
 
 
-def _never_samples_roots(sampler: Sampler) -> bool:
+def _fixed_root_decision(sampler: Sampler) -> bool | None:
+    """True/False when *sampler* always/never samples root spans, None when it depends."""
     if isinstance(sampler, ParentBasedSampler):
         sampler = sampler.root
     if isinstance(sampler, TraceIdRatioSampler):
-        return sampler.rate == 0.0
-    return isinstance(sampler, AlwaysOffSampler)
+        if sampler.rate == 0.0:
+            return False
+        return True if sampler.rate == 1.0 else None
+    if isinstance(sampler, AlwaysOffSampler):
+        return False
+    if isinstance(sampler, AlwaysOnSampler):
+        return True
+    return None
 
 
 _default_tracer: Tracer | None = None
