@@ -129,6 +129,17 @@ async def test_mounted_routes_get_their_full_template(collector: MetricsCollecto
     assert _route_values(collector) == {"/tenants/{tenant}/orders/{order_id}"}
 
 
+async def test_root_path_prefixes_the_route(collector: MetricsCollector) -> None:
+    """Behind a ``root_path`` (proxy prefix) the label is the prefixed template, as
+    OpenTelemetry's ``http.route``; the raw path still never appears."""
+    app = PrometheusMiddleware(_shop(), metrics_collector=collector)
+    status, _, _ = await _call(app, "/shop/tenants/t1/orders/7", root_path="/shop")
+    assert status == 200
+    status, _, _ = await _call(app, "/shop/metrics", root_path="/shop")
+    assert status == 200
+    assert _route_values(collector) == {"/shop/tenants/{tenant}/orders/{order_id}"}
+
+
 async def test_unmatched_requests_and_router_less_apps_never_label_raw_paths(
     collector: MetricsCollector,
 ) -> None:
@@ -447,6 +458,7 @@ async def _call(
     *,
     method: str = "GET",
     headers: list[tuple[bytes, bytes]] | None = None,
+    root_path: str = "",
 ) -> tuple[int, dict[bytes, bytes], bytes]:
     """Send one HTTP request through *app* as a raw scope; return status, headers, body."""
     scope: Scope = {
@@ -457,7 +469,7 @@ async def _call(
         "scheme": "http",
         "path": path,
         "raw_path": path.encode("utf-8", "surrogatepass"),
-        "root_path": "",
+        "root_path": root_path,
         "query_string": b"",
         "headers": headers or [],
         "server": ("127.0.0.1", 8000),

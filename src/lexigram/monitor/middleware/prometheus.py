@@ -7,7 +7,10 @@ Plain ASGI (no ``BaseHTTPMiddleware``). Per HTTP request it records, in one
 - ``http_request_duration_seconds{method, route}`` — histogram, seconds
 - ``http_requests_in_progress{method}`` — gauge
 
-``route`` is the framework's route template (``/orders/{order_id}``), never the raw path:
+``route`` is the framework's route template (``/orders/{order_id}``) prefixed by the
+``root_path`` the middleware received and by the templates of the mounts crossed below
+it, as OpenTelemetry's ``http.route`` (``/api/tenants/{tenant}/orders/{order_id}``);
+never the raw path:
 ``<unmatched>`` when no route matched (404s, apps without a router) and ``<overflow>``
 once ``max_routes`` distinct templates were seen. ``method`` is one of the standard HTTP
 methods or ``OTHER``. The metrics path itself is not counted; when ``serve_metrics`` is
@@ -24,7 +27,7 @@ label sets are built per request; the instruments' own series caps still apply).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from time import perf_counter
 from typing import Any
 
@@ -147,9 +150,12 @@ class PrometheusMiddleware:
             method: {"method": method} for method in (*_STANDARD_METHODS, OTHER_METHOD)
         }
         self._route_labels: dict[str, str] = {}
-        self._label_sets: dict[tuple[str, str, int], _LabelSets] = {}
+        self._label_sets: dict[tuple[str, str | None, int, str], _LabelSets] = {}
         self._templates = RouteTemplates()
-        self._route_owner = app if getattr(app, "routes", None) is not None else None
+        self._route_owner: Any = None
+        self._call: ASGIApp = self.next_app
+        if app is not None:
+            self.set_next_app(app)
         _enable_exemplars()
 
     # -- composition ------------------------------------------------------------------
@@ -174,6 +180,7 @@ class PrometheusMiddleware:
         if not callable(app):
             raise TypeError(f"app {app!r} is not an ASGI callable (scope, receive, send)")
         self._app = app
+        self._call = app
         self._route_owner = app if getattr(app, "routes", None) is not None else None
 
     async def next_app(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -201,33 +208,37 @@ class PrometheusMiddleware:
             return
         scope[_SCOPE_FLAG] = True
         method: str = scope["method"]
-        if method not in _STANDARD_METHODS:
+        gauge_labels: dict[str, str] | None = self._method_labels.get(method)
+        if gauge_labels is None:
             method = OTHER_METHOD
-        entry_root: str = scope.get("root_path", "")
-        owner = self._route_owner if self._route_owner is not None else scope.get("app")
-        status = 500
-        gauge_labels: dict[str, str] | None = self._method_labels[method]
+            gauge_labels = self._method_labels[OTHER_METHOD]
+        root: str = scope.get("root_path", "")
+        owner = self._route_owner
+        if owner is None:
+            owner = scope.get("app")  # the Starlette app whose middleware stack we are in
         try:
             self._inc(1, gauge_labels)
         except Exception:
             gauge_labels = None  # not raised, so it is not lowered either
             self._failed("in_progress")
+        status = 500
 
-        async def send_and_record_status(message: Message) -> None:
+        # A plain function returning send's awaitable: no extra coroutine per message.
+        def send_and_record_status(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            await send(message)
+            return send(message)
 
         start = perf_counter()
         try:
-            await self.next_app(scope, receive, send_and_record_status)
+            await self._call(scope, receive, send_and_record_status)
         except BaseException:
             status = 500
             raise
         finally:
             elapsed = perf_counter() - start
-            self._record(scope, method, status, elapsed, entry_root, owner, gauge_labels)
+            self._record(scope, method, status, elapsed, root, owner, gauge_labels)
 
     def _record(
         self,
@@ -243,17 +254,38 @@ class PrometheusMiddleware:
         try:
             if gauge_labels is not None:
                 self._dec(1, gauge_labels)
-            route = self._route_label(scope, root, owner)
-            key = (method, route, status)
+            # Fast path: the router left a leaf route and no mount changed root_path.
+            route = scope.get("route")
+            template: str | None = None
+            if route is not None and scope.get("root_path", "") == root:
+                template = getattr(route, "path_format", None)
+                if template.__class__ is not str:
+                    template = self._templates.template(scope, root_path=root, owner=owner)
+            elif route is not None or "endpoint" in scope:
+                template = self._templates.template(scope, root_path=root, owner=owner)
+            key = (method, template, status, root)
             labels = self._label_sets.get(key)
             if labels is None:
-                labels = _LabelSets(method, route, status)
+                labels = _LabelSets(method, self._route_label(template, root), status)
                 if len(self._label_sets) < MAX_CACHED_LABEL_SETS:
                     self._label_sets[key] = labels
             self._count(1, labels.requests)
             self._observe(elapsed, labels.duration)
         except Exception:
             self._failed("record")
+
+    def _route_label(self, template: str | None, root: str) -> str:
+        """The bounded label: *root* + *template*, ``<unmatched>`` or ``<overflow>``."""
+        if template is None:
+            return UNMATCHED_ROUTE
+        if root:
+            template = root.rstrip("/") + template
+        label = self._route_labels.get(template)
+        if label is None:
+            if len(self._route_labels) >= self._max_routes:
+                return OVERFLOW_ROUTE
+            label = self._route_labels[template] = template
+        return label
 
     @staticmethod
     def _failed(reason: str) -> None:
@@ -264,17 +296,6 @@ class PrometheusMiddleware:
             exc_info=True,
         )
         _count_failure(reason)
-
-    def _route_label(self, scope: Scope, root: str, owner: Any) -> str:
-        template = self._templates.template(scope, root_path=root, owner=owner)
-        if template is None:
-            return UNMATCHED_ROUTE
-        label = self._route_labels.get(template)
-        if label is None:
-            if len(self._route_labels) >= self._max_routes:
-                return OVERFLOW_ROUTE
-            label = self._route_labels[template] = template
-        return label
 
     # -- the metrics path -------------------------------------------------------------
 

@@ -1,0 +1,44 @@
+"""Command line of lexigram-monitor: ``python -m lexigram.monitor <command>``.
+
+Each command lives in its own module exposing ``add_arguments(parser)`` and
+``run(args) -> int`` (the exit code). Command modules import their optional
+dependencies inside ``run``, so ``--help`` works with the core install alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["build_parser", "main"]
+
+# command -> (module relative to this package, one-line help)
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (".demo", "run an instrumented demo service with metrics, traces and probes"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``lexigram-monitor`` argument parser with one sub-parser per command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lexigram.monitor",
+        description="lexigram-monitor: metrics, tracing and health probes for Python services.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    for name, (module_name, summary) in _COMMANDS.items():
+        module = importlib.import_module(module_name, __name__)
+        sub = commands.add_parser(name, help=summary, description=summary)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse *argv* (default ``sys.argv[1:]``), run the command, return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    code: int = args._run(args)
+    return code

@@ -1,0 +1,252 @@
+"""``python -m lexigram.monitor demo`` (``make demo``): run the instrumented demo service.
+
+Serves the demo shop (see ``cli._demo_app``) under uvicorn on ``--host`` (default
+127.0.0.1) and ``--port`` (default ``$DEMO_PORT``, else 8080; 0 picks a free port), with
+background traffic so the metrics move, spans written as JSON lines to ``--spans-file``
+(default ``demo-spans.jsonl``, appended to) and a printed list of URLs to open. A busy
+port is reported with the way out and exit code 2; nothing else is started then.
+Ctrl-C stops it cleanly: uvicorn drains the connections, the lifespan shut-down stops
+the traffic and flushes the spans, and the command exits 0 without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "DEFAULT_SPANS_FILE",
+    "PORT_ENV",
+    "DemoOptions",
+    "add_arguments",
+    "demo_urls",
+    "run",
+    "run_demo",
+]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+PORT_ENV = "DEMO_PORT"
+DEFAULT_SPANS_FILE = "demo-spans.jsonl"
+DEFAULT_RATE = 4.0
+EXIT_PORT_BUSY = 2
+
+Serve = Callable[[Any, socket.socket, "DemoOptions"], None]
+"""Runs *app* on the bound socket until stopped (uvicorn by default; tests pass a fake)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """What the ``demo`` command was asked to do."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    spans_file: str = DEFAULT_SPANS_FILE
+    traffic: bool = True
+    rate: float = DEFAULT_RATE
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port {text!r} is not a number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is outside 0-65535 (0 = any free port)")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"rate {text!r} is not a number") from None
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError(f"rate {value} must be > 0 and <= 1000 requests/s")
+    return value
+
+
+def _default_port() -> int:
+    raw = os.environ.get(PORT_ENV)
+    if not raw:
+        return DEFAULT_PORT
+    try:
+        return _port(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise SystemExit(f"{PORT_ENV}={raw!r} is invalid: {exc}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``demo`` options to *parser*."""
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=None,
+        help=f"port to listen on (default ${PORT_ENV}, else {DEFAULT_PORT}; 0 = any free port)",
+    )
+    parser.add_argument(
+        "--spans-file",
+        default=DEFAULT_SPANS_FILE,
+        help=f"file the spans are appended to as JSON lines (default {DEFAULT_SPANS_FILE})",
+    )
+    parser.add_argument(
+        "--no-traffic",
+        dest="traffic",
+        action="store_false",
+        help="do not send background requests (default: about --rate requests/s)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=_rate,
+        default=DEFAULT_RATE,
+        help=f"background requests per second (default {DEFAULT_RATE:g})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of the ``demo`` command."""
+    options = DemoOptions(
+        host=args.host,
+        port=args.port if args.port is not None else _default_port(),
+        spans_file=args.spans_file,
+        traffic=args.traffic,
+        rate=args.rate,
+    )
+    return run_demo(options)
+
+
+def demo_urls(base: str) -> list[tuple[str, str]]:
+    """(URL, what it shows) for the banner."""
+    return [
+        (f"{base}/", "index of the demo shop"),
+        (f"{base}/orders/7", "an order (route template /orders/{order_id})"),
+        (f"{base}/reports/slow", "a slow report (200-800 ms)"),
+        (f"{base}/metrics", "Prometheus metrics (text; OpenMetrics on request)"),
+        (f"{base}/health", "all health checks"),
+        (f"{base}/health/live", "liveness probe"),
+        (f"{base}/health/ready", "readiness probe (simulated database)"),
+        (f"{base}/health/startup", "startup probe"),
+    ]
+
+
+def run_demo(
+    options: DemoOptions,
+    *,
+    serve: Serve | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Bind the port, build the demo, print the URLs and serve until stopped.
+
+    Returns 0 after a clean stop (Ctrl-C included) and :data:`EXIT_PORT_BUSY` when the
+    port cannot be bound.
+    """
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    try:
+        sock = _bind(options.host, options.port)
+    except OSError as exc:
+        print(_bind_failure(options, exc), file=err)
+        return EXIT_PORT_BUSY
+    try:
+        port = sock.getsockname()[1]
+        base = f"http://{_display_host(options.host)}:{port}"
+        spans_path = Path(options.spans_file)
+        stream = spans_path.open("a", encoding="utf-8", buffering=1)
+        try:
+            service = _build(options, base, stream)
+        except BaseException:
+            stream.close()
+            raise
+        service.closers.append(stream.close)
+        _banner(out, options, base, spans_path)
+        try:
+            (serve if serve is not None else _serve_with_uvicorn)(service.app, sock, options)
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises SIGINT after its graceful shut-down
+        finally:
+            service.close()
+        print(f"demo stopped; spans are in {spans_path}", file=out)
+        return 0
+    finally:
+        sock.close()
+
+
+def _build(options: DemoOptions, base: str, stream: TextIO) -> Any:
+    from ._demo_app import build_demo
+
+    traffic_client = None
+    if options.traffic:
+
+        def traffic_client() -> Any:
+            import httpx
+
+            return httpx.AsyncClient(base_url=base, timeout=5.0, trust_env=False)
+
+    return build_demo(spans_stream=stream, traffic_client=traffic_client, traffic_rate=options.rate)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.set_inheritable(True)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _bind_failure(options: DemoOptions, exc: OSError) -> str:
+    where = f"{options.host}:{options.port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"error: port {options.port} on {options.host} is already in use, so the demo "
+            f"cannot listen on {where}.\nStop the process using it, or pick another port: "
+            f"`{PORT_ENV}={options.port + 1 if options.port < 65535 else 8081} make demo` or "
+            "`python -m lexigram.monitor demo --port 0` (any free port)."
+        )
+    return f"error: cannot listen on {where}: {exc.strerror or exc}. Check --host and --port."
+
+
+def _display_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def _banner(out: TextIO, options: DemoOptions, base: str, spans_path: Path) -> None:
+    lines = [f"lexigram-monitor demo listening on {base}", ""]
+    width = max(len(url) for url, _ in demo_urls(base))
+    lines += [f"  {url:<{width}}  {what}" for url, what in demo_urls(base)]
+    lines.append("")
+    if options.traffic:
+        lines.append(f"background traffic: about {options.rate:g} requests/s (--no-traffic: none)")
+    lines.append(f"spans: appended to {spans_path} as JSON lines")
+    lines.append("press Ctrl-C to stop")
+    print("\n".join(lines), file=out, flush=True)
+
+
+def _serve_with_uvicorn(app: Any, sock: socket.socket, options: DemoOptions) -> None:
+    from .._optional import require
+
+    uvicorn = require("web", "uvicorn")
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
