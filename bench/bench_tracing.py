@@ -56,9 +56,14 @@ def _time(fn: Callable[[int], None], loops: int) -> float:
     return (time.perf_counter_ns() - start) / loops
 
 
+_settle: list[Callable[[], object]] = []
+
+
 def _compare(name: str, ours: Callable[[int], None], otel: Callable[[int], None]) -> float:
     ours(200)
     otel(200)
+    for flush in _settle:  # let both export workers go idle before measuring
+        flush()
     a: list[float] = []
     b: list[float] = []
     for _ in range(REPEATS):
@@ -84,6 +89,9 @@ def main() -> None:
     provider_off.add_span_processor(BatchSpanProcessor(_DiscardOtel()))
     otel_off = provider_off.get_tracer("bench")
     propagator = TraceContextTextMapPropagator()
+    _settle.extend(
+        [ours.force_flush, ours_off.force_flush, provider.force_flush, provider_off.force_flush]
+    )
 
     def ours_start_end(n: int) -> None:
         start = ours.start_span

@@ -297,7 +297,9 @@ def read_trace_headers(carrier: Mapping[Any, Any]) -> tuple[str | None, Sequence
                 continue
         size = len(key)
         if size == 11:
-            if key != TRACEPARENT_HEADER and key.lower() != TRACEPARENT_HEADER:
+            if key != TRACEPARENT_HEADER and (
+                key[0] not in "tT" or key.lower() != TRACEPARENT_HEADER
+            ):
                 continue
             if type(value) is str:
                 parent = value
@@ -310,7 +312,9 @@ def read_trace_headers(carrier: Mapping[Any, Any]) -> tuple[str | None, Sequence
                 count += len(found)
                 parent = found[0] if found else parent
         elif size == 10:
-            if key != TRACESTATE_HEADER and key.lower() != TRACESTATE_HEADER:
+            if key != TRACESTATE_HEADER and (
+                key[0] not in "tT" or key.lower() != TRACESTATE_HEADER
+            ):
                 continue
             found = [value] if type(value) is str else _values(value)
             if found:
