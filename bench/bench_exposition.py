@@ -119,7 +119,7 @@ def _size(series: int, repeats: int) -> None:
     _compare(
         f"OpenMetrics, {series:,} series",
         lambda: render(ours, accept=OPENMETRICS)[0],
-        lambda: om_exposition.generate_latest(registry),
+        lambda: om_exposition.generate_latest(registry),  # type: ignore[no-untyped-call]
         repeats,
         None,
     )
@@ -129,10 +129,10 @@ def main() -> None:
     print(f"prometheus_client {importlib.metadata.version('prometheus_client')}")
     print("| case | lexigram ms | prometheus_client ms | ratio | samples |")
     print("|---|---:|---:|---:|---:|")
-    prometheus_client.disable_created_metrics()
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     for series, repeats in SIZES:
         _size(series, repeats)
-    prometheus_client.enable_created_metrics()
+    prometheus_client.enable_created_metrics()  # type: ignore[no-untyped-call]
     ours, registry = build(SIZES[0][0])
     a = statistics.median(_ms(lambda: render(ours)[0])[0] for _ in range(SIZES[0][1]))
     b = statistics.median(

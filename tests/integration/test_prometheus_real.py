@@ -96,7 +96,8 @@ def test_strict_openmetrics_parser_accepts_our_exposition_with_exemplars(
         every_kind(fresh_default_collector)
     body, _ = render(accept=OPENMETRICS)
 
-    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    parsed = text_string_to_metric_families(body.decode())  # type: ignore[no-untyped-call]
+    families = {f.name: f for f in parsed}
 
     requests = families["shop_requests"]
     nasty = next(s for s in requests.samples if s.labels["route"] == NASTY)

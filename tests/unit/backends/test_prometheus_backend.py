@@ -107,7 +107,8 @@ async def test_openmetrics_with_exemplar_from_a_backend_span(
         backend.record_metric("checkouts", 1, "counter")
     response = await get(backend, Accept=OPENMETRICS)
 
-    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    parsed = text_string_to_metric_families(response.text)  # type: ignore[no-untyped-call]
+    families = {f.name: f for f in parsed}
     (sample,) = families["checkouts"].samples
     assert sample.exemplar.labels["trace_id"] == span.context.trace_id
 
@@ -166,6 +167,21 @@ async def test_shutdown_stops_serving_and_is_idempotent(started: list[Prometheus
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient(trust_env=False, timeout=2) as http:
             await http.get(f"http://127.0.0.1:{port}/metrics")
+
+
+async def test_two_backends_in_one_process_share_the_registry(
+    started: list[PrometheusBackend],
+) -> None:
+    """A second backend registers nothing twice: both serve the one process registry."""
+    first = await start(started)
+    second = await start(started)
+
+    first.record_metric("shared", 1, "counter")
+    second.record_metric("shared", 1, "counter")
+
+    assert first.port != second.port
+    for backend in (first, second):
+        assert "shared_total 2\n" in (await get(backend)).text
 
 
 async def test_initialize_twice_keeps_one_server(started: list[PrometheusBackend]) -> None:
