@@ -162,6 +162,42 @@ def test_any_label_value_and_help_round_trip_through_both_formats(
     assert families(om, openmetrics=True)["c"].documentation == help_text
 
 
+OBSERVATION = st.floats(allow_nan=False, allow_infinity=True, width=32)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bounds=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=5, unique=True),
+    values=st.lists(OBSERVATION, min_size=1, max_size=8),
+)
+def test_any_observations_give_a_valid_exposition_in_both_formats(
+    bounds: list[float], values: list[float]
+) -> None:
+    """Negative, infinite or cancelling observations never make either format invalid.
+
+    OpenMetrics forbids a negative/NaN ``_sum`` and a ``_sum`` beside negative buckets, so
+    such histograms are written there with buckets only; the text format keeps everything.
+    """
+    collector = MetricsCollector()
+    histogram = collector.create_histogram("h", "H.", buckets=sorted(bounds))
+    summary = collector.create_summary("s", "S.")
+    for value in values:
+        histogram.observe(value, {"k": "v"})
+        summary.observe(value, {"k": "v"})
+
+    text, _ = render(collector)
+    om, _ = render(collector, accept=OPENMETRICS)
+
+    parsed = families(om, openmetrics=True)  # the strict parser raises on invalid input
+    assert set(parsed) == {"h", "s"}
+    (count,) = samples(text, "h_count")
+    assert count.value == len(values)
+    inf_bucket = next(
+        b for b in samples(om, "h_bucket", openmetrics=True) if b.labels["le"] == "+Inf"
+    )
+    assert inf_bucket.value == len(values)
+
+
 @given(st.floats(allow_nan=True, allow_infinity=True))
 def test_bounds_are_formatted_like_prometheus_client(bound: float) -> None:
     """``le``/``quantile`` values use the Go float format, so both paths share series."""

@@ -6,7 +6,11 @@
 metric objects are kept, so nothing is mirrored). Counters and histogram buckets carry
 their latest exemplar (``trace_id``/``span_id`` labels), which only the OpenMetrics
 encoder writes. ``_created`` samples are not produced (see ``_text``), so the text and
-OpenMetrics expositions hold the same series.
+OpenMetrics expositions hold the same series, with the exceptions OpenMetrics imposes on
+values: a histogram whose sum is negative or NaN, or whose buckets have negative bounds,
+is written without ``_sum``/``_count`` (the ``+Inf`` bucket holds the count); a summary
+leaves out a negative or NaN ``_sum`` and negative quantile values. The text format keeps
+them all.
 
 Imported only when prometheus_client is installed.
 """
@@ -125,8 +129,11 @@ def _fill_histogram(family: Metric, snapshots: Sequence[Any]) -> None:
         exemplars = snap.exemplars or (None,) * len(les)
         for le, count, ex in zip(les, snap.counts, exemplars, strict=True):
             append(Sample(bucket, {**labels, "le": le}, count, None, _exemplar(ex)))
-        append(Sample(name + "_count", labels, snap.count))
-        append(Sample(name + "_sum", labels, snap.sum))
+        # OpenMetrics: a sum is a counter (never negative or NaN) and is forbidden with
+        # negative bucket bounds; _count only comes with _sum. +Inf bucket == count.
+        if snap.sum >= 0 and snap.bounds[0] >= 0:
+            append(Sample(name + "_count", labels, snap.count))
+            append(Sample(name + "_sum", labels, snap.sum))
 
 
 def _fill_summary(family: Metric, snapshots: Sequence[Any]) -> None:
@@ -135,9 +142,11 @@ def _fill_summary(family: Metric, snapshots: Sequence[Any]) -> None:
     for snap in snapshots:
         labels = _labels(snap)
         for q, value in snap.quantiles:
-            append(Sample(name, {**labels, "quantile": format_bound(q)}, value))
+            if not value < 0:  # OpenMetrics forbids negative quantile values (NaN is fine)
+                append(Sample(name, {**labels, "quantile": format_bound(q)}, value))
         append(Sample(name + "_count", labels, snap.count))
-        append(Sample(name + "_sum", labels, snap.sum))
+        if snap.sum >= 0:  # a counter: never negative or NaN in OpenMetrics
+            append(Sample(name + "_sum", labels, snap.sum))
 
 
 _FILL: dict[str, Callable[[Metric, Sequence[Any]], None]] = {
