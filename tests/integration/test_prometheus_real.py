@@ -14,7 +14,11 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from lexigram.monitor.backends._wiring import disable_exemplars, enable_exemplars
-from lexigram.monitor.backends.exporters.prometheus import metrics_asgi_app, render
+from lexigram.monitor.backends.exporters.prometheus import (
+    metrics_asgi_app,
+    render,
+    set_default_metrics,
+)
 from lexigram.monitor.backends.prometheus import PrometheusBackend
 from lexigram.monitor.config import PrometheusConfig, SamplerType, TracingConfig
 from lexigram.monitor.metrics import MetricsCollector, set_default_collector
@@ -31,12 +35,14 @@ NASTY = 'quote " newline \n backslash \\ end'
 
 @pytest.fixture(autouse=True)
 def fresh_default_collector() -> Iterator[MetricsCollector]:
-    """Each test owns the process-wide collector; exemplar wiring is undone afterwards."""
+    """Each test owns the process-wide collector; exemplar wiring and default metrics are
+    restored afterwards."""
     collector = MetricsCollector()
     set_default_collector(collector)
     yield collector
     set_default_collector(None)
     disable_exemplars()
+    set_default_metrics(True)
 
 
 def sampled_tracer() -> Tracer:

@@ -83,7 +83,8 @@ def _on_error(instrument: Any, reason: str | BaseException) -> None:
         _log.warning(
             f"render:{reason}:{name}",
             "metric %r is left out of /metrics: its exposed names clash with another "
-            "metric (e.g. counter 'x' and gauge 'x_total'); rename one of them",
+            "metric (e.g. counter 'x' and gauge 'x_total') or with the process/GC/platform "
+            "collectors (process_*, python_*); rename it",
             name,
         )
         count_failure(RENDER_FAILURES, reason)
