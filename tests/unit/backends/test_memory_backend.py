@@ -15,6 +15,7 @@ from lexigram.monitor.backends._wiring import (
 from lexigram.monitor.backends.exporters.prometheus import render
 from lexigram.monitor.backends.memory import MemoryBackend
 from lexigram.monitor.exceptions import InvalidMetricError
+from lexigram.monitor.hooks import MetricRecordedHook, default_bus
 from lexigram.monitor.metrics import (
     MetricsCollector,
     MetricValue,
@@ -70,6 +71,19 @@ def test_records_are_kept_newest_last_and_bounded() -> None:
     assert backend.get_records("a") == [MetricValue("a", 3, {}, 50.0)]
     backend.clear()
     assert backend.get_records() == []
+
+
+def test_each_recorded_value_fires_a_metric_recorded_hook() -> None:
+    """Subscribers of MetricRecordedHook see every value recorded through the backend."""
+    seen: list[MetricRecordedHook] = []
+    default_bus.subscribe(MetricRecordedHook, seen.append)
+    backend = MemoryBackend(collector=MetricsCollector())
+
+    backend.record_metric("orders.placed", 2, "counter", {"shop": "a"})
+
+    assert [(h.metric_name, h.value, h.labels, h.metric_type) for h in seen] == [
+        ("orders_placed", 2.0, {"shop": "a"}, "counter")
+    ]
 
 
 def test_bad_input_is_refused_and_not_recorded() -> None:

@@ -2,7 +2,8 @@
 
 Names follow the facade rule (``.`` and ``-`` become ``_``). Instruments are cached per
 ``(metric_type, name)``, at most :data:`MAX_CACHED` entries (past it, lookups go through
-the collector each time); the cache is dropped when the collector changes.
+the collector each time); the cache is dropped when the collector changes. Each
+recorded value fires a ``MetricRecordedHook`` when someone subscribed to it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..exceptions import InvalidMetricError
+from ..hooks import MetricRecordedHook, default_bus
 from ..metrics import MetricsCollector, to_metric_name
 
 __all__ = ["KINDS", "MAX_CACHED", "InstrumentTable"]
@@ -46,6 +48,15 @@ class InstrumentTable:
             instrument.increment(value, labels)
         else:
             instrument.observe(value, labels)
+        if default_bus.has_subscribers(MetricRecordedHook):
+            default_bus.emit(
+                MetricRecordedHook(
+                    metric_name=instrument.name,
+                    value=float(value),
+                    labels=dict(labels or {}),
+                    metric_type=kind,
+                )
+            )
         return instrument
 
     def _create(self, collector: MetricsCollector, kind: Any, name: str) -> Any:
