@@ -25,23 +25,13 @@ _WANTED = {b"traceparent": 0, b"tracestate": 1, b"host": 2, b"user-agent": 3,
            b"x-forwarded-for": 4}  # fmt: skip
 _SENSITIVE = ("AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-_hosts: dict[bytes, tuple[str, int | None]] = {}
+_hosts: dict[bytes, tuple[str, int | None]] = {}  # Host value -> (address, port)
 
 
-class RequestInfo:
-    """What the middleware needs from a request before calling the app."""
-
-    __slots__ = ("attributes", "method", "method_name", "parent")
-
-    def __init__(
-        self, method: str, method_name: str, parent: SpanContext | None, attributes: dict[str, Any]
-    ) -> None:
-        self.method = method
-        """``http.request.method``: a standard method or ``_OTHER``."""
-        self.method_name = method_name
-        """The method as it starts the span name (``HTTP`` for ``_OTHER``)."""
-        self.parent = parent
-        self.attributes = attributes
+RequestInfo = tuple[str, str, "SpanContext | None", dict[str, Any]]
+"""``(method, method_name, parent, attributes)``: ``method`` is the
+``http.request.method`` value (a standard method or ``_OTHER``), ``method_name`` starts
+the span name (``HTTP`` for ``_OTHER``), ``parent`` the incoming context."""
 
 
 def read_request(scope: Scope) -> RequestInfo:
@@ -73,66 +63,54 @@ def read_request(scope: Scope) -> RequestInfo:
             forwarded = value
 
     raw_method: str = scope.get("method") or "GET"
-    if raw_method in _METHODS:
-        method = name = raw_method
-        attributes: dict[str, Any] = {"http.request.method": method}
-    else:
-        upper = raw_method.upper()
-        if upper in _METHODS:
-            method = name = upper
-        else:
+    method = name = raw_method
+    if raw_method not in _METHODS:
+        method = name = raw_method.upper()
+        if method not in _METHODS:
             method, name = "_OTHER", "HTTP"
-        attributes = {"http.request.method": method, "http.request.method_original": raw_method}
-
     scheme: str = scope.get("scheme") or "http"
-    path: str = scope.get("path") or "/"
-    root: str = scope.get("root_path") or ""
+    path: str = scope["path"]
+    root: str | None = scope.get("root_path")
     if root and not path.startswith(root):
         path = root + path  # servers predating the ASGI rule that path includes root_path
-    attributes["url.path"] = path
-    attributes["url.scheme"] = scheme
+    attributes: dict[str, Any] = {
+        "http.request.method": method,
+        "url.path": path,
+        "url.scheme": scheme,
+        "network.protocol.version": scope.get("http_version") or "1.1",
+    }
+    if method is not raw_method:
+        attributes["http.request.method_original"] = raw_method
     query: bytes = scope.get("query_string") or b""
     if query:
         attributes["url.query"] = redact_query(query.decode("latin-1"))
-
-    address, port = _server(host, scope, scheme)
-    if address:
-        attributes["server.address"] = address
-        if port is not None:
-            attributes["server.port"] = port
+    if host is not None:
+        server = _hosts.get(host)
+        if server is None:
+            server = _parse_host(host.decode("latin-1"), scheme)
+            if len(_hosts) < MAX_CACHED_HOSTS:
+                _hosts[host] = server
+    else:
+        server = scope.get("server")
+    if server and server[0]:
+        attributes["server.address"] = server[0]
+        if server[1] is not None:
+            attributes["server.port"] = server[1]
+    client = None
     if forwarded is not None:
-        first = forwarded.split(b",", 1)[0].strip()
-        if first:
-            attributes["client.address"] = first.decode("latin-1")
-    if "client.address" not in attributes:
-        client = scope.get("client")
-        if client:
-            attributes["client.address"] = client[0]
+        client = forwarded.split(b",", 1)[0].strip().decode("latin-1")
+    if not client:
+        peer = scope.get("client")
+        client = peer[0] if peer else None
+    if client:
+        attributes["client.address"] = client
     if agent is not None:
         attributes["user_agent.original"] = agent.decode("latin-1")
-    version = scope.get("http_version")
-    if version:
-        attributes["network.protocol.version"] = version
 
     parent = None
     if traceparent is not None and not duplicated:
         parent = SpanContext.from_traceparent(traceparent.decode("latin-1"), states)
-    return RequestInfo(method, name, parent, attributes)
-
-
-def _server(host: bytes | None, scope: Scope, scheme: str) -> tuple[str | None, int | None]:
-    """(server.address, server.port) from the Host header, else from ``scope["server"]``."""
-    if host is None:
-        server = scope.get("server")
-        if not server:
-            return None, None
-        return server[0], server[1]
-    cached = _hosts.get(host)
-    if cached is None:
-        cached = _parse_host(host.decode("latin-1"), scheme)
-        if len(_hosts) < MAX_CACHED_HOSTS:
-            _hosts[host] = cached
-    return cached
+    return method, name, parent, attributes
 
 
 def _parse_host(text: str, scheme: str) -> tuple[str, int | None]:

@@ -50,8 +50,8 @@ from .._ratelimit import RateLimitedLogger
 from ..config import DEFAULT_BUCKETS, TracingConfig
 from ..protocols import ASGIApp, Message, Receive, Scope, Send
 from ..tracing import SpanContext, SpanKind, SpanStatus, Tracer
-from ._asgi import route_path, route_template
-from ._otel_request import RequestInfo, read_request
+from ._asgi import RouteTemplates, route_path
+from ._otel_request import read_request
 from .prometheus import DEFAULT_MAX_ROUTES, MAX_CACHED_LABEL_SETS, OVERFLOW_ROUTE, UNMATCHED_ROUTE
 
 __all__ = ["DEFAULT_EXCLUDED_PATHS", "DURATION_METRIC", "OTelMiddleware"]
@@ -62,6 +62,8 @@ _DESCRIPTION = "Duration of HTTP server requests, in seconds."
 _SCOPE_FLAG = "lexigram.monitor.otel"
 _KEYS = ("http.request.method", "http.route", "http.response.status_code")
 _PROM_KEYS = tuple(k.replace(".", "_") for k in _KEYS)
+# attributes set after the app ran: http.route, http.response.status_code, error.type
+_LATE_ATTRIBUTES = 3
 
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.middleware.otel"))
 
@@ -100,12 +102,14 @@ class OTelMiddleware:
             if not isinstance(path, str) or not path.startswith("/"):
                 raise ValueError(f"excluded path {path!r} must be a string starting with '/'")
         self.app = app
+        # exact paths, and prefixes ending in "/" (so /health also covers /health/live)
         self._exact = frozenset(p.rstrip("/") or "/" for p in paths)
-        self._prefixes = tuple((p.rstrip("/") or "") + "/" for p in paths if p != "/")
+        self._prefixes = tuple(p.rstrip("/") + "/" for p in paths if p != "/")
         self._max_routes = max_routes
         self._routes: dict[str, str] = {}
-        self._label_sets: dict[tuple[str, str, int], Mapping[str, Any]] = {}
+        self._label_sets: dict[tuple[str, str | None, int], Mapping[str, Any]] = {}
         self._owner = app if getattr(app, "routes", None) is not None else None
+        self._templates = RouteTemplates()
         self._otel_context: Any = None
         if tracer is None:
             tracer = backend.tracer if backend is not None else _default_tracer()
@@ -130,31 +134,35 @@ class OTelMiddleware:
             histogram = collector.create_histogram(DURATION_METRIC.replace(".", "_"), _DESCRIPTION)
             self._observe = getattr(histogram, "observe", histogram.record)
             self._labels = _prometheus_labels
-            _enable_exemplars()
         self._start_span = tracer.start_span
-        # Decided once: a disabled middleware is a plain hop to the app.
-        self._handle: ASGIApp = self._instrumented if enabled else app
+        self._max_attributes = _max_attributes(tracer)
+        if not enabled:
+            # Decided once: a disabled middleware is a plain hop to the app.
+            self.__class__ = _PassThrough
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._handle(scope, receive, send)
-
-    def _excluded(self, scope: Scope) -> bool:
-        path = route_path(scope)
-        return path in self._exact or path.startswith(self._prefixes)
-
-    async def _instrumented(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _SCOPE_FLAG in scope or self._excluded(scope):
+        if scope["type"] != "http" or _SCOPE_FLAG in scope:
+            await self.app(scope, receive, send)
+            return
+        entry_root: str = scope.get("root_path") or ""
+        path = scope["path"]
+        if entry_root:
+            path = route_path(scope)
+        if path in self._exact or path.startswith(self._prefixes):
             await self.app(scope, receive, send)
             return
         scope[_SCOPE_FLAG] = True
-        entry_root: str = scope.get("root_path") or ""
-        info = read_request(scope)
-        span = self._start_span(
-            info.method_name,
-            info.parent,
-            info.attributes,
-            SpanKind.SERVER,
-        )
+        method, name, parent, attributes = read_request(scope)
+        span = self._start_span(name, parent, None, SpanKind.SERVER)
+        recording = span.is_recording()
+        if recording:
+            # Built here from known types (str, int): stored directly while they fit the
+            # span's attribute limit, instead of validated one by one.
+            current = span.attributes
+            if len(current) + len(attributes) + _LATE_ATTRIBUTES <= self._max_attributes:
+                current.update(attributes)
+            else:
+                span.set_attributes(attributes)
         status = 0
 
         async def send_with_status(message: Message) -> None:
@@ -172,54 +180,67 @@ class OTelMiddleware:
             except BaseException as exc:
                 if not status:
                     status = 500
-                if span.is_recording():
+                if recording:
                     span.set_attribute("error.type", _error_type(exc))
                 raise
             finally:
                 elapsed = perf_counter() - start
                 if token is not None:
                     bridge.exit(token)
-                self._finish(span, scope, info, status or 500, elapsed, entry_root)
+                try:
+                    self._finish(span, recording, scope, method, name, status or 500, elapsed,
+                                 entry_root)  # fmt: skip
+                except Exception:
+                    _log.error("record", "OTelMiddleware failed to record a request", exc_info=True)
 
     def _finish(
-        self, span: Any, scope: Scope, info: RequestInfo, status: int, elapsed: float, root: str
+        self,
+        span: Any,
+        recording: bool,
+        scope: Scope,
+        method: str,
+        name: str,
+        status: int,
+        elapsed: float,
+        root: str,
     ) -> None:
-        """Name the span, set status attributes, record the duration; never raises."""
-        try:
-            template = route_template(scope, root_path=root, owner=self._owner or scope.get("app"))
-            route = None if template is None else _join(root, template)
-            if span.is_recording():
-                if route is not None:
-                    span.name = f"{info.method_name} {route}"
-                    span.set_attribute("http.route", route)
-                span.set_attribute("http.response.status_code", status)
-                if status >= 500:
-                    span.set_status(SpanStatus.ERROR)
-                    if "error.type" not in span.attributes:
-                        span.set_attribute("error.type", str(status))
-            key = (info.method, route if route is not None else UNMATCHED_ROUTE, status)
-            labels = self._label_sets.get(key)
-            if labels is None:
-                labels = self._new_labels(key)
-            self._observe(elapsed, labels)
-        except Exception:
-            _log.error("record", "OTelMiddleware failed to record a request", exc_info=True)
+        """Name the span, set the response attributes and record the duration."""
+        template = self._templates.template(scope, root_path=root, owner=self._owner)
+        route = template
+        if template is not None and root:
+            route = root.rstrip("/") + template
+        if recording:
+            attributes = span.attributes
+            # known-valid values: stored directly while they fit the limit
+            put = (
+                attributes.__setitem__
+                if len(attributes) + _LATE_ATTRIBUTES <= self._max_attributes
+                else span.set_attribute
+            )
+            if route is not None:
+                span.name = f"{name} {route}"
+                put("http.route", route)
+            put("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(SpanStatus.ERROR)
+                if "error.type" not in attributes:
+                    put("error.type", str(status))
+        labels = self._label_sets.get((method, route, status))
+        if labels is None:
+            labels = self._new_labels(method, route, status)
+        self._observe(elapsed, labels)
 
-    def _new_labels(self, key: tuple[str, str, int]) -> Mapping[str, Any]:
-        method, route, status = key
-        if route is not UNMATCHED_ROUTE and route not in self._routes:
+    def _new_labels(self, method: str, route: str | None, status: int) -> Mapping[str, Any]:
+        label = UNMATCHED_ROUTE if route is None else route
+        if route is not None and route not in self._routes:
             if len(self._routes) >= self._max_routes:
-                route = OVERFLOW_ROUTE
+                label = OVERFLOW_ROUTE
             else:
                 self._routes[route] = route
-        labels = self._labels(method, route, status)
+        labels = self._labels(method, label, status)
         if len(self._label_sets) < MAX_CACHED_LABEL_SETS:
-            self._label_sets[key] = labels
+            self._label_sets[(method, route, status)] = labels
         return labels
-
-
-def _join(root: str, template: str) -> str:
-    return root.rstrip("/") + template if root else template
 
 
 def _error_type(exc: BaseException) -> str:
@@ -239,6 +260,12 @@ def _sdk_labels(method: str, route: str, status: int) -> Mapping[str, Any]:
     return labels
 
 
+def _max_attributes(tracer: Any) -> int:
+    cfg = getattr(tracer, "config", None)
+    limit = getattr(cfg, "max_attributes", 0)
+    return limit if isinstance(limit, int) else 0
+
+
 def _tracer_enabled(tracer: Any) -> bool:
     cfg = getattr(tracer, "config", None)
     return bool(getattr(cfg, "enabled", True))
@@ -256,11 +283,11 @@ def _default_collector() -> Any:
     return get_default_collector()
 
 
-def _enable_exemplars() -> None:
-    """Let histogram exemplars carry the current span's ids (idempotent)."""
-    from ..backends._wiring import enable_exemplars
+class _PassThrough(OTelMiddleware):
+    """A disabled :class:`OTelMiddleware`: every scope goes straight to the app."""
 
-    enable_exemplars()
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 class _OTelContextBridge:
