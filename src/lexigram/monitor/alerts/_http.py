@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .._clock import SYSTEM_CLOCK, Clock
 from .._optional import require
 from .._ratelimit import RateLimitedLogger
-from ._selfmetrics import ALERT_FAILURES, count_failure
+from .._selfmetrics import ALERT_FAILURES, count_failure
 
 if TYPE_CHECKING:
     import httpx

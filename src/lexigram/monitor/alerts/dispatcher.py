@@ -20,8 +20,8 @@ from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
+from .._selfmetrics import ALERT_FAILURES, count_failure, failure_reason
 from ..protocols import AlertDispatcherProtocol
-from ._selfmetrics import ALERT_FAILURES, count_failure, failure_reason
 
 __all__ = [
     "FanOutAlertDispatcher",

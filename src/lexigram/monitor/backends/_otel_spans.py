@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._ratelimit import RateLimitedLogger
+from .._selfmetrics import count_failure
 from ..tracing.context import SpanContext
 from ..tracing.span import Span, SpanKind, SpanRuntime, SpanStatus
-from ._selfmetrics import count_failure
 
 __all__ = ["OTEL_BACKEND_FAILURES", "SdkHandOff", "from_readable", "wrap_foreign_exporter"]
 

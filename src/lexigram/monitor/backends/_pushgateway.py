@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .._ratelimit import RateLimitedLogger
-from ._selfmetrics import PUSH_FAILURES, count_failure
+from .._selfmetrics import PUSH_FAILURES, count_failure
 
 __all__ = ["DEFAULT_PUSH_TIMEOUT", "PushRejectedError", "Pusher"]
 

@@ -30,8 +30,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
+from .._selfmetrics import DB_DROPPED, DB_WRITE_FAILURES, count_failure
 from ..exceptions import MonitorError
-from ._selfmetrics import DB_DROPPED, DB_WRITE_FAILURES, count_failure
 
 __all__ = ["DatabaseProvider", "SQLiteProvider", "SampleStore", "validate_table_name"]
 

@@ -41,12 +41,12 @@ from typing import Any
 
 from .._optional import require
 from .._ratelimit import RateLimitedLogger
+from .._selfmetrics import count_failure
 from .._version import __version__
 from ..config import MetricsConfig, MonitorConfig, OpenTelemetryConfig, TracingConfig
 from ..exceptions import BackendNotAvailableError, InvalidMetricError
 from ..tracing import Span, SpanContext, SpanKind, Tracer
 from ._otel_spans import OTEL_BACKEND_FAILURES, SdkHandOff, wrap_foreign_exporter
-from ._selfmetrics import count_failure
 from .exporters.otlp import OTLPSpanExporterAdapter
 from .exporters.registry import MetricsExporterRegistry, TracingExporterRegistry
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from .._optional import require
 from .._ratelimit import RateLimitedLogger
+from .._selfmetrics import DB_WRITE_FAILURES, count_failure
 from ..config import PrometheusConfig
 from ..exceptions import MonitorError
 from ..metrics import MetricsCollector, get_default_collector
@@ -31,7 +32,6 @@ from ..tracing import Span, SpanContext, Tracer, get_default_tracer
 from ._pushgateway import Pusher
 from ._recording import InstrumentTable
 from ._scrape_server import ScrapeServer
-from ._selfmetrics import DB_WRITE_FAILURES, count_failure
 from ._sqlstore import DatabaseProvider, SampleStore, SQLiteProvider, validate_table_name
 from ._wiring import enable_exemplars
 

@@ -326,7 +326,7 @@ def _ignore(*args: Any) -> None:
 
 
 def _count_failure(reason: str) -> None:
-    from ..backends._selfmetrics import count_failure
+    from .._selfmetrics import count_failure
 
     count_failure(MIDDLEWARE_FAILURES, reason)
 

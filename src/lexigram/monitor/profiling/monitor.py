@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
-from ..alerts._selfmetrics import PROFILING_SAMPLING_FAILURES, count_failure, failure_reason
+from .._selfmetrics import PROFILING_SAMPLING_FAILURES, count_failure, failure_reason
 from ..exceptions import PerformanceMonitorError
 from ._system import MemoryProbe, ResourceReader, default_reader, traced_memory
 

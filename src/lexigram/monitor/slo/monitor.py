@@ -15,7 +15,7 @@ from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
-from ..alerts._selfmetrics import (
+from .._selfmetrics import (
     SLO_DISPATCH_FAILURES,
     SLO_DROPPED_SAMPLES,
     count_failure,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..._ratelimit import RateLimitedLogger
+from ..._selfmetrics import RENDER_FAILURES, count_failure
 from ...protocols import Receive, Scope, Send
-from .._selfmetrics import RENDER_FAILURES, count_failure
 from ._exposition import render_async
 
 __all__ = ["MetricsApp", "ScrapeResponse", "handle_scrape", "metrics_asgi_app"]

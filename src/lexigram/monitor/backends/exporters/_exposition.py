@@ -31,7 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from ..._ratelimit import RateLimitedLogger
-from .._selfmetrics import RENDER_FAILURES, count_failure
+from ..._selfmetrics import RENDER_FAILURES, count_failure
 from ._text import ExposedInstrument, exposed_names, render_text
 
 __all__ = [
