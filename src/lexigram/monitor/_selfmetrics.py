@@ -23,6 +23,8 @@ __all__ = [
     "RENDER_FAILURES",
     "SLO_DISPATCH_FAILURES",
     "SLO_DROPPED_SAMPLES",
+    "SPANS_DROPPED",
+    "SPAN_EXPORT_FAILURES",
     "count_failure",
     "failure_reason",
 ]
@@ -65,6 +67,14 @@ SLO_DROPPED_SAMPLES = (
 PROFILING_SAMPLING_FAILURES = (
     "lexigram_monitor_profiling_sampling_failures_total",
     "Performance snapshots that could not be taken (the process reading failed).",
+)
+SPANS_DROPPED = (
+    "lexigram_monitor_spans_dropped_total",
+    "Ended spans not exported: export queue full, exporter failed, or left at shutdown.",
+)
+SPAN_EXPORT_FAILURES = (
+    "lexigram_monitor_span_export_failures_total",
+    "Span export batches whose exporter raised.",
 )
 
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.selfmetrics"))

@@ -7,6 +7,7 @@ import logging
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -307,3 +308,31 @@ def test_create_span_continues_the_parent_trace() -> None:
     assert span.context.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert span.context.parent_span_id == "00f067aa0ba902b7"
     assert not isinstance(span, NonRecordingSpan)
+
+
+async def test_attach_database_before_initialize(tmp_path: Path) -> None:
+    """A provider attached before initialize() receives the stored samples' table."""
+    import sqlite3
+
+    from lexigram.monitor.backends._sqlstore import SQLiteProvider
+
+    provider = SQLiteProvider(str(tmp_path / "attached.db"))
+    backend = PrometheusBackend(
+        0,
+        config=PrometheusConfig(port=0, store_in_db=True, metrics_table="attached_samples"),
+        collector=MetricsCollector(),
+    )
+    backend.attach_database(provider)
+    await backend.initialize()
+    try:
+        backend.record_metric("jobs_total", 1, "counter")
+        with pytest.raises(RuntimeError, match="before initialize"):
+            backend.attach_database(provider)
+    finally:
+        await backend.shutdown()
+    rows = (
+        sqlite3.connect(tmp_path / "attached.db")
+        .execute("SELECT name FROM attached_samples")
+        .fetchall()
+    )
+    assert ("jobs_total",) in rows

@@ -1,16 +1,24 @@
-"""Wiring between metrics and tracing: the exemplar source.
+"""Wiring between metrics and tracing: the exemplar source and span-export self-metrics.
 
-Metrics never import tracing (layering); this module, above both, installs
-``tracing.current_trace_ids`` as the metrics exemplar source, so counters and histogram
-buckets remember the trace/span ids of the current sampled span.
+Metrics and tracing never import each other (layering); this module, above both,
+installs ``tracing.current_trace_ids`` as the metrics exemplar source, so counters and
+histogram buckets remember the trace/span ids of the current sampled span, and counts
+the span exporters' drops and failures in ``lexigram_monitor_*`` metrics.
 """
 
 from __future__ import annotations
 
+from .._selfmetrics import SPAN_EXPORT_FAILURES, SPANS_DROPPED, count_failure
 from ..metrics import get_exemplar_source, set_exemplar_source
 from ..tracing import current_trace_ids
+from ..tracing.export import set_export_stats_listener
 
-__all__ = ["disable_exemplars", "enable_exemplars", "exemplars_enabled"]
+__all__ = [
+    "disable_exemplars",
+    "enable_exemplars",
+    "enable_span_export_metrics",
+    "exemplars_enabled",
+]
 
 
 def enable_exemplars() -> None:
@@ -31,3 +39,15 @@ def disable_exemplars() -> None:
 def exemplars_enabled() -> bool:
     """True while the current-span exemplar source is installed."""
     return get_exemplar_source() is current_trace_ids
+
+
+def _count_span_export(dropped: int, failed: int) -> None:
+    if dropped:
+        count_failure(SPANS_DROPPED, "not_exported", dropped)
+    if failed:
+        count_failure(SPAN_EXPORT_FAILURES, "exporter_error", failed)
+
+
+def enable_span_export_metrics() -> None:
+    """Count span drops and failed export batches in the default collector; idempotent."""
+    set_export_stats_listener(_count_span_export)

@@ -18,7 +18,7 @@ from .._clock import SYSTEM_CLOCK, Clock
 from ..metrics import MetricsCollector, MetricValue, get_default_collector
 from ..tracing import Span, SpanContext, Tracer, get_default_tracer
 from ._recording import InstrumentTable
-from ._wiring import enable_exemplars
+from ._wiring import enable_exemplars, enable_span_export_metrics
 
 __all__ = ["DEFAULT_MAX_RECORDS", "MemoryBackend"]
 
@@ -59,6 +59,7 @@ class MemoryBackend:
     async def initialize(self) -> None:
         """Install the exemplar source (metrics remember the current span); idempotent."""
         enable_exemplars()
+        enable_span_export_metrics()
         self.initialized = True
 
     async def shutdown(self) -> None:

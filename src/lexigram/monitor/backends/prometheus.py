@@ -33,7 +33,7 @@ from ._pushgateway import Pusher
 from ._recording import InstrumentTable
 from ._scrape_server import ScrapeServer
 from ._sqlstore import DatabaseProvider, SampleStore, SQLiteProvider, validate_table_name
-from ._wiring import enable_exemplars
+from ._wiring import enable_exemplars, enable_span_export_metrics
 
 __all__ = ["DB_FLUSH_INTERVAL", "PrometheusBackend"]
 
@@ -115,6 +115,19 @@ class PrometheusBackend:
         """The SQL sample store while ``store_in_db`` is on and running."""
         return self._store
 
+    def attach_database(self, provider: DatabaseProvider) -> None:
+        """Use *provider* (``execute``/``executemany``) for ``store_in_db`` samples.
+
+        Must be called before :meth:`initialize` (``MonitorProvider.boot`` does this with
+        the container's database provider); later calls raise ``RuntimeError``.
+        """
+        if self._store is not None:
+            raise RuntimeError(
+                "attach_database() must be called before initialize(); the sample store "
+                "already writes through another provider"
+            )
+        self._db_provider = provider
+
     # -- lifecycle --------------------------------------------------------------------
 
     async def initialize(self) -> None:
@@ -129,6 +142,7 @@ class PrometheusBackend:
         self._loop = asyncio.get_running_loop()
         set_default_metrics(cfg.enable_default_metrics)
         enable_exemplars()
+        enable_span_export_metrics()
         if self._server is None:
             server = ScrapeServer(
                 cfg.host, cfg.port, cfg.path, collector=self._collector, auth_token=cfg.auth_token

@@ -18,7 +18,7 @@ import sys
 import threading
 import weakref
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from .._ratelimit import RateLimitedLogger
@@ -146,6 +146,24 @@ class InMemorySpanExporter:
         """Nothing to release."""
 
 
+#: Receives (spans newly dropped, batches newly failed) from export workers; see
+#: :func:`set_export_stats_listener`. Tracing never imports metrics: the wiring layer
+#: installs a listener that counts these in ``lexigram_monitor_*`` metrics.
+ExportStatsListener = Callable[[int, int], None]
+_stats_listener: ExportStatsListener | None = None
+
+
+def set_export_stats_listener(listener: ExportStatsListener | None) -> None:
+    """Install the listener every batch processor reports its new drops/failures to.
+
+    It is called from the export worker (never on the caller's path) after each export
+    cycle and at shutdown, only when something was dropped or failed; its exceptions are
+    logged, rate limited.
+    """
+    global _stats_listener
+    _stats_listener = listener
+
+
 class BatchSpanProcessor:
     """Queue ended spans and export them in batches from a daemon worker thread.
 
@@ -183,6 +201,7 @@ class BatchSpanProcessor:
         self._dropped = 0
         self._exported = 0
         self._failed = 0
+        self._reported = (0, 0)  # (dropped, failed) already given to the stats listener
         self._shutdown = False
         self._abandoned = False
         self._limit = max_queue_size  # 0 once shut down: every span is dropped
@@ -251,6 +270,7 @@ class BatchSpanProcessor:
                 done, self._flush_done = self._flush_done, None
                 stopping = self._shutdown
             self._drain()
+            self._report()
             if done is not None:
                 done.set()
             if stopping:
@@ -262,6 +282,20 @@ class BatchSpanProcessor:
             size = min(self._batch, len(queue))
             batch = [queue.popleft() for _ in range(size)]
             self._export(batch)
+
+    def _report(self) -> None:
+        listener = _stats_listener
+        if listener is None:
+            return
+        with self._lock:
+            current = (self._dropped, self._failed)
+            dropped, failed = (c - r for c, r in zip(current, self._reported, strict=True))
+            self._reported = current
+        if dropped or failed:
+            try:
+                listener(dropped, failed)
+            except Exception as exc:
+                _log.warning("stats-listener", "span export stats listener failed: %r", exc)
 
     def _export(self, batch: list[Span]) -> None:
         try:
@@ -330,6 +364,7 @@ class BatchSpanProcessor:
         self._queue.clear()
         if leftover:
             self._drop(leftover)
+        self._report()
         if finished:
             close = getattr(self.exporter, "shutdown", None)
             if callable(close):
