@@ -8,7 +8,7 @@ missing raises ``BackendNotAvailableError`` naming the extra when it is used.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__ as __version__
 
@@ -152,6 +152,193 @@ _EXPORTS: dict[str, str] = {
     "ObservabilityModule": ".di.provider",
     "ObservabilityProvider": ".di.provider",
 }
+
+# --- static imports (generated) ---
+if TYPE_CHECKING:  # static types for the lazily loaded names (kept in sync by a test)
+    # isort: off
+    from .alerts import (
+        AlertmanagerDispatcher as AlertmanagerDispatcher,
+        FanOutAlertDispatcher as FanOutAlertDispatcher,
+        LoggingAlertDispatcher as LoggingAlertDispatcher,
+        WebhookAlertDispatcher as WebhookAlertDispatcher,
+    )
+    from .backends.exporters.console import (
+        ConsoleMetricsExporterHandler as ConsoleMetricsExporterHandler,
+        ConsoleTracingExporterHandler as ConsoleTracingExporterHandler,
+    )
+    from .backends.exporters.otlp import (
+        OTLPMetricsExporterHandler as OTLPMetricsExporterHandler,
+        OTLPSpanExporterAdapter as OTLPSpanExporterAdapter,
+        OTLPTracingExporterHandler as OTLPTracingExporterHandler,
+    )
+    from .backends.exporters.prometheus import (
+        PrometheusMetricsExporter as PrometheusMetricsExporter,
+    )
+    from .backends.exporters.registry import (
+        MetricsExporterRegistry as MetricsExporterRegistry,
+        TracingExporterRegistry as TracingExporterRegistry,
+    )
+    from .backends.factory import (
+        create_backend as create_backend,
+    )
+    from .backends.memory import (
+        MemoryBackend as MemoryBackend,
+    )
+    from .backends.noop import (
+        NoOpMetricsBackend as NoOpMetricsBackend,
+        NoopMetricsBackend as NoopMetricsBackend,
+    )
+    from .backends.opentelemetry import (
+        OpenTelemetryBackend as OpenTelemetryBackend,
+    )
+    from .backends.prometheus import (
+        PrometheusBackend as PrometheusBackend,
+    )
+    from .config import (
+        BackendType as BackendType,
+        ConfigIssue as ConfigIssue,
+        Environment as Environment,
+        HealthCheckConfig as HealthCheckConfig,
+        LoggingConfig as LoggingConfig,
+        MetricsConfig as MetricsConfig,
+        MonitorConfig as MonitorConfig,
+        OpenTelemetryConfig as OpenTelemetryConfig,
+        PrometheusConfig as PrometheusConfig,
+        SamplerType as SamplerType,
+        TracingConfig as TracingConfig,
+    )
+    from .di.contracts import (
+        BootContainerProtocol as BootContainerProtocol,
+        ContainerRegistrarProtocol as ContainerRegistrarProtocol,
+        DynamicModule as DynamicModule,
+    )
+    from .di.module import (
+        MonitorModule as MonitorModule,
+    )
+    from .di.provider import (
+        MonitorProvider as MonitorProvider,
+        ObservabilityModule as ObservabilityModule,
+        ObservabilityProvider as ObservabilityProvider,
+    )
+    from .exceptions import (
+        BackendNotAvailableError as BackendNotAvailableError,
+        InvalidMetricError as InvalidMetricError,
+        MetricNotFoundError as MetricNotFoundError,
+        MonitorError as MonitorError,
+        PerformanceMonitorError as PerformanceMonitorError,
+        SpanError as SpanError,
+    )
+    from .health import (
+        CachedHealthChecker as CachedHealthChecker,
+        FunctionHealthCheck as FunctionHealthCheck,
+        HealthCheck as HealthCheck,
+        HealthCheckCategory as HealthCheckCategory,
+        HealthCheckRegistry as HealthCheckRegistry,
+        HealthCheckResult as HealthCheckResult,
+        HealthChecker as HealthChecker,
+        HealthCheckerRegistry as HealthCheckerRegistry,
+        HealthStatus as HealthStatus,
+        health_checker as health_checker,
+    )
+    from .hooks import (
+        AlertFiredHook as AlertFiredHook,
+        HealthCheckRunHook as HealthCheckRunHook,
+        MetricRecordedHook as MetricRecordedHook,
+    )
+    from .instrumentation.database import (
+        instrument_database as instrument_database,
+    )
+    from .instrumentation.decorators import (
+        metered as metered,
+        monitor as monitor,
+        traced as traced,
+    )
+    from .instrumentation.messaging import (
+        inject_trace_context as inject_trace_context,
+        trace_consume as trace_consume,
+        trace_publish as trace_publish,
+    )
+    from .metrics import (
+        BufferedMetricEntry as BufferedMetricEntry,
+        BufferedMetricRecorder as BufferedMetricRecorder,
+        Counter as Counter,
+        Exemplar as Exemplar,
+        Gauge as Gauge,
+        Histogram as Histogram,
+        HistogramSnapshot as HistogramSnapshot,
+        MetricValue as MetricValue,
+        MetricsCollector as MetricsCollector,
+        Summary as Summary,
+        SummarySnapshot as SummarySnapshot,
+        ValueSnapshot as ValueSnapshot,
+        get_default_collector as get_default_collector,
+        set_default_collector as set_default_collector,
+        set_exemplar_source as set_exemplar_source,
+        to_metric_name as to_metric_name,
+    )
+    from .middleware import (
+        HealthCheckProvider as HealthCheckProvider,
+    )
+    from .middleware.otel import (
+        OTelMiddleware as OTelMiddleware,
+    )
+    from .middleware.prometheus import (
+        PrometheusMiddleware as PrometheusMiddleware,
+    )
+    from .noop import (
+        NoOpHealthCheckRegistry as NoOpHealthCheckRegistry,
+        NoOpMetricsCollector as NoOpMetricsCollector,
+        NoOpSpan as NoOpSpan,
+        NoOpTracer as NoOpTracer,
+    )
+    from .profiling import (
+        FunctionProfileResult as FunctionProfileResult,
+        PerformanceMetrics as PerformanceMetrics,
+        PerformanceMonitor as PerformanceMonitor,
+        PerformanceMonitorConfig as PerformanceMonitorConfig,
+        PerformanceMonitorState as PerformanceMonitorState,
+        PerformanceSnapshot as PerformanceSnapshot,
+        get_performance_summary as get_performance_summary,
+        monitor_async_operation as monitor_async_operation,
+        profile_async_function as profile_async_function,
+    )
+    from .protocols import (
+        AlertDispatcherProtocol as AlertDispatcherProtocol,
+        HealthCheckProtocol as HealthCheckProtocol,
+        HealthCheckRegistryProtocol as HealthCheckRegistryProtocol,
+        MetricProtocol as MetricProtocol,
+        MetricsBackendProtocol as MetricsBackendProtocol,
+        MetricsCollectorProtocol as MetricsCollectorProtocol,
+        SpanExporter as SpanExporter,
+        SpanProtocol as SpanProtocol,
+        TracerProtocol as TracerProtocol,
+    )
+    from .service import (
+        MetricProxy as MetricProxy,
+        ObservabilityService as ObservabilityService,
+    )
+    from .slo import (
+        BurnRateWindow as BurnRateWindow,
+        SLO as SLO,
+        SLOMonitor as SLOMonitor,
+        SLOViolation as SLOViolation,
+        render_slo_rules as render_slo_rules,
+        slo_rule_group as slo_rule_group,
+    )
+    from .tracing import (
+        ConsoleSpanExporter as ConsoleSpanExporter,
+        InMemorySpanExporter as InMemorySpanExporter,
+        InMemoryTraceProvider as InMemoryTraceProvider,
+        Span as Span,
+        SpanContext as SpanContext,
+        SpanKind as SpanKind,
+        SpanStatus as SpanStatus,
+        Tracer as Tracer,
+        get_default_tracer as get_default_tracer,
+        set_default_tracer as set_default_tracer,
+    )
+    # isort: on
+# --- end static imports ---
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
