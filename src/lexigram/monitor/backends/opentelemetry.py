@@ -33,8 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -44,8 +42,9 @@ from .._ratelimit import RateLimitedLogger
 from .._selfmetrics import count_failure
 from .._version import __version__
 from ..config import MetricsConfig, MonitorConfig, OpenTelemetryConfig, TracingConfig
-from ..exceptions import BackendNotAvailableError, InvalidMetricError
+from ..exceptions import BackendNotAvailableError
 from ..tracing import Span, SpanContext, SpanKind, Tracer
+from ._otel_instruments import METRIC_TYPES, OTelInstruments, check
 from ._otel_spans import OTEL_BACKEND_FAILURES, SdkHandOff, wrap_foreign_exporter
 from .exporters.otlp import OTLPSpanExporterAdapter
 from .exporters.registry import MetricsExporterRegistry, TracingExporterRegistry
@@ -54,11 +53,7 @@ __all__ = ["DEFAULT_MAX_METRICS", "METRIC_TYPES", "OpenTelemetryBackend"]
 
 DEFAULT_MAX_METRICS = 10_000
 """Instruments one backend creates before values of new metric names are dropped."""
-METRIC_TYPES = ("counter", "gauge", "histogram", "summary")
 
-_KIND = {"counter": "counter", "gauge": "gauge", "histogram": "histogram", "summary": "histogram"}
-_INSTRUMENT_NAME = "[A-Za-z][A-Za-z0-9_./-]{0,254}"
-_INSTRUMENT_NAME_RE = re.compile(_INSTRUMENT_NAME)
 _SCOPE = "lexigram.monitor"
 _NEW, _RUNNING, _STOPPED = 0, 1, 2
 
@@ -128,14 +123,13 @@ class OpenTelemetryBackend:
         self._max_metrics = max_metrics
         self._state = _NEW
         self._lock = threading.Lock()
-        self._instruments: dict[tuple[str, str], Any] = {}
-        self._kinds: dict[str, str] = {}
         self._tracer: Tracer | None = None
         self._tracer_provider: Any = None
         self._meter_provider: Any = None
         self._meter: Any = None
-        self.span_processor: Any = None
-        self.metric_reader: Any = None
+        self._table: OTelInstruments
+        self._span_processor: Any = None
+        self._metric_reader: Any = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -158,9 +152,16 @@ class OpenTelemetryBackend:
     def _start(self) -> None:
         cfg = self.config
         resource = self._sdk_resources.Resource.create({"service.name": self.service_name})
-        reader = self._metric_reader(self.metrics_exporter_registry.create_exporter(cfg))
-        meter_provider = self._sdk_metrics.MeterProvider(metric_readers=[reader], resource=resource)
-        sdk_exporter, adapter = self._span_exporter(
+        reader = self._make_reader(self.metrics_exporter_registry.create_exporter(cfg))
+        # one series cap for every instrument of this provider, whatever the reader
+        cap = self._sdk_metrics.view.View(
+            instrument_name="*",
+            aggregation_cardinality_limit=self.metrics_config.max_series_per_metric,
+        )
+        meter_provider = self._sdk_metrics.MeterProvider(
+            metric_readers=[reader], resource=resource, views=[cap]
+        )
+        sdk_exporter, adapter = self._make_span_exporter(
             self.tracing_exporter_registry.create_exporter(cfg)
         )
         processor = self._sdk_trace_export.BatchSpanProcessor(
@@ -173,10 +174,11 @@ class OpenTelemetryBackend:
         )
         tracer_provider = self._sdk_trace.TracerProvider(resource=resource)
         tracer_provider.add_span_processor(processor)
-        self.metric_reader = reader
-        self.span_processor = processor
+        self._metric_reader = reader
+        self._span_processor = processor
         self._meter_provider = meter_provider
         self._meter = meter_provider.get_meter(_SCOPE, __version__)
+        self._table = OTelInstruments(self._meter, self.metrics_config, self._max_metrics)
         self._tracer_provider = tracer_provider
         self._tracer = Tracer(
             self.service_name,
@@ -184,23 +186,20 @@ class OpenTelemetryBackend:
             config=self.tracing_config,
         )
 
-    def _metric_reader(self, made: Any) -> Any:
+    def _make_reader(self, made: Any) -> Any:
         """A reader for the registry's result: a reader as is, an exporter made periodic."""
         if made is None:
             raise self._no_handler("metrics", self.metrics_exporter_registry)
         export = self._sdk_metrics_export
         if isinstance(made, export.MetricReader):
             return made
-        limit = self.metrics_config.max_series_per_metric
-        sdk = self._sdk_metrics
         return export.PeriodicExportingMetricReader(
             made,
             export_interval_millis=self.config.export_interval * 1000.0,
             export_timeout_millis=self.config.timeout * 1000.0,
-            cardinality_limits={sdk.Counter: limit, sdk.Histogram: limit, sdk.Gauge: limit},
         )
 
-    def _span_exporter(self, made: Any) -> tuple[Any, OTLPSpanExporterAdapter]:
+    def _make_span_exporter(self, made: Any) -> tuple[Any, OTLPSpanExporterAdapter]:
         """(SDK span exporter, converter of our spans) for the registry's result."""
         if made is None:
             raise self._no_handler("tracing", self.tracing_exporter_registry)
@@ -303,6 +302,18 @@ class OpenTelemetryBackend:
         return self._meter_provider
 
     @property
+    def span_processor(self) -> Any:
+        """The SDK ``BatchSpanProcessor`` in front of the span exporter."""
+        self._ensure_started()
+        return self._span_processor
+
+    @property
+    def metric_reader(self) -> Any:
+        """The SDK metric reader (periodic, unless a handler returned a reader)."""
+        self._ensure_started()
+        return self._metric_reader
+
+    @property
     def meter(self) -> Any:
         """The SDK meter :meth:`record_metric` creates its instruments on."""
         self._ensure_started()
@@ -324,88 +335,18 @@ class OpenTelemetryBackend:
         already used with another type. After :meth:`shutdown` values are dropped
         and counted.
         """
-        kind = _KIND.get(metric_type.strip().lower()) if isinstance(metric_type, str) else None
-        if kind is None:
-            raise InvalidMetricError(
-                f"metric_type {metric_type!r} for metric {name!r} is not supported; use one "
-                f"of {', '.join(METRIC_TYPES)} (summary is recorded as a histogram)"
-            )
-        _check_value(name, value, kind)
-        if not self.metrics_config.enabled:
-            return
         if self._state != _RUNNING:
             if self._state == _STOPPED:
+                check(name, value, metric_type)
                 count_failure(OTEL_BACKEND_FAILURES, "after_shutdown")
                 return
             self._ensure_started()
-        attributes = self._attributes(name, labels)
-        instrument = self._instruments.get((name, kind))
-        if instrument is None:
-            instrument = self._instrument(name, kind)
-            if instrument is None:
-                return
-        if kind == "counter":
-            instrument.add(value, attributes)
-        elif kind == "gauge":
-            instrument.set(value, attributes)
-        else:
-            instrument.record(value, attributes)
+        self._table.record(name, value, metric_type, labels)
 
-    def _attributes(self, name: str, labels: Mapping[str, str] | None) -> Mapping[str, str] | None:
-        if labels:
-            for key, val in labels.items():
-                if type(val) is not str or type(key) is not str:
-                    raise InvalidMetricError(
-                        f"label {key!r}={val!r} of metric {name!r} is invalid: label names and "
-                        f"values must be strings (e.g. {str(key)!r}: {str(val)!r})"
-                    )
-        defaults = self.metrics_config.default_labels
-        if defaults:
-            return {**defaults, **labels} if labels else defaults
-        return labels
-
-    def _instrument(self, name: str, kind: str) -> Any:
-        """Create (once) the SDK instrument for (*name*, *kind*); None when dropped."""
-        full = self.metrics_config.make_metric_name(name) if isinstance(name, str) else name
-        if not isinstance(full, str) or _INSTRUMENT_NAME_RE.fullmatch(full) is None:
-            raise InvalidMetricError(
-                f"metric name {name!r} is invalid for OpenTelemetry: it must match "
-                f"{_INSTRUMENT_NAME} (a letter, then letters, digits, '_', '.', '-' or '/'; "
-                "at most 255 characters), e.g. 'orders.duration'"
-            )
-        with self._lock:
-            existing = self._instruments.get((name, kind))
-            if existing is not None:
-                return existing
-            other = self._kinds.get(name)
-            if other is not None and other != kind:
-                raise InvalidMetricError(
-                    f"metric {name!r} already exists as a {other}, so it cannot also be a "
-                    f"{kind}: a metric name has one type; choose another name"
-                )
-            if len(self._instruments) >= self._max_metrics:
-                _log.warning(
-                    "max-metrics",
-                    "dropped a value of metric %r: the backend holds %d instruments "
-                    "(max_metrics); put unbounded values in labels, not in names",
-                    name,
-                    self._max_metrics,
-                )
-                count_failure(OTEL_BACKEND_FAILURES, "max_metrics")
-                return None
-            meter = self._meter
-            if kind == "counter":
-                instrument = meter.create_counter(full)
-            elif kind == "gauge":
-                instrument = meter.create_gauge(full)
-            else:
-                instrument = meter.create_histogram(
-                    full,
-                    explicit_bucket_boundaries_advisory=list(self.metrics_config.histogram_buckets),
-                )
-            self._instruments[(name, kind)] = instrument
-            self._kinds[name] = kind
-            return instrument
+    @property
+    def instruments(self) -> dict[tuple[str, str], Any]:
+        """The SDK instruments created so far, by (name, kind) (a copy)."""
+        return self._table.snapshot() if self._state != _NEW else {}
 
     def create_span(
         self,
@@ -421,20 +362,6 @@ class OpenTelemetryBackend:
         span is exported with its ids unchanged.
         """
         return self.tracer.start_span(name, parent_context, attributes, kind)
-
-
-def _check_value(name: str, value: Any, kind: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidMetricError(
-            f"value {value!r} of metric {name!r} is a {type(value).__name__}; "
-            "metric values are int or float"
-        )
-    if math.isnan(value):
-        raise InvalidMetricError(f"value NaN of metric {name!r} is refused; record a number")
-    if kind == "counter" and value < 0:
-        raise InvalidMetricError(
-            f"counter {name!r} cannot decrease (got {value!r}); use a gauge for values that go down"
-        )
 
 
 def _guarded(

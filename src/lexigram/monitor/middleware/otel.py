@@ -132,7 +132,8 @@ class OTelMiddleware:
             if collector is None:
                 collector = _default_collector()
             histogram = collector.create_histogram(DURATION_METRIC.replace(".", "_"), _DESCRIPTION)
-            self._observe = getattr(histogram, "observe", histogram.record)
+            observe = getattr(histogram, "observe", None)
+            self._observe = observe if observe is not None else histogram.record
             self._labels = _prometheus_labels
         self._start_span = tracer.start_span
         self._max_attributes = _max_attributes(tracer)
