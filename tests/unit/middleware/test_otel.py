@@ -18,6 +18,7 @@ from lexigram.monitor.metrics import MetricsCollector, set_exemplar_source
 from lexigram.monitor.middleware import OTelMiddleware
 from lexigram.monitor.middleware.prometheus import OVERFLOW_ROUTE, UNMATCHED_ROUTE
 from lexigram.monitor.tracing import Span, SpanKind, SpanStatus, Tracer
+from lexigram.monitor.tracing.context import get_current_span
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -185,6 +186,25 @@ async def test_span_is_current_while_the_app_runs(
     assert inner[0].trace_id == request_span.trace_id
 
 
+async def test_previous_current_span_is_restored_after_the_request(
+    tracer: Tracer, collector: MetricsCollector
+) -> None:
+    """After the request (answered or failed) the caller's current span is current again."""
+
+    async def crash(scope: Scope, receive: Any, send: Any) -> None:
+        raise ValueError("bad")
+
+    app = _wrap(tracer, collector)
+    failing = _wrap(tracer, collector, crash)
+    with tracer.start_span("caller") as caller:
+        await _call(app, _http_scope("/items/1"))
+        assert get_current_span() is caller
+        with pytest.raises(ValueError, match="bad"):
+            await _call(failing, _http_scope("/x"))
+        assert get_current_span() is caller
+    assert get_current_span() is None
+
+
 async def test_name_and_semantic_convention_attributes_for_a_path_param_route(
     tracer: Tracer, collector: MetricsCollector
 ) -> None:
@@ -287,6 +307,7 @@ async def test_exception_is_recorded_reraised_and_counted_as_500(
         await _call(app, _http_scope("/crash"))
     span = _only_span(tracer)
     assert span.status is SpanStatus.ERROR
+    assert span.status_message == "RuntimeError: handler failed"
     assert span.attributes["error.type"] == "RuntimeError"
     assert span.attributes["http.response.status_code"] == 500
     (event,) = span.events

@@ -43,16 +43,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import Token
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._ratelimit import RateLimitedLogger
 from ..config import DEFAULT_BUCKETS, TracingConfig
-from ..protocols import ASGIApp, Message, Receive, Scope, Send
+from ..protocols import ASGIApp, Message, MetricsCollectorProtocol, Receive, Scope, Send
 from ..tracing import SpanContext, SpanKind, SpanStatus, Tracer
+from ..tracing.context import reset_current_span, set_current_span
 from ._asgi import RouteTemplates, route_path
 from ._otel_request import read_request
 from .prometheus import DEFAULT_MAX_ROUTES, MAX_CACHED_LABEL_SETS, OVERFLOW_ROUTE, UNMATCHED_ROUTE
+
+if TYPE_CHECKING:
+    from ..backends.opentelemetry import OpenTelemetryBackend
 
 __all__ = ["DEFAULT_EXCLUDED_PATHS", "DURATION_METRIC", "OTelMiddleware"]
 
@@ -82,9 +87,9 @@ class OTelMiddleware:
         app: ASGIApp,
         *,
         tracer: Tracer | None = None,
-        collector: Any | None = None,
+        collector: MetricsCollectorProtocol | None = None,
         config: TracingConfig | None = None,
-        backend: Any | None = None,
+        backend: OpenTelemetryBackend | None = None,
         excluded_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
         max_routes: int = DEFAULT_MAX_ROUTES,
     ) -> None:
@@ -127,7 +132,6 @@ class OTelMiddleware:
             )
             self._observe = histogram.record
             self._labels = _sdk_labels
-            self._otel_context = _OTelContextBridge()
         else:
             if collector is None:
                 collector = _default_collector()
@@ -135,6 +139,8 @@ class OTelMiddleware:
             observe = getattr(histogram, "observe", None)
             self._observe = observe if observe is not None else histogram.record
             self._labels = _prometheus_labels
+        if backend is not None:
+            self._otel_context = _OTelContextBridge()
         self._start_span = tracer.start_span
         self._max_attributes = _max_attributes(tracer)
         if not enabled:
@@ -157,13 +163,15 @@ class OTelMiddleware:
         span = self._start_span(name, parent, None, SpanKind.SERVER)
         recording = span.is_recording()
         if recording:
-            # Built here from known types (str, int): stored directly while they fit the
+            # Built from known types (str, int): stored as they are while they fit the
             # span's attribute limit, instead of validated one by one.
             current = span.attributes
-            if len(current) + len(attributes) + _LATE_ATTRIBUTES <= self._max_attributes:
+            if len(current) + len(attributes) + _LATE_ATTRIBUTES > self._max_attributes:
+                span.set_attributes(attributes)
+            elif current:
                 current.update(attributes)
             else:
-                span.set_attributes(attributes)
+                span.attributes = attributes
         status = 0
 
         async def send_with_status(message: Message) -> None:
@@ -173,26 +181,28 @@ class OTelMiddleware:
             await send(message)
 
         bridge = self._otel_context
-        token = bridge.enter(span.context) if bridge is not None else None
+        bridged = bridge.enter(span.context) if bridge is not None else None
+        token = set_current_span(span)
         start = perf_counter()
-        with span:
+        try:
+            await self.app(scope, receive, send_with_status)
+        except BaseException as exc:
+            if not status:
+                status = 500
+            if recording:
+                _record_error(span, exc)
+            raise
+        finally:
+            elapsed = perf_counter() - start
             try:
-                await self.app(scope, receive, send_with_status)
-            except BaseException as exc:
-                if not status:
-                    status = 500
-                if recording:
-                    span.set_attribute("error.type", _error_type(exc))
-                raise
-            finally:
-                elapsed = perf_counter() - start
-                if token is not None:
-                    bridge.exit(token)
-                try:
-                    self._finish(span, recording, scope, method, name, status or 500, elapsed,
-                                 entry_root)  # fmt: skip
-                except Exception:
-                    _log.error("record", "OTelMiddleware failed to record a request", exc_info=True)
+                self._finish(span, recording, scope, method, name, status or 500, elapsed,
+                             entry_root)  # fmt: skip
+            except Exception:
+                _log.error("record", "OTelMiddleware failed to record a request", exc_info=True)
+            _restore(token)
+            if bridged is not None:
+                bridge.exit(bridged)
+            span.end()
 
     def _finish(
         self,
@@ -205,7 +215,8 @@ class OTelMiddleware:
         elapsed: float,
         root: str,
     ) -> None:
-        """Name the span, set the response attributes and record the duration."""
+        """Name the span, set the response attributes and record the duration (while the
+        span is still current, so an exemplar can point at it)."""
         template = self._templates.template(scope, root_path=root, owner=self._owner)
         route = template
         if template is not None and root:
@@ -222,8 +233,8 @@ class OTelMiddleware:
                 span.name = f"{name} {route}"
                 put("http.route", route)
             put("http.response.status_code", status)
-            if status >= 500:
-                span.set_status(SpanStatus.ERROR)
+            if status >= 500 and span.status is not SpanStatus.ERROR:
+                span.set_status(SpanStatus.ERROR)  # keeps an exception's message
                 if "error.type" not in attributes:
                     put("error.type", str(status))
         labels = self._label_sets.get((method, route, status))
@@ -244,10 +255,28 @@ class OTelMiddleware:
         return labels
 
 
-def _error_type(exc: BaseException) -> str:
+def _record_error(span: Any, exc: BaseException) -> None:
+    """Record *exc* on *span*; an ``Exception`` (not a cancellation) also sets ERROR."""
+    span.record_exception(exc)
     kind = type(exc)
     module = kind.__module__
-    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+    span.set_attribute(
+        "error.type", kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+    )
+    if isinstance(exc, Exception):
+        try:
+            message = f"{kind.__name__}: {exc}"
+        except Exception:
+            message = kind.__name__
+        span.set_status(SpanStatus.ERROR, message)
+
+
+def _restore(token: Token[Any]) -> None:
+    """Make the span current before the request current again."""
+    try:
+        reset_current_span(token)
+    except ValueError:  # reset from another context: fall back to clearing
+        set_current_span(None)
 
 
 def _prometheus_labels(method: str, route: str, status: int) -> Mapping[str, Any]:
@@ -278,7 +307,7 @@ def _default_tracer() -> Tracer:
     return get_default_tracer()
 
 
-def _default_collector() -> Any:
+def _default_collector() -> MetricsCollectorProtocol:
     from ..metrics import get_default_collector
 
     return get_default_collector()
