@@ -278,15 +278,35 @@ async def test_our_span_exporters_are_fed_through_the_sdk(memory: MemoryExporter
     backend = OpenTelemetryBackend(
         "checkout", config=OpenTelemetryConfig(type="ours"), **memory.registries()
     )
-    with backend.create_span("ours") as span:
-        pass
+    linked = SpanContext.from_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    assert linked is not None
+    with backend.create_span("ours", kind=SpanKind.PRODUCER) as span:
+        span.set_attribute("queue", "orders")
+        span.add_event("sent", {"bytes": 12})
+        span.add_link(linked, {"why": "batch"})
+        span.set_status(SpanStatus.ERROR, "broker down")
+        with backend.create_span("child"):
+            pass
     with backend.tracer_provider.get_tracer("t").start_as_current_span("sdk"):
         pass
     assert backend.force_flush(5)
     by_name = {s.name: s for s in ours.get_finished_spans()}
-    assert sorted(by_name) == ["ours", "sdk"]
-    assert by_name["ours"].context.span_id == span.span_id
-    assert by_name["ours"].service_name == "checkout"
+    assert sorted(by_name) == ["child", "ours", "sdk"]
+    got = by_name["ours"]
+    assert got.context.trace_id == span.trace_id
+    assert got.context.span_id == span.span_id
+    assert got.service_name == "checkout"
+    assert got.kind is SpanKind.PRODUCER
+    assert got.attributes == {"queue": "orders"}
+    assert [(e.name, e.attributes) for e in got.events] == [("sent", {"bytes": 12})]
+    assert [(ln.context.span_id, ln.attributes) for ln in got.links] == [
+        ("b7ad6b7169203331", {"why": "batch"})
+    ]
+    assert got.status is SpanStatus.ERROR
+    assert got.status_message == "broker down"
+    assert got.start_time == pytest.approx(span.start_time)
+    assert got.end_time == pytest.approx(span.end_time)
+    assert by_name["child"].parent_span_id == span.span_id
     await backend.shutdown()
 
 
@@ -440,6 +460,7 @@ async def test_shutdown_of_a_never_started_backend_is_harmless(memory: MemoryExp
     backend = _backend(memory)
     await backend.shutdown()
     assert memory.configs == []
+    assert backend.instruments == {}
 
 
 async def test_hanging_exporter_cannot_stall_shutdown(

@@ -127,7 +127,7 @@ class OpenTelemetryBackend:
         self._tracer_provider: Any = None
         self._meter_provider: Any = None
         self._meter: Any = None
-        self._table: OTelInstruments
+        self._table: OTelInstruments | None = None
         self._span_processor: Any = None
         self._metric_reader: Any = None
 
@@ -341,12 +341,14 @@ class OpenTelemetryBackend:
                 count_failure(OTEL_BACKEND_FAILURES, "after_shutdown")
                 return
             self._ensure_started()
-        self._table.record(name, value, metric_type, labels)
+        table = self._table
+        if table is not None:
+            table.record(name, value, metric_type, labels)
 
     @property
     def instruments(self) -> dict[tuple[str, str], Any]:
         """The SDK instruments created so far, by (name, kind) (a copy)."""
-        return self._table.snapshot() if self._state != _NEW else {}
+        return self._table.snapshot() if self._table is not None else {}
 
     def create_span(
         self,
