@@ -14,7 +14,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from lexigram.monitor.config import SamplerType, TracingConfig
-from lexigram.monitor.metrics import MetricsCollector, set_exemplar_source
+from lexigram.monitor.metrics import MetricsCollector, set_default_collector, set_exemplar_source
 from lexigram.monitor.middleware import OTelMiddleware
 from lexigram.monitor.middleware.prometheus import OVERFLOW_ROUTE, UNMATCHED_ROUTE
 from lexigram.monitor.tracing import Span, SpanKind, SpanStatus, Tracer
@@ -454,12 +454,20 @@ async def test_recording_failure_never_breaks_the_request(
             return BrokenHistogram()
 
     app = OTelMiddleware(_shop(), tracer=tracer, collector=BrokenCollector())
-    with caplog.at_level(logging.ERROR, logger="lexigram.monitor.middleware.otel"):
-        async with _client(app) as client:
-            response = await client.get("/items/1")
+    selfmetrics = MetricsCollector()
+    set_default_collector(selfmetrics)
+    try:
+        with caplog.at_level(logging.ERROR, logger="lexigram.monitor.middleware.otel"):
+            async with _client(app) as client:
+                response = await client.get("/items/1")
+    finally:
+        set_default_collector(None)
     assert response.status_code == 200
     assert _only_span(tracer).ended
     assert "failed to record a request" in caplog.text
+    failures = selfmetrics.get_metric("lexigram_monitor_otel_middleware_failures_total")
+    assert failures is not None
+    assert failures.get_value({"reason": "OSError"}) == 1  # type: ignore[attr-defined]
 
 
 # -- what passes through ------------------------------------------------------------------

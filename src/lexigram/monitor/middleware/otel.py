@@ -48,6 +48,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from .._ratelimit import RateLimitedLogger
+from .._selfmetrics import count_failure, failure_reason
 from ..config import DEFAULT_BUCKETS, TracingConfig
 from ..protocols import ASGIApp, Message, MetricsCollectorProtocol, Receive, Scope, Send
 from ..tracing import SpanContext, SpanKind, SpanStatus, Tracer
@@ -59,7 +60,7 @@ from .prometheus import DEFAULT_MAX_ROUTES, MAX_CACHED_LABEL_SETS, OVERFLOW_ROUT
 if TYPE_CHECKING:
     from ..backends.opentelemetry import OpenTelemetryBackend
 
-__all__ = ["DEFAULT_EXCLUDED_PATHS", "DURATION_METRIC", "OTelMiddleware"]
+__all__ = ["DEFAULT_EXCLUDED_PATHS", "DURATION_METRIC", "MIDDLEWARE_FAILURES", "OTelMiddleware"]
 
 DURATION_METRIC = "http.server.request.duration"
 DEFAULT_EXCLUDED_PATHS: tuple[str, ...] = ("/metrics", "/health")
@@ -69,6 +70,11 @@ _KEYS = ("http.request.method", "http.route", "http.response.status_code")
 _PROM_KEYS = tuple(k.replace(".", "_") for k in _KEYS)
 # attributes set after the app ran: http.route, http.response.status_code, error.type
 _LATE_ATTRIBUTES = 3
+
+MIDDLEWARE_FAILURES = (
+    "lexigram_monitor_otel_middleware_failures_total",
+    "Requests OTelMiddleware could not record (the request itself was served).",
+)
 
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.middleware.otel"))
 
@@ -197,8 +203,9 @@ class OTelMiddleware:
             try:
                 self._finish(span, recording, scope, method, name, status or 500, elapsed,
                              entry_root)  # fmt: skip
-            except Exception:
+            except Exception as failure:
                 _log.error("record", "OTelMiddleware failed to record a request", exc_info=True)
+                count_failure(MIDDLEWARE_FAILURES, failure_reason(failure))
             _restore(token)
             if bridged is not None:
                 bridge.exit(bridged)
