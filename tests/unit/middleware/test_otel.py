@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -16,6 +18,7 @@ from starlette.routing import Mount, Route
 from lexigram.monitor.config import SamplerType, TracingConfig
 from lexigram.monitor.metrics import MetricsCollector, set_default_collector, set_exemplar_source
 from lexigram.monitor.middleware import OTelMiddleware
+from lexigram.monitor.middleware._otel_request import REDACTED, parse_host, redact_query
 from lexigram.monitor.middleware.prometheus import OVERFLOW_ROUTE, UNMATCHED_ROUTE
 from lexigram.monitor.tracing import Span, SpanKind, SpanStatus, Tracer
 from lexigram.monitor.tracing.context import get_current_span
@@ -656,3 +659,49 @@ async def test_with_the_otel_backend_everything_goes_through_the_sdk() -> None:
     assert by_labels[matched].count == 1
     assert by_labels[unmatched].count == 1
     await backend.shutdown()
+
+
+# -- request parsing (property-based) -----------------------------------------------------
+
+_QUERY_TEXT = st.text(alphabet=st.characters(blacklist_characters="&=", codec="latin-1"))
+_SENSITIVE = ["AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"]
+
+
+@given(
+    st.lists(
+        st.tuples(st.one_of(st.sampled_from(_SENSITIVE), _QUERY_TEXT), _QUERY_TEXT), max_size=8
+    )
+)
+def test_redaction_replaces_exactly_the_signature_values(pairs: list[tuple[str, str]]) -> None:
+    """Every signature-like parameter's value becomes REDACTED; all other parts, their
+    order and their count are unchanged."""
+    query = "&".join(f"{key}={value}" for key, value in pairs)
+    redacted = redact_query(query)
+    if not pairs:
+        assert redacted == ""
+        return
+    expected = [
+        f"{key}={REDACTED}" if key in _SENSITIVE else f"{key}={value}" for key, value in pairs
+    ]
+    assert redacted.split("&") == expected
+
+
+_LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
+
+
+@given(
+    st.lists(_LABEL, min_size=1, max_size=4).map(".".join),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=65535)),
+    st.sampled_from(["http", "https"]),
+)
+def test_host_header_parsing(name: str, port: int | None, scheme: str) -> None:
+    """``name[:port]`` and ``[v6][:port]`` give the address and the port, the scheme's
+    default port when none is written."""
+    default = 443 if scheme == "https" else 80
+    expected_port = default if port is None else port
+    suffix = "" if port is None else f":{port}"
+    assert parse_host(f"{name}{suffix}", scheme) == (name, expected_port)
+    assert parse_host(f"[2001:db8::{len(name)}]{suffix}", scheme) == (
+        f"2001:db8::{len(name)}",
+        expected_port,
+    )

@@ -12,7 +12,14 @@ from typing import Any
 from ..protocols import Scope
 from ..tracing import SpanContext
 
-__all__ = ["MAX_CACHED_HOSTS", "REDACTED", "RequestInfo", "read_request", "redact_query"]
+__all__ = [
+    "MAX_CACHED_HOSTS",
+    "REDACTED",
+    "RequestInfo",
+    "parse_host",
+    "read_request",
+    "redact_query",
+]
 
 MAX_CACHED_HOSTS = 256
 REDACTED = "REDACTED"
@@ -87,7 +94,7 @@ def read_request(scope: Scope) -> RequestInfo:
     if host is not None:
         server = _hosts.get(host)
         if server is None:
-            server = _parse_host(host.decode("latin-1"), scheme)
+            server = parse_host(host.decode("latin-1"), scheme)
             if len(_hosts) < MAX_CACHED_HOSTS:
                 _hosts[host] = server
     else:
@@ -113,7 +120,7 @@ def read_request(scope: Scope) -> RequestInfo:
     return method, name, parent, attributes
 
 
-def _parse_host(text: str, scheme: str) -> tuple[str, int | None]:
+def parse_host(text: str, scheme: str) -> tuple[str, int | None]:
     """``example.com:8080`` / ``[::1]:8000`` / ``example.com`` -> (address, port)."""
     text = text.strip()
     if text.startswith("["):
