@@ -27,9 +27,13 @@ default collector, where the histogram is ``http_server_request_duration`` with 
 ``<overflow>`` past ``max_routes`` templates) and ``http_response_status_code`` (the
 metrics core's rule: ``.`` becomes ``_``). With ``backend=OpenTelemetryBackend(...)``
 spans come from the backend's tracer (exported through the SDK) and the histogram is an
-SDK histogram with the dotted names; the request span is also made current in the
-OpenTelemetry context, so spans started through the SDK inside the request are its
-children. Explicit ``tracer``/``collector`` arguments win over both.
+SDK histogram with the dotted names (``http.route`` absent when no route matched, the
+status an int); the request span is also made current in the OpenTelemetry context, so
+spans started through the SDK inside the request are its children. Explicit
+``tracer``/``collector`` arguments win over both. The duration is recorded while the
+request span is current, so when the exemplar source is installed (PrometheusMiddleware
+and the memory and Prometheus backends install it; this middleware does not) its
+buckets point at the request's trace.
 
 Decided once at construction: with tracing disabled (``config.enabled`` false, or the
 tracer's own config disabled) every request passes through untouched. Non-HTTP scopes
