@@ -42,3 +42,23 @@ def test_capture_spans() -> None:
         spans.clear()
         assert spans.spans == []
     assert get_default_tracer() is before
+
+
+def test_decorators_follow_captured_defaults() -> None:
+    """The README example: decorated code is seen by capture_metrics/capture_spans."""
+    from lexigram.monitor import metered, traced
+
+    @traced("checkout")
+    @metered("checkout.duration")
+    def checkout() -> None:
+        pass
+
+    checkout()  # outside any capture: goes to the process defaults
+    with capture_metrics() as metrics, capture_spans() as spans:
+        checkout()
+        assert metrics.value("checkout_duration") == 1
+        assert spans.names() == ["checkout"]
+    with capture_metrics() as metrics:
+        checkout()
+        checkout()
+        assert metrics.value("checkout_duration") == 2

@@ -70,14 +70,7 @@ def _operation(statement: Any) -> str:
 
 class _DbObserver:
     def __init__(self, system: str) -> None:
-        collector = get_default_collector()
         self.system = system
-        self.total = collector.create_counter(
-            "db_client_operations_total", "Database operations by statement verb and outcome"
-        )
-        self.duration = collector.create_histogram(
-            "db_client_operation_duration_seconds", "Database operation duration in seconds"
-        )
 
     def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         statement = args[0] if args else kwargs.get("query", kwargs.get("sql", ""))
@@ -97,8 +90,14 @@ class _DbObserver:
             span.set_status(SpanStatus.ERROR, type(error).__name__)
         span.end()
         status = "ok" if error is None else "error"
-        self.total.increment(1, labels={"operation": op, "status": status})
-        self.duration.observe(elapsed, labels={"operation": op})
+        # looked up per call (a dict hit): follows a swapped default collector
+        collector = get_default_collector()
+        collector.create_counter(
+            "db_client_operations_total", "Database operations by statement verb and outcome"
+        ).increment(1, labels={"operation": op, "status": status})
+        collector.create_histogram(
+            "db_client_operation_duration_seconds", "Database operation duration in seconds"
+        ).observe(elapsed, labels={"operation": op})
 
 
 def instrument_database(provider: Any) -> None:

@@ -15,12 +15,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from .._ratelimit import RateLimitedLogger
+from ..metrics.collector import get_default_collector
 from ..metrics.naming import to_metric_name
+from ..protocols import MetricProtocol
 from ..service import ObservabilityService
+from ..tracing.tracer import get_default_tracer
 from ._wrap import wrap_callable
 
 __all__ = ["get_default_service", "metered", "monitor", "set_default_service", "traced"]
@@ -33,16 +36,80 @@ _default: ObservabilityService | None = None
 _default_lock = threading.Lock()
 
 
+class _CurrentTracer:
+    """Delegates to the process-default tracer of the moment (``set_default_tracer``)."""
+
+    __slots__ = ()
+
+    def start_span(
+        self,
+        name: str,
+        *,
+        context: Any | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> Any:
+        return get_default_tracer().start_span(name, context=context, attributes=attributes)
+
+    def get_current_span(self) -> Any | None:
+        return get_default_tracer().get_current_span()
+
+    def inject_context(self, carrier: dict[str, str], context: Any | None = None) -> None:
+        get_default_tracer().inject_context(carrier, context)
+
+    def extract_context(self, carrier: Mapping[str, str]) -> Any | None:
+        return get_default_tracer().extract_context(carrier)
+
+
+class _CurrentCollector:
+    """Delegates to the process-default collector of the moment (``set_default_collector``)."""
+
+    __slots__ = ()
+
+    def register_metric(self, metric: MetricProtocol) -> None:
+        get_default_collector().register_metric(metric)
+
+    def increment(self, name: str, value: float = 1.0, tags: dict[str, str] | None = None) -> None:
+        get_default_collector().increment(name, value, tags)
+
+    def gauge(self, name: str, value: float, tags: dict[str, str] | None = None) -> None:
+        get_default_collector().gauge(name, value, tags)
+
+    def histogram(self, name: str, value: float, tags: dict[str, str] | None = None) -> None:
+        get_default_collector().histogram(name, value, tags)
+
+    def create_counter(
+        self, name: str, description: str = "", labels: dict[str, str] | None = None
+    ) -> Any:
+        return get_default_collector().create_counter(name, description, labels)
+
+    def create_gauge(
+        self, name: str, description: str = "", labels: dict[str, str] | None = None
+    ) -> Any:
+        return get_default_collector().create_gauge(name, description, labels)
+
+    def create_histogram(
+        self,
+        name: str,
+        description: str = "",
+        labels: dict[str, str] | None = None,
+        buckets: list[float] | None = None,
+    ) -> Any:
+        return get_default_collector().create_histogram(name, description, labels, buckets)
+
+
 def get_default_service() -> ObservabilityService:
-    """The module default service: default tracer + default collector, created lazily."""
+    """The module default service, created lazily.
+
+    Unless :func:`set_default_service` installed one, it follows the process defaults
+    at each call (``get_default_tracer()`` / ``get_default_collector()``), so swapping
+    them (``lexigram.monitor.testing``, ``MonitorProvider.boot``) takes effect at once.
+    """
     global _default
     service = _default
     if service is None:
-        from ..tracing.tracer import get_default_tracer
-
         with _default_lock:
             if _default is None:
-                _default = ObservabilityService(tracer=get_default_tracer())
+                _default = ObservabilityService(tracer=_CurrentTracer(), meter=_CurrentCollector())
             service = _default
     return service
 
