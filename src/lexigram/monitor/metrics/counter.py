@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
 from ._exemplars import capture, state
 from ._series import ATOMIC_ADD, DEFAULT_MAX_SERIES, Instrument
 from .snapshot import Exemplar, ValueSnapshot
+
+if TYPE_CHECKING:
+    from .bound import BoundCounter
 
 __all__ = ["Counter"]
 
@@ -101,6 +105,13 @@ class Counter(Instrument[_CounterSeries, ValueSnapshot]):
         except TypeError:
             raise self._bad_amount(amount) from None
         raise self._bad_amount(amount)
+
+    def bind(self, labels: Mapping[str, str] | None = None) -> BoundCounter:
+        """The series of *labels* as a handle whose ``increment(amount)`` skips the lookup
+        (see ``metrics.bound``); bad labels raise here, as in :meth:`increment`."""
+        from .bound import BoundCounter
+
+        return BoundCounter(self, labels)
 
     def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:
         """Add *value* (>= 0); the same operation as :meth:`increment`."""

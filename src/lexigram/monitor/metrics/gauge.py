@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
 from ._series import ATOMIC_ADD, DEFAULT_MAX_SERIES, Instrument
 from .snapshot import ValueSnapshot
+
+if TYPE_CHECKING:
+    from .bound import BoundGauge
 
 __all__ = ["Gauge"]
 
@@ -79,6 +82,13 @@ class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
                 series.value = number
             finally:
                 lock.release()
+
+    def bind(self, labels: Mapping[str, str] | None = None) -> BoundGauge:
+        """The series of *labels* as a handle with ``set``/``increment``/``decrement`` that
+        skip the lookup (see ``metrics.bound``); bad labels raise here."""
+        from .bound import BoundGauge
+
+        return BoundGauge(self, labels)
 
     def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:
         """Set the series of *labels* to *value*; the same operation as :meth:`set`."""

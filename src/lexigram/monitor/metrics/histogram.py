@@ -21,7 +21,7 @@ from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..config import DEFAULT_BUCKETS
@@ -34,6 +34,9 @@ from ._series import (
     check_max_observations,
 )
 from .snapshot import Exemplar, HistogramSnapshot
+
+if TYPE_CHECKING:
+    from .bound import BoundHistogram
 
 __all__ = ["Histogram", "validate_buckets"]
 
@@ -138,6 +141,13 @@ class Histogram(Instrument[_HistogramSeries, HistogramSnapshot]):
         source = state.source
         if source is not None:
             self._attach_exemplar(series, index, value, source)
+
+    def bind(self, labels: Mapping[str, str] | None = None) -> BoundHistogram:
+        """The series of *labels* as a handle whose ``observe(value)`` skips the lookup (see
+        ``metrics.bound``); bad labels raise here, as in :meth:`observe`."""
+        from .bound import BoundHistogram
+
+        return BoundHistogram(self, labels)
 
     def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:
         """Record *value*; the same operation as :meth:`observe`."""

@@ -26,12 +26,14 @@ label sets are built per request; the instruments' own series caps still apply).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from time import perf_counter
 from typing import Any
 
 from .._ratelimit import RateLimitedLogger
+from ..metrics import Counter, Gauge, Histogram
 from ..protocols import ASGIApp, Message, MetricsCollectorProtocol, Receive, Scope, Send
 from ._asgi import RouteTemplates, finish_lifespan, route_path, send_response
 
@@ -69,14 +71,42 @@ _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.middleware.prometheus"))
 
 
-class _LabelSets:
-    """Label mappings of one (method, route, status) triple, built once and reused."""
+Update = Callable[[float], Any]
 
-    __slots__ = ("duration", "requests")
 
-    def __init__(self, method: str, route: str, status: int) -> None:
-        self.requests = {"method": method, "route": route, "status": str(status)}
-        self.duration = {"method": method, "route": route}
+def _updater(
+    instrument: Any, operation: str, labels: dict[str, str], fallback: str | None = None
+) -> Update:
+    """A one-argument update of *instrument*'s series *labels*, decided once.
+
+    Our instruments give a bound handle's method (no lookup per call); a foreign
+    instrument gets the labelled call of *operation*, else of *fallback* (``record``:
+    counters add, histograms observe), else nothing.
+    """
+    if isinstance(instrument, Counter | Gauge | Histogram):
+        update: Update = getattr(instrument.bind(labels), operation)
+        return update
+    labelled = getattr(instrument, operation, None)
+    if labelled is None and fallback is not None:
+        labelled = getattr(instrument, fallback, None)
+    if labelled is None:
+        return _ignore
+    return functools.partial(_call_labelled, labelled, labels)
+
+
+def _call_labelled(update: Callable[..., Any], labels: dict[str, str], value: float) -> Any:
+    return update(value, labels)
+
+
+class _Series:
+    """The updates of one (method, route, status) triple, resolved once and reused."""
+
+    __slots__ = ("count", "observe")
+
+    def __init__(self, requests: Any, duration: Any, method: str, route: str, status: int):
+        labels = {"method": method, "route": route, "status": str(status)}
+        self.count = _updater(requests, "increment", labels, "record")
+        self.observe = _updater(duration, "observe", {"method": method, "route": route}, "record")
 
 
 class PrometheusMiddleware:
@@ -141,16 +171,13 @@ class PrometheusMiddleware:
         in_progress = metrics_collector.create_gauge(
             REQUESTS_IN_PROGRESS, "HTTP requests being handled, by method."
         )
-        # Bound once: our instruments have increment/observe; foreign ones only record().
-        self._count: Callable[..., Any] = getattr(requests, "increment", requests.record)
-        self._observe: Callable[..., Any] = getattr(duration, "observe", duration.record)
-        self._inc: Callable[..., Any] = getattr(in_progress, "increment", _ignore)
-        self._dec: Callable[..., Any] = getattr(in_progress, "decrement", _ignore)
-        self._method_labels: dict[str, dict[str, str]] = {
-            method: {"method": method} for method in (*_STANDARD_METHODS, OTHER_METHOD)
-        }
+        self._requests = requests
+        self._duration = duration
+        self._in_progress = in_progress
+        # method -> (increment, decrement) of its in-progress series, made on first use
+        self._gauges: dict[str, tuple[Update, Update]] = {}
         self._route_labels: dict[str, str] = {}
-        self._label_sets: dict[tuple[str, str | None, int, str], _LabelSets] = {}
+        self._series: dict[tuple[str, str | None, int, str], _Series] = {}
         self._templates = RouteTemplates()
         self._route_owner: Any = None
         self._call: ASGIApp = self.next_app
@@ -208,18 +235,19 @@ class PrometheusMiddleware:
             return
         scope[_SCOPE_FLAG] = True
         method: str = scope["method"]
-        gauge_labels: dict[str, str] | None = self._method_labels.get(method)
-        if gauge_labels is None:
+        if method not in _STANDARD_METHODS:
             method = OTHER_METHOD
-            gauge_labels = self._method_labels[OTHER_METHOD]
         root: str = scope.get("root_path", "")
         owner = self._route_owner
         if owner is None:
             owner = scope.get("app")  # the Starlette app whose middleware stack we are in
+        gauge = self._gauges.get(method)
         try:
-            self._inc(1, gauge_labels)
+            if gauge is None:
+                gauge = self._gauge(method)
+            gauge[0](1)
         except Exception:
-            gauge_labels = None  # not raised, so it is not lowered either
+            gauge = None  # not raised, so it is not lowered either
             self._failed("in_progress")
         status = 500
 
@@ -238,41 +266,45 @@ class PrometheusMiddleware:
             raise
         finally:
             elapsed = perf_counter() - start
-            self._record(scope, method, status, elapsed, root, owner, gauge_labels)
-
-    def _record(
-        self,
-        scope: Scope,
-        method: str,
-        status: int,
-        elapsed: float,
-        root: str,
-        owner: Any,
-        gauge_labels: dict[str, str] | None,
-    ) -> None:
-        """Count the finished request; failures are logged and counted, never raised."""
-        try:
-            if gauge_labels is not None:
-                self._dec(1, gauge_labels)
-            # Fast path: the router left a leaf route and no mount changed root_path.
-            route = scope.get("route")
-            template: str | None = None
-            if route is not None and scope.get("root_path", "") == root:
-                template = getattr(route, "path_format", None)
-                if template.__class__ is not str:
+            # Inline on purpose (hot path); failures are logged and counted, never raised.
+            try:
+                if gauge is not None:
+                    gauge[1](1)
+                route = scope.get("route")
+                if route is not None and scope.get("root_path", "") == root:
+                    template = getattr(route, "path_format", None)  # no mount crossed
+                    if template.__class__ is not str:
+                        template = self._templates.template(scope, root_path=root, owner=owner)
+                elif route is not None or "endpoint" in scope:
                     template = self._templates.template(scope, root_path=root, owner=owner)
-            elif route is not None or "endpoint" in scope:
-                template = self._templates.template(scope, root_path=root, owner=owner)
-            key = (method, template, status, root)
-            labels = self._label_sets.get(key)
-            if labels is None:
-                labels = _LabelSets(method, self._route_label(template, root), status)
-                if len(self._label_sets) < MAX_CACHED_LABEL_SETS:
-                    self._label_sets[key] = labels
-            self._count(1, labels.requests)
-            self._observe(elapsed, labels.duration)
-        except Exception:
-            self._failed("record")
+                else:
+                    template = None
+                key = (method, template, status, root)
+                series = self._series.get(key)
+                if series is None:
+                    series = self._new_series(key)
+                series.count(1)
+                series.observe(elapsed)
+            except Exception:
+                self._failed("record")
+
+    def _new_series(self, key: tuple[str, str | None, int, str]) -> _Series:
+        method, template, status, root = key
+        route_label = self._route_label(template, root)
+        series = _Series(self._requests, self._duration, method, route_label, status)
+        if len(self._series) < MAX_CACHED_LABEL_SETS:
+            self._series[key] = series
+        return series
+
+    def _gauge(self, method: str) -> tuple[Update, Update]:
+        """The (increment, decrement) pair of *method*'s in-progress series."""
+        labels = {"method": method}
+        gauge = (
+            _updater(self._in_progress, "increment", labels),
+            _updater(self._in_progress, "decrement", labels),
+        )
+        self._gauges[method] = gauge
+        return gauge
 
     def _route_label(self, template: str | None, root: str) -> str:
         """The bounded label: *root* + *template*, ``<unmatched>`` or ``<overflow>``."""

@@ -1,0 +1,179 @@
+"""Bound series: one label set of an instrument, resolved once, updated without lookup.
+
+``Counter.bind(labels)``, ``Gauge.bind(labels)`` and ``Histogram.bind(labels)`` return a
+handle whose updates skip the label validation and the key-cache lookup: the series is
+found (or created, or mapped to the overflow series past the cap) when the handle is
+made, with the same rules and errors as a labelled update. Hot paths that reuse a few
+label sets — a middleware caching one handle per (method, route, status) — touch only
+the series itself. Values, exemplars and thread safety are those of the instrument's
+own update methods (while no span is current, the exemplar source is asked once per
+update instead of through ``capture``). After the instrument's ``reset()`` a handle
+resolves its series again on its next update. A handle holds the instrument, a copy of
+the labels and one series; it adds nothing to the instrument's bounds.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._exemplars import capture, state
+from ._series import ATOMIC_ADD, Instrument
+from .counter import _plain_number
+
+if TYPE_CHECKING:
+    from .counter import Counter
+    from .gauge import Gauge
+    from .histogram import Histogram
+
+__all__ = ["BoundCounter", "BoundGauge", "BoundHistogram"]
+
+
+class _Bound:
+    __slots__ = ("_instrument", "_labels", "_series", "_table")
+
+    def __init__(self, instrument: Instrument[Any, Any], labels: Mapping[str, str] | None) -> None:
+        self._instrument = instrument
+        self._labels = None if labels is None else dict(labels)
+        self._table: object = None
+        self._series: Any = self._resolve()
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The label set this handle updates (a copy)."""
+        return dict(self._labels or {})
+
+    def _resolve(self) -> Any:
+        instrument = self._instrument
+        self._table = instrument._series
+        if self._labels is None:
+            return instrument._get_unlabelled()
+        return instrument._resolve(self._labels)
+
+    def _current(self) -> Any:
+        """The series, resolved again if the instrument was reset since."""
+        if self._instrument._series is self._table:
+            return self._series
+        series = self._series = self._resolve()
+        return series
+
+
+class BoundCounter(_Bound):
+    """One series of a :class:`~lexigram.monitor.metrics.Counter` (``Counter.bind``)."""
+
+    __slots__ = ()
+    _instrument: Counter
+
+    def increment(self, amount: float = 1) -> None:
+        """Add *amount* (>= 0); the rules of ``Counter.increment``."""
+        series = self._series if self._instrument._series is self._table else self._current()
+        try:
+            if amount >= 0:  # False for NaN and negatives, TypeError for non-numbers
+                if type(amount) is not int and type(amount) is not float:
+                    amount = _plain_number(amount)
+                if ATOMIC_ADD:
+                    series.value += amount
+                else:
+                    with series.lock:
+                        series.value += amount
+                source = state.source
+                if source is not None:
+                    # One call when no span is current; capture() asks again and
+                    # counts a failing source.
+                    current: object
+                    try:
+                        current = source()
+                    except Exception:
+                        current = source
+                    if current is not None:
+                        exemplar = capture(source, amount, self._instrument._clock)
+                        if exemplar is not None:
+                            series.exemplar = exemplar
+                return
+        except TypeError:
+            raise self._instrument._bad_amount(amount) from None
+        raise self._instrument._bad_amount(amount)
+
+
+class BoundGauge(_Bound):
+    """One series of a :class:`~lexigram.monitor.metrics.Gauge` (``Gauge.bind``)."""
+
+    __slots__ = ()
+    _instrument: Gauge
+
+    def increment(self, amount: float = 1) -> None:
+        """Add *amount* (may be negative); the rules of ``Gauge.increment``."""
+        try:
+            number = amount + 0.0
+        except (TypeError, OverflowError):
+            raise self._instrument._bad_value(amount, "increment") from None
+        if number != number:
+            raise self._instrument._bad_value(amount, "increment")
+        series = self._series if self._instrument._series is self._table else self._current()
+        if ATOMIC_ADD:
+            series.value += number
+        else:
+            with series.lock:
+                series.value += number
+
+    def decrement(self, amount: float = 1) -> None:
+        """Subtract *amount*; the rules of ``Gauge.decrement``."""
+        try:
+            number = -amount + 0.0
+        except (TypeError, OverflowError):
+            raise self._instrument._bad_value(amount, "decrement") from None
+        if number != number:
+            raise self._instrument._bad_value(amount, "decrement")
+        series = self._series if self._instrument._series is self._table else self._current()
+        if ATOMIC_ADD:
+            series.value += number
+        else:
+            with series.lock:
+                series.value += number
+
+    def set(self, value: float) -> None:
+        """Set the series to *value*; the rules of ``Gauge.set``."""
+        try:
+            number = value + 0.0
+        except (TypeError, OverflowError):
+            raise self._instrument._bad_value(value, "set") from None
+        if number != number:
+            raise self._instrument._bad_value(value, "set")
+        series = self._series if self._instrument._series is self._table else self._current()
+        if ATOMIC_ADD:
+            series.value = number
+        else:
+            with series.lock:
+                series.value = number
+
+
+class BoundHistogram(_Bound):
+    """One series of a :class:`~lexigram.monitor.metrics.Histogram` (``Histogram.bind``)."""
+
+    __slots__ = ()
+    _instrument: Histogram
+
+    def observe(self, value: float) -> None:
+        """Record *value*; the rules of ``Histogram.observe``."""
+        histogram = self._instrument
+        try:
+            index = bisect_left(histogram._bounds, value)
+        except TypeError:
+            raise histogram._bad_value(value) from None
+        if value != value:
+            raise histogram._bad_value(value)
+        series = self._series if histogram._series is self._table else self._current()
+        with series.lock:
+            series.sum += value  # first: an exotic number type fails before any change
+            series.counts[index] += 1
+            series.recent.append(value)
+        source = state.source
+        if source is not None:
+            current: object
+            try:  # as in BoundCounter.increment: one call when no span is current
+                current = source()
+            except Exception:
+                current = source
+            if current is not None:
+                histogram._attach_exemplar(series, index, value, source)
