@@ -1,5 +1,7 @@
 """Guarded JSON POSTs over httpx, shared by the webhook and Alertmanager dispatchers.
 
+:class:`JsonPoster` sends; :class:`PostingDispatcher` is the common shell of the two
+dispatchers (delivery counters, ``aclose``, ``async with``, the UTC timestamp).
 httpx (the ``alerts`` extra) is imported when a poster is built, never at package import.
 A send never raises: a network error, a timeout or a non-2xx answer is logged (rate
 limited, logger ``lexigram.monitor.alerts``), counted in :attr:`JsonPoster.failed` and in
@@ -14,8 +16,9 @@ import json
 import logging
 import math
 from collections.abc import Mapping
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, date, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._optional import require
@@ -25,7 +28,7 @@ from .._selfmetrics import ALERT_FAILURES, count_failure
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["JsonPoster", "json_safe", "validate_http_url"]
+__all__ = ["JsonPoster", "PostingDispatcher", "json_safe", "validate_http_url"]
 
 _MAX_DEPTH = 8
 _BODY_SNIPPET = 200
@@ -150,3 +153,66 @@ class JsonPoster:
     async def aclose(self) -> None:
         """Close the HTTP client and its connections."""
         await self._client.aclose()
+
+
+class PostingDispatcher:
+    """Base of the dispatchers that POST every alert as JSON through one :class:`JsonPoster`.
+
+    Subclasses validate their own arguments first, then call ``__init__`` (which imports
+    httpx and checks *timeout*), and build their documents with :meth:`_now` for the time.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        what: str,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self._clock = clock
+        self._poster = JsonPoster(
+            url,
+            what=what,
+            dispatcher=type(self).__name__,
+            timeout=timeout,
+            headers=headers,
+            transport=transport,
+            clock=clock,
+        )
+
+    @property
+    def url(self) -> str:
+        """The URL alerts are posted to."""
+        return self._poster.url
+
+    @property
+    def sent(self) -> int:
+        """Alerts the receiver accepted (a 2xx answer)."""
+        return self._poster.sent
+
+    @property
+    def failed(self) -> int:
+        """Alerts that could not be delivered."""
+        return self._poster.failed
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._poster.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _now(self) -> str:
+        """The clock's current time as an ISO 8601 UTC timestamp."""
+        return datetime.fromtimestamp(self._clock.time(), UTC).isoformat()

@@ -22,12 +22,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
-from ._http import JsonPoster, json_safe, validate_http_url
+from ._http import PostingDispatcher, json_safe, validate_http_url
 from .dispatcher import metric_alert_severity
 
 if TYPE_CHECKING:
@@ -55,11 +53,12 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(json_safe(value))
 
 
-class AlertmanagerDispatcher:
+class AlertmanagerDispatcher(PostingDispatcher):
     """Sends alerts to an Alertmanager; implements AlertDispatcherProtocol.
 
     *url* is the Alertmanager base URL (``http://alertmanager:9093``) or the full
-    ``.../api/v2/alerts`` endpoint. *timeout* bounds each delivery in seconds.
+    ``.../api/v2/alerts`` endpoint (:attr:`url` shows the endpoint). *timeout* bounds
+    each delivery in seconds.
     *default_labels* (valid label names, string values) go on every alert, e.g.
     ``{"service": "checkout", "env": "prod"}``. *generator_url*, when set, links each
     alert back to its source. *transport* replaces httpx's network transport (tests).
@@ -97,35 +96,14 @@ class AlertmanagerDispatcher:
         endpoint = url if url.rstrip("/").endswith(ALERTS_PATH) else url.rstrip("/") + ALERTS_PATH
         self._default_labels = labels
         self._generator_url = generator_url
-        self._clock = clock
-        self._poster = JsonPoster(
-            endpoint,
-            what="Alertmanager alert",
-            dispatcher=type(self).__name__,
-            timeout=timeout,
-            transport=transport,
-            clock=clock,
+        super().__init__(
+            endpoint, what="Alertmanager alert", timeout=timeout, transport=transport, clock=clock
         )
-
-    @property
-    def url(self) -> str:
-        """The ``/api/v2/alerts`` endpoint alerts are posted to."""
-        return self._poster.url
 
     @property
     def default_labels(self) -> dict[str, str]:
         """Labels added to every alert (a copy)."""
         return dict(self._default_labels)
-
-    @property
-    def sent(self) -> int:
-        """Alerts Alertmanager accepted."""
-        return self._poster.sent
-
-    @property
-    def failed(self) -> int:
-        """Alerts that could not be delivered."""
-        return self._poster.failed
 
     async def send_alert(
         self,
@@ -188,23 +166,8 @@ class AlertmanagerDispatcher:
         alert: dict[str, Any] = {
             "labels": labels,
             "annotations": notes,
-            "startsAt": datetime.fromtimestamp(self._clock.time(), UTC).isoformat(),
+            "startsAt": self._now(),
         }
         if self._generator_url is not None:
             alert["generatorURL"] = self._generator_url
         return alert
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._poster.aclose()
-
-    async def __aenter__(self) -> AlertmanagerDispatcher:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

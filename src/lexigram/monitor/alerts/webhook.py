@@ -16,12 +16,10 @@ Failures (network, timeout, non-2xx) are logged rate limited and counted in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
-from ._http import JsonPoster, validate_http_url
+from ._http import PostingDispatcher, validate_http_url
 from .dispatcher import metric_alert_severity
 
 if TYPE_CHECKING:
@@ -30,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["WebhookAlertDispatcher"]
 
 
-class WebhookAlertDispatcher:
+class WebhookAlertDispatcher(PostingDispatcher):
     """Posts alerts as JSON to a webhook URL; implements AlertDispatcherProtocol.
 
     *headers* are sent with every request (e.g. an ``Authorization`` header); *timeout*
@@ -48,31 +46,14 @@ class WebhookAlertDispatcher:
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         validate_http_url(url, "webhook")
-        self._clock = clock
-        self._poster = JsonPoster(
+        super().__init__(
             url,
             what="webhook alert",
-            dispatcher=type(self).__name__,
             timeout=timeout,
             headers=headers,
             transport=transport,
             clock=clock,
         )
-
-    @property
-    def url(self) -> str:
-        """The webhook URL."""
-        return self._poster.url
-
-    @property
-    def sent(self) -> int:
-        """Alerts the webhook accepted (2xx)."""
-        return self._poster.sent
-
-    @property
-    def failed(self) -> int:
-        """Alerts that could not be delivered."""
-        return self._poster.failed
 
     async def send_alert(
         self,
@@ -112,21 +93,3 @@ class WebhookAlertDispatcher:
                 "sent_at": self._now(),
             }
         )
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._poster.aclose()
-
-    async def __aenter__(self) -> WebhookAlertDispatcher:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def _now(self) -> str:
-        return datetime.fromtimestamp(self._clock.time(), UTC).isoformat()
