@@ -17,6 +17,9 @@ __all__ = ["build_parser", "main"]
 # command -> (module relative to this package, one-line help)
 _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": (".demo", "run an instrumented demo service with metrics, traces and probes"),
+    "check": (".check", "check the monitoring configuration against an environment's rules"),
+    "doctor": (".doctor", "report the Python, package, optional extras and backend in use"),
+    "slo": (".slo", "SLO tools: render Prometheus recording and alerting rules"),
 }
 
 
