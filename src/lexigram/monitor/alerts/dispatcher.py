@@ -26,6 +26,7 @@ from ..protocols import AlertDispatcherProtocol
 __all__ = [
     "FanOutAlertDispatcher",
     "LoggingAlertDispatcher",
+    "dispatch_failure",
     "is_error_severity",
     "metric_alert_severity",
 ]
@@ -49,6 +50,14 @@ def metric_alert_severity(current_value: float, threshold: float) -> str:
     """``"critical"`` when *current_value* exceeds *threshold* by more than 100 %, else
     ``"warning"`` (NaN values are a warning)."""
     return "critical" if current_value - threshold > abs(threshold) else "warning"
+
+
+def dispatch_failure(exc: BaseException, timeout: float | None) -> str:
+    """Log text for a dispatch that failed under *timeout* seconds:
+    ``timed out after Ns`` for a timeout, else ``<ExceptionType>: <message>``."""
+    if isinstance(exc, TimeoutError):
+        return f"timed out after {timeout:g}s"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def context_fields(context: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -236,18 +245,13 @@ class FanOutAlertDispatcher:
         except Exception as exc:
             self._failures[index] += 1
             count_failure(ALERT_FAILURES, failure_reason(exc), dispatcher=type(dispatcher).__name__)
-            reason = (
-                f"timed out after {self._timeout:g}s"
-                if isinstance(exc, TimeoutError)
-                else f"{type(exc).__name__}: {exc}"
-            )
             self._log.warning(
                 f"fanout:{index}:{type(exc).__name__}",
                 "alert dispatcher #%d (%s) failed in %s: %s",
                 index,
                 type(dispatcher).__name__,
                 method,
-                reason,
+                dispatch_failure(exc, self._timeout),
             )
 
 

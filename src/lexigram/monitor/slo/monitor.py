@@ -22,6 +22,7 @@ from .._selfmetrics import (
     failure_reason,
 )
 from ..alerts._suppress import SuppressionWindow
+from ..alerts.dispatcher import dispatch_failure
 from ..exceptions import InvalidMetricError
 from ..hooks import AlertFiredHook, default_bus
 from ..protocols import AlertDispatcherProtocol
@@ -318,16 +319,11 @@ class SLOMonitor:
         except Exception as exc:
             self.dispatch_failures += 1
             count_failure(SLO_DISPATCH_FAILURES, failure_reason(exc))
-            reason = (
-                f"timed out after {self._dispatch_timeout:g}s"
-                if isinstance(exc, TimeoutError)
-                else f"{type(exc).__name__}: {exc}"
-            )
             self._guard_log.warning(
                 f"slo:dispatch:{type(exc).__name__}",
                 "dispatching the violation of SLO %r failed: %s",
                 slo.name,
-                reason,
+                dispatch_failure(exc, self._dispatch_timeout),
             )
 
 
