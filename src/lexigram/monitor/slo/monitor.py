@@ -360,15 +360,19 @@ def _alert_context(violation: SLOViolation) -> dict[str, Any]:
     }
 
 
+_LOG_FIELDS = (
+    "slo",
+    "metric",
+    "percentile",
+    "measured_value",
+    "threshold_ms",
+    "burn_rate",
+    "sample_count",
+    "window_seconds",
+)
+
+
 def _log_fields(violation: SLOViolation) -> dict[str, Any]:
-    slo = violation.slo
-    return {
-        "slo": slo.name,
-        "metric": slo.metric,
-        "percentile": slo.percentile,
-        "measured_value": violation.measured_value,
-        "threshold_ms": slo.threshold_ms,
-        "burn_rate": violation.burn_rate,
-        "sample_count": violation.sample_count,
-        "window_seconds": slo.window.total_seconds(),
-    }
+    """The core fields of :func:`_alert_context`, as ``extra`` of the violation's log record."""
+    context = _alert_context(violation)
+    return {key: context[key] for key in _LOG_FIELDS}
