@@ -12,6 +12,7 @@ from lexigram.monitor.health.result import (
     aggregate,
     coerce_status,
     is_not_configured,
+    marks_not_configured,
     status_gauge_value,
     summarise,
 )
@@ -129,3 +130,13 @@ def test_not_configured_marker() -> None:
         HealthCheckResult(component="db", status=K, details={"configured": False})
     )
     assert not is_not_configured(HealthCheckResult(component="db", status=K))
+
+
+def test_not_configured_marker_in_details() -> None:
+    """Only details mapping ``configured`` to False itself carry the marker."""
+    assert marks_not_configured({"configured": False, "reason": "no provider"})
+    assert not marks_not_configured({"configured": 0})
+    assert not marks_not_configured({"configured": True})
+    assert not marks_not_configured({})
+    assert not marks_not_configured(None)
+    assert not marks_not_configured("configured")

@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any
 
 from .checks import normalise
-from .result import HealthCheckResult, HealthStatus, coerce_status
+from .result import HealthCheckResult, HealthStatus, coerce_status, marks_not_configured
 
 __all__ = [
     "HEALTH_JSON",
@@ -119,8 +119,7 @@ def _iso(timestamp: object) -> str | None:
 
 def _ietf_check(name: str, entry: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     status = coerce_status(entry.get("status")) or HealthStatus.UNHEALTHY
-    details = entry.get("details")
-    not_configured = isinstance(details, Mapping) and details.get("configured") is False
+    not_configured = marks_not_configured(entry.get("details"))
     item: dict[str, Any] = {
         "componentId": name,
         "status": "warn" if not_configured else ietf_status(status),
@@ -176,11 +175,7 @@ def render_health_json(
     if include_details and isinstance(checks, Mapping):
         rendered: dict[str, list[dict[str, Any]]] = {}
         for name, entry in checks.items():
-            if isinstance(entry, HealthCheckResult):
-                entry = entry.to_dict()
-            if not isinstance(entry, Mapping):
-                entry = {"status": entry}
-            key, item = _ietf_check(str(name), entry)
+            key, item = _ietf_check(str(name), _entry(entry))
             rendered.setdefault(key, []).append(item)
         document["checks"] = rendered
     return _dumps(document)
@@ -190,15 +185,20 @@ def _failing_names(checks: object) -> list[str]:
     if not isinstance(checks, Mapping):
         return []
     names = []
-    for name, entry in checks.items():
-        if isinstance(entry, HealthCheckResult):
-            entry = entry.to_dict()
-        if not isinstance(entry, Mapping):
-            entry = {"status": entry}
-        details = entry.get("details")
-        if isinstance(details, Mapping) and details.get("configured") is False:
+    for name, value in checks.items():
+        entry = _entry(value)
+        if marks_not_configured(entry.get("details")):
             continue
         status = coerce_status(entry.get("status"))
         if status is not HealthStatus.HEALTHY and status is not HealthStatus.DEGRADED:
             names.append(str(name))
     return sorted(names)
+
+
+def _entry(value: object) -> Mapping[str, Any]:
+    """A report's check entry as a mapping (a result object or a bare status included)."""
+    if isinstance(value, HealthCheckResult):
+        return value.to_dict()
+    if not isinstance(value, Mapping):
+        return {"status": value}
+    return value

@@ -17,6 +17,7 @@ __all__ = [
     "aggregate_results",
     "coerce_status",
     "is_not_configured",
+    "marks_not_configured",
     "status_gauge_value",
     "summarise",
 ]
@@ -121,9 +122,15 @@ class HealthCheckResult:
         return self.status is HealthStatus.DEGRADED
 
 
+def marks_not_configured(details: object) -> bool:
+    """True when *details* (of a result, or of its ``to_dict()`` entry) carry the
+    ``configured: False`` marker of a component without a configured provider."""
+    return isinstance(details, Mapping) and details.get("configured") is False
+
+
 def is_not_configured(result: HealthCheckResult) -> bool:
     """True for the placeholder result of a component without a configured provider."""
-    return result.status is HealthStatus.UNKNOWN and result.details.get("configured") is False
+    return result.status is HealthStatus.UNKNOWN and marks_not_configured(result.details)
 
 
 def aggregate(statuses: Iterable[HealthStatus]) -> HealthStatus:

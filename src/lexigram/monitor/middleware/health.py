@@ -20,7 +20,7 @@ from ..health.report import (
     render_json,
     report_status,
 )
-from ..health.result import HealthCheckCategory, HealthStatus, aggregate
+from ..health.result import HealthCheckCategory, HealthStatus, aggregate, marks_not_configured
 from ..protocols import ASGIApp, Receive, Scope, Send
 from ._asgi import (
     Headers,
@@ -296,7 +296,7 @@ class HealthCheckProvider:
         report["status"] = aggregate(
             HealthStatus(entry["status"])
             for entry in report["checks"].values()
-            if entry["details"].get("configured") is not False
+            if not marks_not_configured(entry["details"])
         ).value
         return report
 
