@@ -71,6 +71,18 @@ _UNITS = (("y", 365 * 86_400_000), ("w", 7 * 86_400_000), ("d", 86_400_000),
 _UNIT_MS = dict(_UNITS)
 _UNIT_RANK = {unit: rank for rank, (unit, _) in enumerate(_UNITS)}
 _PART = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
+_EXAMPLE = """example FILE (optional: burn_rate_threshold, description, histogram, unit,
+selector per SLO; selector, unit, interval, min_window, burn_rate_windows at the top):
+
+  selector: {job: api}
+  slos:
+    - name: api.p99_latency
+      metric: http.request.duration
+      histogram: http_request_duration_seconds
+      percentile: 0.99
+      threshold_ms: 250
+      window: 30d
+"""
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -94,7 +106,16 @@ def parse_duration(value: object) -> timedelta:
         seconds = float(value)
     if not 0 < seconds < math.inf:
         raise ValueError(f"duration {value!r} must be a finite number of seconds > 0")
-    return timedelta(seconds=seconds)
+    return _timedelta(value, seconds * 1000)
+
+
+def _timedelta(value: object, ms: float) -> timedelta:
+    try:
+        return timedelta(milliseconds=ms)
+    except OverflowError:
+        raise ValueError(
+            f"duration {value!r} is too long: at most 999999999 days (about 2.7 million years)"
+        ) from None
 
 
 def _unit_duration(value: str, text: str, accepted: str) -> timedelta:
@@ -109,7 +130,7 @@ def _unit_duration(value: str, text: str, accepted: str) -> timedelta:
         if position == len(text) and position:
             if total <= 0:
                 raise ValueError(f"duration {value!r} must be longer than zero")
-            return timedelta(milliseconds=total)
+            return _timedelta(value, total)
     raise ValueError(
         f"{value!r} is not a duration; {accepted} (units y, w, d, h, m, s, ms, largest first)"
     )
@@ -117,13 +138,15 @@ def _unit_duration(value: str, text: str, accepted: str) -> timedelta:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``slo`` sub-commands to *parser*."""
-    commands = parser.add_subparsers(dest="slo_command", metavar="SUBCOMMAND")
+    commands = parser.add_subparsers(dest="slo_command", metavar="{rules}")
     commands.required = True
     rules = commands.add_parser(
         "rules",
         help="render Prometheus recording and alerting rules for the SLOs in a YAML file",
         description="Render Prometheus recording and alerting rules (one group per SLO) "
         "for the SLOs defined in FILE (a 'slos:' list).",
+        epilog=_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rules.add_argument("file", metavar="FILE", help="YAML file with a 'slos:' list")
     rules.add_argument(
