@@ -26,10 +26,12 @@ from ..config import MetricsConfig
 from ..exceptions import InvalidMetricError
 from ..hooks import MetricRecordedHook, default_bus
 from ._otel_spans import OTEL_BACKEND_FAILURES
+from ._recording import KINDS
 
 __all__ = ["INSTRUMENT_NAME_RULE", "METRIC_TYPES", "OTelInstruments"]
 
-METRIC_TYPES = ("counter", "gauge", "histogram", "summary")
+#: The metric types ``record_metric`` accepts (the same for every backend).
+METRIC_TYPES = KINDS
 #: OpenTelemetry's instrument name rule.
 INSTRUMENT_NAME_RULE = "[A-Za-z][A-Za-z0-9_./-]{0,254}"
 

@@ -18,6 +18,7 @@ from ..metrics import MetricsCollector, to_metric_name
 __all__ = ["KINDS", "MAX_CACHED", "InstrumentTable"]
 
 MAX_CACHED = 10_000
+#: The metric types ``record_metric`` accepts.
 KINDS = ("counter", "gauge", "histogram", "summary")
 
 
