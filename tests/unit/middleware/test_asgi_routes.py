@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Host, Mount, Route
 
-from lexigram.monitor.middleware._asgi import RouteTemplates, route_template
+from lexigram.monitor.middleware._asgi import RouteTemplates
 
 Scope = dict[str, Any]
 
@@ -122,24 +122,25 @@ def test_starlette_templates(path: str, method: str, expected: str | None) -> No
 def test_fastapi_templates(path: str, expected: str | None) -> None:
     """FastAPI router prefixes and mounted FastAPI sub-apps give full templates."""
     scope, _ = _handle(_fastapi(), path)
-    assert route_template(scope, root_path="") == expected
+    assert RouteTemplates().template(scope, root_path="") == expected
 
 
 def test_root_path_is_not_part_of_the_template() -> None:
     """Behind a proxy prefix (``root_path``) the template is the app's own route."""
+    templates = RouteTemplates()
     scope, status = _handle(_starlette(), "/orders/5", root_path="/shop")
     assert status == 200
-    assert route_template(scope, root_path="/shop") == "/orders/{order_id}"
+    assert templates.template(scope, root_path="/shop") == "/orders/{order_id}"
     scope, _ = _handle(_starlette(), "/tenants/t1/reports/r", root_path="/shop")
-    assert route_template(scope, root_path="/shop") == "/tenants/{tenant}/reports/{report}"
+    assert templates.template(scope, root_path="/shop") == "/tenants/{tenant}/reports/{report}"
 
 
 def test_default_root_path_comes_from_the_scope() -> None:
     """Without an explicit root path the scope's own (top-level) root path is used."""
     scope, _ = _handle(_starlette(), "/orders/5", root_path="/shop")
-    assert route_template(scope) == "/orders/{order_id}"
+    assert RouteTemplates().template(scope) == "/orders/{order_id}"
     scope, _ = _handle(_starlette(), "/sub/x/2", root_path="/shop")
-    assert route_template(scope) == "/sub/x/{y}"
+    assert RouteTemplates().template(scope) == "/sub/x/{y}"
 
 
 def test_endpoint_only_scopes_are_resolved_by_matching_the_route_table() -> None:
@@ -148,7 +149,7 @@ def test_endpoint_only_scopes_are_resolved_by_matching_the_route_table() -> None
     scope, _ = _handle(app, "/orders/9")
     del scope["route"]
     assert "endpoint" in scope
-    assert route_template(scope, root_path="", owner=app) == "/orders/{order_id}"
+    assert RouteTemplates().template(scope, root_path="", owner=app) == "/orders/{order_id}"
 
 
 def test_mount_walks_are_cached_and_bounded() -> None:
@@ -174,7 +175,7 @@ def test_host_routes_are_never_cached() -> None:
 def test_scope_without_router_information_gives_none() -> None:
     """A plain ASGI app leaves nothing to read: no template."""
     scope, _ = _handle(_plain_asgi, "/anything/123")
-    assert route_template(scope) is None
+    assert RouteTemplates().template(scope) is None
 
 
 def test_negative_cache_size_is_refused() -> None:

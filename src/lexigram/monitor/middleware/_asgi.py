@@ -19,7 +19,6 @@ __all__ = [
     "media_type_accepted",
     "reject_websocket",
     "route_path",
-    "route_template",
     "send_response",
 ]
 
@@ -216,14 +215,3 @@ def _walk(routes: Any, scope: Scope) -> tuple[str | None, bool]:
     if inner is None:
         return None, cacheable and not by_host
     return prefix + inner, cacheable and not by_host
-
-
-_DEFAULT_TEMPLATES = RouteTemplates()
-
-
-def route_template(scope: Scope, *, root_path: str | None = None, owner: Any = None) -> str | None:
-    """Route template of the request in *scope* after the app handled it, or None.
-
-    See :meth:`RouteTemplates.template`; this uses one process-wide cache.
-    """
-    return _DEFAULT_TEMPLATES.template(scope, root_path=root_path, owner=owner)
