@@ -6,16 +6,10 @@ import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from .monitor import (
-    FunctionProfileResult,
-    PerformanceMetrics,
-    PerformanceMonitor,
-    PerformanceMonitorConfig,
-)
+from .monitor import PerformanceMonitor, PerformanceMonitorConfig
+from .results import MIB, FunctionProfileResult, PerformanceMetrics
 
 __all__ = ["get_performance_summary", "monitor_async_operation", "profile_async_function"]
-
-_MB = 1024 * 1024
 
 
 async def get_performance_summary(metrics: PerformanceMetrics) -> dict[str, Any]:
@@ -42,8 +36,8 @@ async def get_performance_summary(metrics: PerformanceMetrics) -> dict[str, Any]
         "peak_cpu_percent": metrics.cpu.peak,
         "avg_memory_rss_bytes": avg_memory,
         "peak_memory_rss_bytes": None if peak_memory is None else int(peak_memory),
-        "avg_memory_mb": None if avg_memory is None else avg_memory / _MB,
-        "peak_memory_mb": None if peak_memory is None else peak_memory / _MB,
+        "avg_memory_mb": None if avg_memory is None else avg_memory / MIB,
+        "peak_memory_mb": None if peak_memory is None else peak_memory / MIB,
         "avg_active_tasks": metrics.tasks.mean,
         "peak_active_tasks": None if metrics.tasks.peak is None else int(metrics.tasks.peak),
         "function_profiles": len(profiles),
