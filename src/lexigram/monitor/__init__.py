@@ -59,7 +59,7 @@ _EXPORTS: dict[str, str] = {
     "HealthStatus": ".health",
     "health_checker": ".health",
     # middleware
-    "HealthCheckProvider": ".middleware",
+    "HealthCheckProvider": ".middleware.health",
     "PrometheusMiddleware": ".middleware.prometheus",
     "OTelMiddleware": ".middleware.otel",
     # alerts
@@ -276,7 +276,7 @@ if TYPE_CHECKING:  # static types for the lazily loaded names (kept in sync by a
         set_exemplar_source as set_exemplar_source,
         to_metric_name as to_metric_name,
     )
-    from .middleware import (
+    from .middleware.health import (
         HealthCheckProvider as HealthCheckProvider,
     )
     from .middleware.otel import (
