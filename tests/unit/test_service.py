@@ -16,18 +16,9 @@ from lexigram.monitor.metrics import (
     Histogram,
     MetricsCollector,
     get_default_collector,
-    set_default_collector,
 )
 from lexigram.monitor.noop import NoOpMetricsCollector, NoOpSpan
 from lexigram.monitor.service import MetricProxy, ObservabilityService
-
-
-@pytest.fixture(autouse=True)
-def _fresh_default_collector() -> Any:
-    """Each test sees its own default collector."""
-    set_default_collector(None)
-    yield
-    set_default_collector(None)
 
 
 class RecordingSpan:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,13 +21,6 @@ from lexigram.monitor.config import (
 )
 from lexigram.monitor.metrics import MetricsCollector
 from lexigram.monitor.tracing import Tracer
-
-from ._isolation import isolate
-
-
-@pytest.fixture(autouse=True)
-def _isolated() -> Iterator[MetricsCollector]:
-    yield from isolate()
 
 
 def test_default_config_gives_the_memory_backend() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from lexigram.monitor._clock import FakeClock
@@ -24,14 +22,6 @@ from lexigram.monitor.metrics import (
 )
 from lexigram.monitor.protocols import MetricsBackendProtocol
 from lexigram.monitor.tracing import InMemorySpanExporter, Span, SpanContext, Tracer
-
-from ._isolation import isolate
-
-
-@pytest.fixture(autouse=True)
-def isolated_metrics() -> Iterator[MetricsCollector]:
-    """A fresh default collector per test."""
-    yield from isolate()
 
 
 def test_memory_backend_satisfies_the_backend_protocol() -> None:

@@ -6,7 +6,7 @@ import asyncio
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -33,19 +33,13 @@ from lexigram.monitor.metrics import MetricsCollector
 from lexigram.monitor.tracing import InMemorySpanExporter as OurInMemorySpanExporter
 from lexigram.monitor.tracing import NonRecordingSpan, Span, SpanContext, SpanKind, SpanStatus
 
-from ._isolation import isolate
 from ._otel_memory import TYPE, Handler, MemoryExporters, points
 
 
-@pytest.fixture(autouse=True)
-def _isolated() -> Iterator[MetricsCollector]:
-    yield from isolate()
-
-
 @pytest.fixture
-def default_collector(_isolated: MetricsCollector) -> MetricsCollector:
+def default_collector(isolated_metrics: MetricsCollector) -> MetricsCollector:
     """The fresh default collector, where the backend counts its failures."""
-    return _isolated
+    return isolated_metrics
 
 
 @pytest.fixture

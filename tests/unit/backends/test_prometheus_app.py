@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,14 +11,6 @@ import pytest
 from lexigram.monitor.backends.exporters import _app
 from lexigram.monitor.backends.exporters.prometheus import TEXT_CONTENT_TYPE, metrics_asgi_app
 from lexigram.monitor.metrics import MetricsCollector
-
-from ._isolation import isolate
-
-
-@pytest.fixture(autouse=True)
-def isolated_metrics() -> Iterator[MetricsCollector]:
-    """A fresh default collector per test."""
-    yield from isolate()
 
 
 def client(app: Any) -> httpx.AsyncClient:

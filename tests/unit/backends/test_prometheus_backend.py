@@ -6,7 +6,6 @@ import asyncio
 import logging
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +20,7 @@ from lexigram.monitor.exceptions import BackendNotAvailableError, InvalidMetricE
 from lexigram.monitor.metrics import MetricsCollector
 from lexigram.monitor.tracing import NonRecordingSpan, Span, SpanContext, Tracer
 
-from ._isolation import isolate
-
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
-
-
-@pytest.fixture(autouse=True)
-def isolated_metrics() -> Iterator[MetricsCollector]:
-    """A fresh default collector per test."""
-    yield from isolate()
-
-
-@pytest.fixture
-async def started() -> AsyncIterator[list[PrometheusBackend]]:
-    """Backends appended here are shut down after the test."""
-    backends: list[PrometheusBackend] = []
-    yield backends
-    for backend in backends:
-        await backend.shutdown()
 
 
 async def start(backends: list[PrometheusBackend], **config: Any) -> PrometheusBackend:
@@ -59,10 +41,10 @@ async def get(backend: PrometheusBackend, path: str = "/metrics", **headers: str
 
 
 async def test_port_zero_serves_metrics_on_a_free_port(
-    started: list[PrometheusBackend], isolated_metrics: MetricsCollector
+    backends: list[PrometheusBackend], isolated_metrics: MetricsCollector
 ) -> None:
     """``port=0`` binds a free loopback port, exposed as ``port``/``bound_port``."""
-    backend = await start(started)
+    backend = await start(backends)
     backend.record_metric("orders", 2, "counter", {"kind": "book"})
 
     response = await get(backend)
@@ -75,18 +57,18 @@ async def test_port_zero_serves_metrics_on_a_free_port(
 
 
 async def test_other_paths_get_404_and_the_configured_path_is_served(
-    started: list[PrometheusBackend],
+    backends: list[PrometheusBackend],
 ) -> None:
     """``PrometheusConfig.path`` decides the scrape path; every other path is 404."""
-    backend = await start(started, path="/internal/metrics")
+    backend = await start(backends, path="/internal/metrics")
 
     assert (await get(backend, "/metrics")).status_code == 404
     assert (await get(backend, "/internal/metrics?x=1")).status_code == 200
 
 
-async def test_auth_token_is_required_when_configured(started: list[PrometheusBackend]) -> None:
+async def test_auth_token_is_required_when_configured(backends: list[PrometheusBackend]) -> None:
     """With ``auth_token`` set, only the right bearer token gets the exposition."""
-    backend = await start(started, auth_token="s3cret")
+    backend = await start(backends, auth_token="s3cret")
 
     refused = await get(backend)
     allowed = await get(backend, Authorization="Bearer s3cret")
@@ -97,11 +79,11 @@ async def test_auth_token_is_required_when_configured(started: list[PrometheusBa
 
 
 async def test_openmetrics_with_exemplar_from_a_backend_span(
-    started: list[PrometheusBackend],
+    backends: list[PrometheusBackend],
 ) -> None:
     """initialize() installs the exemplar source: a counter recorded inside a span carries
     its trace id in the OpenMetrics scrape."""
-    backend = await start(started)
+    backend = await start(backends)
     assert exemplars_enabled()
 
     with backend.create_span("checkout") as span:
@@ -115,7 +97,7 @@ async def test_openmetrics_with_exemplar_from_a_backend_span(
 
 
 async def test_a_port_in_use_logs_a_warning_and_does_not_raise(
-    started: list[PrometheusBackend], caplog: pytest.LogCaptureFixture
+    backends: list[PrometheusBackend], caplog: pytest.LogCaptureFixture
 ) -> None:
     """A taken port never fails start-up: the backend runs without its server."""
     with socket.socket() as taken:
@@ -123,7 +105,7 @@ async def test_a_port_in_use_logs_a_warning_and_does_not_raise(
         taken.listen()
         port = taken.getsockname()[1]
         with caplog.at_level(logging.WARNING, logger="lexigram.monitor.backends.prometheus"):
-            backend = await start(started, port=port)
+            backend = await start(backends, port=port)
 
         assert not backend.serving
         assert backend.bound_port is None
@@ -132,21 +114,21 @@ async def test_a_port_in_use_logs_a_warning_and_does_not_raise(
         backend.record_metric("still_works", 1, "counter")
 
 
-async def test_default_metrics_follow_the_config(started: list[PrometheusBackend]) -> None:
+async def test_default_metrics_follow_the_config(backends: list[PrometheusBackend]) -> None:
     """``enable_default_metrics=False`` removes the process/GC/platform collectors."""
-    without = await start(started, enable_default_metrics=False)
+    without = await start(backends, enable_default_metrics=False)
     text_without = (await get(without)).text
-    with_defaults = await start(started, enable_default_metrics=True)
+    with_defaults = await start(backends, enable_default_metrics=True)
     text_with = (await get(with_defaults)).text
 
     assert "python_gc_objects_collected_total" not in text_without
     assert "python_gc_objects_collected_total" in text_with
 
 
-async def test_own_collector_is_served_alone(started: list[PrometheusBackend]) -> None:
+async def test_own_collector_is_served_alone(backends: list[PrometheusBackend]) -> None:
     """A backend given its own collector serves exactly that collector's instruments."""
     collector = MetricsCollector()
-    backend = await start(started, collector=collector)
+    backend = await start(backends, collector=collector)
     backend.record_metric("private_gauge", 4, "gauge")
 
     text = (await get(backend)).text
@@ -156,9 +138,9 @@ async def test_own_collector_is_served_alone(started: list[PrometheusBackend]) -
     assert collector.get_metric("private_gauge") is not None
 
 
-async def test_shutdown_stops_serving_and_is_idempotent(started: list[PrometheusBackend]) -> None:
+async def test_shutdown_stops_serving_and_is_idempotent(backends: list[PrometheusBackend]) -> None:
     """After shutdown the port is closed; a second shutdown is harmless."""
-    backend = await start(started)
+    backend = await start(backends)
     port = backend.port
 
     await backend.shutdown()
@@ -171,11 +153,11 @@ async def test_shutdown_stops_serving_and_is_idempotent(started: list[Prometheus
 
 
 async def test_two_backends_in_one_process_share_the_registry(
-    started: list[PrometheusBackend],
+    backends: list[PrometheusBackend],
 ) -> None:
     """A second backend registers nothing twice: both serve the one process registry."""
-    first = await start(started)
-    second = await start(started)
+    first = await start(backends)
+    second = await start(backends)
 
     first.record_metric("shared", 1, "counter")
     second.record_metric("shared", 1, "counter")
@@ -185,9 +167,9 @@ async def test_two_backends_in_one_process_share_the_registry(
         assert "shared_total 2\n" in (await get(backend)).text
 
 
-async def test_initialize_twice_keeps_one_server(started: list[PrometheusBackend]) -> None:
+async def test_initialize_twice_keeps_one_server(backends: list[PrometheusBackend]) -> None:
     """initialize() is idempotent."""
-    backend = await start(started)
+    backend = await start(backends)
     port = backend.port
 
     await backend.initialize()
@@ -196,10 +178,10 @@ async def test_initialize_twice_keeps_one_server(started: list[PrometheusBackend
 
 
 async def test_malformed_and_slow_requests_do_not_disturb_the_server(
-    started: list[PrometheusBackend],
+    backends: list[PrometheusBackend],
 ) -> None:
     """Garbage and half-sent requests are closed; the next scrape works."""
-    backend = await start(started)
+    backend = await start(backends)
     reader, writer = await asyncio.open_connection("127.0.0.1", backend.port)
     writer.write(b"NONSENSE\r\n\r\n")
     await writer.drain()

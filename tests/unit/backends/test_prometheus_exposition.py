@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,18 +32,10 @@ from lexigram.monitor.backends.exporters.prometheus import (
 )
 from lexigram.monitor.metrics import Counter, MetricsCollector, set_exemplar_source
 
-from ._isolation import isolate
-
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"
 UNICODE = st.characters(codec="utf-8")  # no lone surrogates: they are not UTF-8
-
-
-@pytest.fixture(autouse=True)
-def isolated_metrics() -> Iterator[MetricsCollector]:
-    """A fresh default collector per test."""
-    yield from isolate()
 
 
 def families(body: bytes, *, openmetrics: bool = False) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,14 +17,6 @@ from lexigram.monitor.backends._pushgateway import Pusher
 from lexigram.monitor.backends.prometheus import PrometheusBackend
 from lexigram.monitor.config import PrometheusConfig
 from lexigram.monitor.metrics import MetricsCollector
-
-from ._isolation import isolate
-
-
-@pytest.fixture(autouse=True)
-def isolated_metrics() -> Iterator[MetricsCollector]:
-    """A fresh default collector per test."""
-    yield from isolate()
 
 
 class FakeGateway:
@@ -167,14 +159,6 @@ async def test_the_loop_pushes_every_interval(gateways: list[FakeGateway]) -> No
 
     assert naps == [7.5, 7.5, 7.5, 7.5]
     assert len(gateway.requests) == 3
-
-
-@pytest.fixture
-async def backends() -> AsyncIterator[list[PrometheusBackend]]:
-    made: list[PrometheusBackend] = []
-    yield made
-    for backend in made:
-        await backend.shutdown()
 
 
 async def test_backend_pushes_on_shutdown_with_its_job_name(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +17,6 @@ from lexigram.monitor.backends.prometheus import PrometheusBackend
 from lexigram.monitor.config import PrometheusConfig
 from lexigram.monitor.exceptions import MonitorError
 from lexigram.monitor.metrics import MetricsCollector
-
-from ._isolation import isolate
-
-
-@pytest.fixture(autouse=True)
-def isolated_metrics() -> Iterator[MetricsCollector]:
-    """A fresh default collector per test."""
-    yield from isolate()
 
 
 class FakeAsyncDb:
@@ -163,14 +155,6 @@ def test_table_names_must_be_plain_identifiers(table: Any) -> None:
 
 
 # -- through the backend -------------------------------------------------------------------
-
-
-@pytest.fixture
-async def backends() -> AsyncIterator[list[PrometheusBackend]]:
-    made: list[PrometheusBackend] = []
-    yield made
-    for backend in made:
-        await backend.shutdown()
 
 
 async def test_backend_stores_recorded_samples_in_db_path(

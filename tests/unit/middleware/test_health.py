@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,6 @@ from lexigram.monitor.health import (
     HealthChecker,
     HealthCheckRegistry,
 )
-from lexigram.monitor.metrics import set_default_collector
 from lexigram.monitor.middleware import HealthCheckProvider
 from lexigram.monitor.noop import NoOpHealthCheckRegistry
 
@@ -28,14 +26,6 @@ LIVE, READY, START = (
     HealthCheckCategory.READINESS,
     HealthCheckCategory.STARTUP,
 )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_default_collector() -> Iterator[None]:
-    """Self-metrics of one test never show up in another."""
-    set_default_collector(None)
-    yield
-    set_default_collector(None)
 
 
 @dataclass

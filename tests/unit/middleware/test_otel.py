@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from lexigram.monitor.config import SamplerType, TracingConfig
-from lexigram.monitor.metrics import MetricsCollector, set_default_collector, set_exemplar_source
+from lexigram.monitor.metrics import MetricsCollector, set_default_collector
 from lexigram.monitor.middleware import OTelMiddleware
 from lexigram.monitor.middleware._otel_request import REDACTED, parse_host, redact_query
 from lexigram.monitor.middleware.prometheus import OVERFLOW_ROUTE, UNMATCHED_ROUTE
@@ -40,12 +39,6 @@ def tracer() -> Tracer:
 @pytest.fixture
 def collector() -> MetricsCollector:
     return MetricsCollector()
-
-
-@pytest.fixture(autouse=True)
-def _no_exemplar_source_leaks() -> Iterator[None]:
-    yield
-    set_exemplar_source(None)
 
 
 async def _ok(request: Request) -> Response:

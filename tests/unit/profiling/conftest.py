@@ -1,18 +1,18 @@
-"""Each test counts its failures in a fresh default collector."""
+"""Profiling fixtures: tests that own tracemalloc start from a stopped tracer."""
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Iterator
 
 import pytest
 
-from lexigram.monitor.metrics import MetricsCollector, set_default_collector
 
-
-@pytest.fixture(autouse=True)
-def collector() -> Iterator[MetricsCollector]:
-    """A fresh process-default collector, dropped after the test."""
-    fresh = MetricsCollector()
-    set_default_collector(fresh)
-    yield fresh
-    set_default_collector(None)
+@pytest.fixture
+def _no_tracemalloc() -> Iterator[None]:
+    """Start from (and restore) a stopped tracer."""
+    was_tracing = tracemalloc.is_tracing()
+    tracemalloc.stop()
+    yield
+    if was_tracing:
+        tracemalloc.start()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import tracemalloc
-from collections.abc import Iterator
 from typing import Any
 
 import pydantic
@@ -91,16 +90,6 @@ def make(clock: FakeClock, reader: FakeReader, ticker: Ticker, **config: Any) ->
     return PerformanceMonitor(
         PerformanceMonitorConfig(**config), reader=reader, clock=clock, sleep=ticker.sleep
     )
-
-
-@pytest.fixture
-def _no_tracemalloc() -> Iterator[None]:
-    """Tests that own tracemalloc start from (and restore) a stopped tracer."""
-    was_tracing = tracemalloc.is_tracing()
-    tracemalloc.stop()
-    yield
-    if was_tracing:
-        tracemalloc.start()
 
 
 async def test_lifecycle_states(clock: FakeClock, reader: FakeReader, ticker: Ticker) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,16 +15,6 @@ from lexigram.monitor.profiling._system import (
     default_reader,
     traced_memory,
 )
-
-
-@pytest.fixture
-def _no_tracemalloc() -> Iterator[None]:
-    """Start from (and restore) a stopped tracer."""
-    was_tracing = tracemalloc.is_tracing()
-    tracemalloc.stop()
-    yield
-    if was_tracing:
-        tracemalloc.start()
 
 
 def test_psutil_reader_reads_the_process() -> None:
