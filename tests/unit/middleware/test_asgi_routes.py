@@ -14,6 +14,8 @@ from starlette.routing import Host, Mount, Route
 
 from lexigram.monitor.middleware._asgi import RouteTemplates
 
+from ._raw import http_scope, run_raw
+
 Scope = dict[str, Any]
 
 
@@ -65,31 +67,11 @@ def _handle(
     app: Any, path: str, method: str = "GET", root_path: str = "", host: str = "localhost"
 ) -> tuple[Scope, int]:
     """Run *app* on a raw HTTP scope; return the scope as the app left it and the status."""
-    scope: Scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": root_path + path,
-        "raw_path": (root_path + path).encode(),
-        "root_path": root_path,
-        "query_string": b"",
-        "headers": [(b"host", host.encode())],
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 5000),
-    }
-    statuses: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
-
-    asyncio.run(app(scope, receive, send))
-    return scope, statuses[0]
+    scope = http_scope(
+        root_path + path, method=method, root_path=root_path, headers=[(b"host", host.encode())]
+    )
+    sent = asyncio.run(run_raw(app, scope))
+    return scope, next(m["status"] for m in sent if m["type"] == "http.response.start")
 
 
 @pytest.mark.parametrize(

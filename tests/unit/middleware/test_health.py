@@ -21,6 +21,8 @@ from lexigram.monitor.health import (
 from lexigram.monitor.middleware import HealthCheckProvider
 from lexigram.monitor.noop import NoOpHealthCheckRegistry
 
+from ._raw import http_scope, run_raw
+
 LIVE, READY, START = (
     HealthCheckCategory.LIVENESS,
     HealthCheckCategory.READINESS,
@@ -61,27 +63,8 @@ async def call(
     root_path: str = "",
 ) -> Response:
     """Drive *app* with a raw HTTP scope and collect what it sends."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": root_path,
-        "query_string": b"",
-        "headers": headers or [],
-    }
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
+    scope = http_scope(path, method=method, root_path=root_path, headers=headers)
+    sent = await run_raw(app, scope)
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     raw = list(start["headers"])

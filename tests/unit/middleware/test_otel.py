@@ -22,6 +22,8 @@ from lexigram.monitor.middleware.prometheus import OVERFLOW_ROUTE, UNMATCHED_ROU
 from lexigram.monitor.tracing import Span, SpanKind, SpanStatus, Tracer
 from lexigram.monitor.tracing.context import get_current_span
 
+from ._raw import http_scope, run_raw
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 
@@ -97,38 +99,6 @@ def _series(collector: MetricsCollector) -> int:
     return 0 if histogram is None else int(histogram.series_count())  # type: ignore[attr-defined]
 
 
-def _http_scope(path: str = "/", **extra: Any) -> Scope:
-    scope: Scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [],
-        "client": ("10.0.0.7", 50123),
-        "server": ("10.0.0.1", 8000),
-    }
-    scope.update(extra)
-    return scope
-
-
-async def _call(app: Any, scope: Scope) -> list[Message]:
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return sent
-
-
 # -- the span -----------------------------------------------------------------------------
 
 
@@ -193,10 +163,10 @@ async def test_previous_current_span_is_restored_after_the_request(
     app = _wrap(tracer, collector)
     failing = _wrap(tracer, collector, crash)
     with tracer.start_span("caller") as caller:
-        await _call(app, _http_scope("/items/1"))
+        await run_raw(app, http_scope("/items/1"))
         assert get_current_span() is caller
         with pytest.raises(ValueError, match="bad"):
-            await _call(failing, _http_scope("/x"))
+            await run_raw(failing, http_scope("/x"))
         assert get_current_span() is caller
     assert get_current_span() is None
 
@@ -300,7 +270,7 @@ async def test_exception_is_recorded_reraised_and_counted_as_500(
 
     app = _wrap(tracer, collector, crash)
     with pytest.raises(RuntimeError, match="handler failed"):
-        await _call(app, _http_scope("/crash"))
+        await run_raw(app, http_scope("/crash"))
     span = _only_span(tracer)
     assert span.status is SpanStatus.ERROR
     assert span.status_message == "RuntimeError: handler failed"
@@ -329,12 +299,12 @@ async def test_starlette_handler_exception_is_counted_as_500(
 
 async def test_headers_are_decoded_as_latin1(tracer: Tracer, collector: MetricsCollector) -> None:
     """Header bytes outside ASCII decode as latin-1 (one byte, one character), never fail."""
-    scope = _http_scope(
+    scope = http_scope(
         "/",
         headers=[(b"User-Agent", b"caf\xe9/1.0"), (b"host", b"h\xf6st.example:8443")],
         query_string=b"q=\xe9t\xe9",
     )
-    await _call(_wrap(tracer, collector), scope)
+    await run_raw(_wrap(tracer, collector), scope)
     span = _only_span(tracer)
     assert span.attributes["user_agent.original"] == "café/1.0"
     assert span.attributes["server.address"] == "höst.example"
@@ -347,10 +317,10 @@ async def test_server_and_client_address_sources(
 ) -> None:
     """Host wins over the ASGI server tuple; X-Forwarded-For's first hop over the peer."""
     app = _wrap(tracer, collector)
-    await _call(app, _http_scope("/"))
-    await _call(
+    await run_raw(app, http_scope("/"))
+    await run_raw(
         app,
-        _http_scope(
+        http_scope(
             "/",
             scheme="https",
             headers=[(b"host", b"[::1]"), (b"x-forwarded-for", b"203.0.113.9, 10.0.0.2")],
@@ -367,7 +337,7 @@ async def test_server_and_client_address_sources(
 
 async def test_nonstandard_method_is_other(tracer: Tracer, collector: MetricsCollector) -> None:
     """Unknown methods become _OTHER (original kept) and the span is named "HTTP"."""
-    await _call(_wrap(tracer, collector), _http_scope("/", method="PURGE"))
+    await run_raw(_wrap(tracer, collector), http_scope("/", method="PURGE"))
     span = _only_span(tracer)
     assert span.name == "HTTP /"
     assert span.attributes["http.request.method"] == "_OTHER"
@@ -379,9 +349,9 @@ async def test_signature_query_values_are_redacted(
     tracer: Tracer, collector: MetricsCollector
 ) -> None:
     """Signature-like query parameters never reach the span."""
-    await _call(
+    await run_raw(
         _wrap(tracer, collector),
-        _http_scope("/", query_string=b"a=1&sig=abc&Signature=s3cr3t&AWSAccessKeyId=AK"),
+        http_scope("/", query_string=b"a=1&sig=abc&Signature=s3cr3t&AWSAccessKeyId=AK"),
     )
     query = _only_span(tracer).attributes["url.query"]
     assert query == "a=1&sig=REDACTED&Signature=REDACTED&AWSAccessKeyId=REDACTED"
@@ -500,7 +470,7 @@ async def test_tracer_with_tracing_disabled_makes_the_middleware_pass_through(
     async def receive() -> Message:
         return {"type": "http.request"}
 
-    scope = _http_scope("/")
+    scope = http_scope("/")
     await OTelMiddleware(app, tracer=tracer, collector=collector)(scope, receive, send)
     assert app_send == [send]  # the server's own send: nothing wrapped
     assert "lexigram.monitor.otel" not in scope
@@ -547,7 +517,7 @@ async def test_default_excluded_paths_are_not_traced(
     tracer: Tracer, collector: MetricsCollector, path: str
 ) -> None:
     """Scrapes and probes are noise: no span and no observation for them."""
-    await _call(_wrap(tracer, collector), _http_scope(path))
+    await run_raw(_wrap(tracer, collector), http_scope(path))
     assert tracer.get_all_spans() == []
     assert _series(collector) == 0
 
@@ -557,9 +527,9 @@ async def test_excluded_paths_match_below_root_path_and_are_configurable(
 ) -> None:
     """Exclusions are relative to root_path; a custom list replaces the default one."""
     app = _wrap(tracer, collector, excluded_paths=["/internal"])
-    await _call(app, _http_scope("/api/internal/x", root_path="/api"))
-    await _call(app, _http_scope("/internalize"))
-    await _call(app, _http_scope("/health"))
+    await run_raw(app, http_scope("/api/internal/x", root_path="/api"))
+    await run_raw(app, http_scope("/internalize"))
+    await run_raw(app, http_scope("/health"))
     assert [s.attributes["url.path"] for s in tracer.get_all_spans()] == [
         "/internalize",
         "/health",
