@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 import lexigram.monitor as monitor
+from tests._support import modules_loaded_by
 
 OPTIONAL_MODULES = ("prometheus_client", "opentelemetry", "psutil", "uvicorn", "httpx",
                     "starlette", "structlog", "yaml")  # fmt: skip
@@ -34,14 +32,8 @@ def test_unknown_attribute_raises_attribute_error() -> None:
 
 def test_import_loads_no_optional_dependency() -> None:
     """`import lexigram.monitor` (and resolving a core name) imports no optional extra."""
-    code = (
-        "import sys, lexigram.monitor as m; m.MonitorConfig; m.NoOpTracer; "
-        f"print([n for n in {OPTIONAL_MODULES!r} if n in sys.modules])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert out == "[]"
+    code = "import lexigram.monitor as m; m.MonitorConfig; m.NoOpTracer"
+    assert modules_loaded_by(code, OPTIONAL_MODULES) == []
 
 
 def test_namespace_package() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import subprocess
 import sys
 from typing import Any
 
@@ -17,6 +16,7 @@ from lexigram.monitor.alerts import AlertDispatcherProtocol, WebhookAlertDispatc
 from lexigram.monitor.alerts._http import json_safe
 from lexigram.monitor.exceptions import BackendNotAvailableError
 from lexigram.monitor.metrics import MetricsCollector
+from tests._support import modules_loaded_by
 
 URL = "https://hooks.example.com/alerts?token=s3cret"
 
@@ -171,11 +171,7 @@ def test_json_safe_bounds_nesting() -> None:
 
 def test_importing_alerts_does_not_import_httpx() -> None:
     """httpx (the `alerts` extra) is imported only when an HTTP dispatcher is built."""
-    code = "import sys, lexigram.monitor.alerts; print('httpx' in sys.modules)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert out == "False"
+    assert modules_loaded_by("import lexigram.monitor.alerts", ["httpx"]) == []
 
 
 def test_missing_httpx_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

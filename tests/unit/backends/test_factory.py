@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from lexigram.monitor.backends import create_backend
@@ -21,6 +18,7 @@ from lexigram.monitor.config import (
 )
 from lexigram.monitor.metrics import MetricsCollector
 from lexigram.monitor.tracing import Tracer
+from tests._support import modules_loaded_by
 
 
 def test_default_config_gives_the_memory_backend() -> None:
@@ -75,11 +73,5 @@ def test_other_arguments_are_refused() -> None:
 
 def test_memory_selection_imports_no_exporter_library() -> None:
     """Picking the memory backend loads neither OpenTelemetry nor prometheus_client."""
-    code = (
-        "import sys; from lexigram.monitor.backends import create_backend; create_backend(); "
-        "print([m for m in ('opentelemetry', 'prometheus_client') if m in sys.modules])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert out == "[]"
+    code = "from lexigram.monitor.backends import create_backend; create_backend()"
+    assert modules_loaded_by(code, ["opentelemetry", "prometheus_client"]) == []

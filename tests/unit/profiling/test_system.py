@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tracemalloc
 
@@ -15,6 +14,7 @@ from lexigram.monitor.profiling._system import (
     default_reader,
     traced_memory,
 )
+from tests._support import modules_loaded_by
 
 
 def test_psutil_reader_reads_the_process() -> None:
@@ -71,11 +71,7 @@ def test_default_reader_prefers_psutil() -> None:
 
 def test_importing_profiling_does_not_import_psutil() -> None:
     """psutil is imported only when a reader is built."""
-    code = "import sys, lexigram.monitor.profiling; print('psutil' in sys.modules)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert out == "False"
+    assert modules_loaded_by("import lexigram.monitor.profiling", ["psutil"]) == []
 
 
 @pytest.mark.usefixtures("_no_tracemalloc")
