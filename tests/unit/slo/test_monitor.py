@@ -18,23 +18,12 @@ from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.exceptions import InvalidMetricError
 from lexigram.monitor.hooks import AlertFiredHook, default_bus
 from lexigram.monitor.metrics import MetricsCollector
-from lexigram.monitor.slo import SLO, SLOMonitor
+from lexigram.monitor.slo import SLOMonitor
 from lexigram.monitor.slo.monitor import kth_smallest
 
-METRIC = "http.request.duration"
+from ._slos import METRIC, example_slo
+
 HOUR = timedelta(hours=1)
-
-
-def p99(**overrides: Any) -> SLO:
-    fields: dict[str, Any] = {
-        "name": "api.p99_latency",
-        "metric": METRIC,
-        "percentile": 0.99,
-        "threshold_ms": 200.0,
-        "window": HOUR,
-    }
-    fields.update(overrides)
-    return SLO(**fields)
 
 
 class RecordingDispatcher:
@@ -80,7 +69,7 @@ def make(**kwargs: Any) -> tuple[SLOMonitor, FakeClock]:
 async def test_reference_example_is_a_violation_with_burn_rate_1_75() -> None:
     """150 ms and 350 ms against p99 < 200 ms: p99 is 350 ms, burn rate 1.75."""
     monitor, clock = make()
-    slo = p99()
+    slo = example_slo()
     monitor.register(slo)
     monitor.record_sample(METRIC, 150.0)
     monitor.record_sample(METRIC, 350.0)
@@ -98,14 +87,14 @@ async def test_no_samples_or_no_slos_yield_no_violation() -> None:
     assert await monitor.evaluate() == []
     monitor.record_sample(METRIC, 999.0)
     assert await monitor.evaluate() == []
-    monitor.register(p99(metric="other"))
+    monitor.register(example_slo(metric="other"))
     assert await monitor.evaluate() == []
 
 
 async def test_within_bounds_is_no_violation() -> None:
     """A percentile at or below the threshold is compliant."""
     monitor, _ = make()
-    monitor.register(p99())
+    monitor.register(example_slo())
     for _ in range(10):
         monitor.record_sample(METRIC, 200.0)
     assert await monitor.evaluate() == []
@@ -119,7 +108,7 @@ async def test_burn_rate_threshold_gates_the_violation(
 ) -> None:
     """A violation needs measured/threshold >= burn_rate_threshold (equality counts)."""
     monitor, _ = make()
-    monitor.register(p99(burn_rate_threshold=burn_rate_threshold))
+    monitor.register(example_slo(burn_rate_threshold=burn_rate_threshold))
     monitor.record_sample(METRIC, 350.0)
     assert bool(await monitor.evaluate()) is violated
 
@@ -127,7 +116,7 @@ async def test_burn_rate_threshold_gates_the_violation(
 async def test_burn_rate_threshold_below_one_still_needs_the_threshold_exceeded() -> None:
     """measured > threshold is required even when burn_rate_threshold < 1."""
     monitor, _ = make()
-    monitor.register(p99(burn_rate_threshold=0.5))
+    monitor.register(example_slo(burn_rate_threshold=0.5))
     monitor.record_sample(METRIC, 150.0)
     assert await monitor.evaluate() == []
 
@@ -138,7 +127,7 @@ async def test_burn_rate_threshold_below_one_still_needs_the_threshold_exceeded(
 async def test_percentile_is_nearest_rank(percentile: float, expected: float) -> None:
     """The measured value is the ceil(p·n)-th smallest sample, never an interpolation."""
     monitor, _ = make()
-    monitor.register(p99(percentile=percentile, threshold_ms=1.0))
+    monitor.register(example_slo(percentile=percentile, threshold_ms=1.0))
     for value in (100.0, 30.0, 10.0, 80.0, 60.0, 20.0, 90.0, 50.0, 40.0, 70.0):
         monitor.record_sample(METRIC, value)
     (violation,) = await monitor.evaluate()
@@ -148,7 +137,7 @@ async def test_percentile_is_nearest_rank(percentile: float, expected: float) ->
 async def test_samples_outside_the_window_are_ignored_and_evicted() -> None:
     """Only samples at most `window` old count; older ones are dropped at evaluation."""
     monitor, clock = make()
-    monitor.register(p99(window=timedelta(minutes=5)))
+    monitor.register(example_slo(window=timedelta(minutes=5)))
     monitor.record_sample(METRIC, 900.0)
     clock.advance(240.0)
     monitor.record_sample(METRIC, 100.0)
@@ -163,8 +152,8 @@ async def test_samples_outside_the_window_are_ignored_and_evicted() -> None:
 async def test_each_slo_uses_its_own_window() -> None:
     """Two SLOs on one metric see different samples; eviction keeps the longest window."""
     monitor, clock = make()
-    monitor.register(p99(name="short", window=timedelta(minutes=1)))
-    monitor.register(p99(name="long", window=HOUR))
+    monitor.register(example_slo(name="short", window=timedelta(minutes=1)))
+    monitor.register(example_slo(name="long", window=HOUR))
     monitor.record_sample(METRIC, 500.0)
     clock.advance(120.0)
     monitor.record_sample(METRIC, 100.0)
@@ -176,7 +165,7 @@ async def test_each_slo_uses_its_own_window() -> None:
 async def test_samples_per_metric_are_bounded() -> None:
     """At most max_samples_per_metric samples are kept: the most recent ones."""
     monitor, _ = make(max_samples_per_metric=3)
-    monitor.register(p99(percentile=1.0))
+    monitor.register(example_slo(percentile=1.0))
     for value in (1000.0, 1.0, 2.0, 3.0):
         monitor.record_sample(METRIC, value)
     assert monitor.sample_count(METRIC) == 3
@@ -232,9 +221,9 @@ def test_zero_and_integers_are_valid_samples() -> None:
 def test_register_refuses_duplicates_and_non_slos() -> None:
     """Names are unique (ValueError); only SLO objects are accepted (TypeError)."""
     monitor, _ = make()
-    monitor.register(p99())
+    monitor.register(example_slo())
     with pytest.raises(ValueError, match="already registered"):
-        monitor.register(p99(threshold_ms=1.0))
+        monitor.register(example_slo(threshold_ms=1.0))
     with pytest.raises(TypeError):
         monitor.register("api")  # type: ignore[arg-type]
 
@@ -242,7 +231,7 @@ def test_register_refuses_duplicates_and_non_slos() -> None:
 def test_registered_slos_is_a_copy_keyed_by_name() -> None:
     """registered_slos maps names to SLOs and cannot be used to mutate the monitor."""
     monitor, _ = make()
-    slo = p99()
+    slo = example_slo()
     monitor.register(slo)
     slos = monitor.registered_slos
     assert slos == {"api.p99_latency": slo}
@@ -283,7 +272,7 @@ async def test_violations_are_logged_as_structured_warnings(
 ) -> None:
     """Each violation is a WARNING on lexigram.monitor.slo with its fields in extra."""
     monitor, _ = make()
-    monitor.register(p99())
+    monitor.register(example_slo())
     monitor.record_sample(METRIC, 350.0)
     with caplog.at_level(logging.WARNING, logger="lexigram.monitor.slo"):
         (violation,) = await monitor.evaluate()
@@ -300,7 +289,7 @@ async def test_violations_are_dispatched_as_metric_alerts() -> None:
     """The dispatcher gets the metric, value, threshold and an SLO context."""
     dispatcher = RecordingDispatcher()
     monitor, _ = make(dispatcher=dispatcher)
-    monitor.register(p99(description="checkout latency"))
+    monitor.register(example_slo(description="checkout latency"))
     monitor.record_sample(METRIC, 350.0)
     (violation,) = await monitor.evaluate()
     ((metric, value, threshold, context),) = dispatcher.metric_alerts
@@ -319,8 +308,8 @@ async def test_alerts_are_suppressed_per_slo_within_the_window() -> None:
     """One SLO alerts once per suppression window; evaluate still returns every breach."""
     dispatcher = RecordingDispatcher()
     monitor, clock = make(dispatcher=dispatcher, suppression_window=timedelta(minutes=10))
-    monitor.register(p99(name="a"))
-    monitor.register(p99(name="b", threshold_ms=100.0))
+    monitor.register(example_slo(name="a"))
+    monitor.register(example_slo(name="b", threshold_ms=100.0))
     monitor.record_sample(METRIC, 350.0)
     assert len(await monitor.evaluate()) == 2
     clock.advance(300.0)
@@ -336,7 +325,7 @@ async def test_a_zero_suppression_window_alerts_every_time() -> None:
     """suppression_window=0 disables suppression."""
     dispatcher = RecordingDispatcher()
     monitor, _ = make(dispatcher=dispatcher, suppression_window=0)
-    monitor.register(p99())
+    monitor.register(example_slo())
     monitor.record_sample(METRIC, 350.0)
     await monitor.evaluate()
     await monitor.evaluate()
@@ -348,7 +337,7 @@ async def test_alert_fired_hook_is_emitted_unless_suppressed() -> None:
     fired: list[AlertFiredHook] = []
     default_bus.subscribe(AlertFiredHook, fired.append)
     monitor, clock = make()
-    monitor.register(p99())
+    monitor.register(example_slo())
     monitor.record_sample(METRIC, 500.0)
     (violation,) = await monitor.evaluate()
     await monitor.evaluate()
@@ -365,7 +354,7 @@ async def test_dispatcher_failures_are_contained(
 ) -> None:
     """A raising dispatcher is logged and counted; evaluate still returns the violations."""
     monitor, _ = make(dispatcher=BrokenDispatcher(), suppression_window=0)
-    monitor.register(p99())
+    monitor.register(example_slo())
     monitor.record_sample(METRIC, 350.0)
     with caplog.at_level(logging.WARNING, logger="lexigram.monitor.slo"):
         assert len(await monitor.evaluate()) == 1
@@ -381,7 +370,7 @@ async def test_dispatcher_failures_are_contained(
 async def test_a_hanging_dispatcher_cannot_stall_evaluation(collector: MetricsCollector) -> None:
     """Dispatch is bounded by dispatch_timeout."""
     monitor, _ = make(dispatcher=HangingDispatcher(), dispatch_timeout=0.01)
-    monitor.register(p99())
+    monitor.register(example_slo())
     monitor.record_sample(METRIC, 350.0)
     assert len(await monitor.evaluate()) == 1
     assert monitor.dispatch_failures == 1
@@ -413,7 +402,7 @@ def test_measured_percentile_matches_brute_force_nearest_rank(
 ) -> None:
     """evaluate() measures the smallest sample v with #(samples <= v) >= p·n."""
     monitor, _ = make()
-    monitor.register(p99(percentile=percentile, threshold_ms=1e-9))
+    monitor.register(example_slo(percentile=percentile, threshold_ms=1e-9))
     for value in values:
         monitor.record_sample(METRIC, value)
     measured = [v.measured_value for v in asyncio.run(monitor.evaluate())]
@@ -444,7 +433,7 @@ async def test_large_evaluations_run_off_the_event_loop(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(monitor_module, "_measure", spy)
     monitor, _ = make()
-    monitor.register(p99())
+    monitor.register(example_slo())
     for value in (150.0, 350.0):
         monitor.record_sample(METRIC, value)
     assert (await monitor.evaluate())[0].measured_value == 350.0

@@ -15,19 +15,9 @@ from hypothesis import strategies as st
 from lexigram.monitor.slo import SLO, SLOViolation
 from lexigram.monitor.slo.objective import percentile_label
 
+from ._slos import example_slo
+
 HOUR = timedelta(hours=1)
-
-
-def make_slo(**overrides: Any) -> SLO:
-    fields: dict[str, Any] = {
-        "name": "api.p99_latency",
-        "metric": "http.request.duration",
-        "percentile": 0.99,
-        "threshold_ms": 200.0,
-        "window": HOUR,
-    }
-    fields.update(overrides)
-    return SLO(**fields)
 
 
 def test_defaults_and_positional_order() -> None:
@@ -42,7 +32,7 @@ def test_defaults_and_positional_order() -> None:
 def test_slo_is_immutable() -> None:
     """A registered SLO cannot change under the monitor."""
     with pytest.raises(dataclasses.FrozenInstanceError):
-        make_slo().threshold_ms = 1.0  # type: ignore[misc]
+        example_slo().threshold_ms = 1.0  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
@@ -74,12 +64,12 @@ def test_slo_is_immutable() -> None:
 def test_bad_slos_are_refused_at_construction(field: str, value: Any, match: str) -> None:
     """Each invalid field raises ValueError naming the field and the rule."""
     with pytest.raises(ValueError, match=match):
-        make_slo(**{field: value})
+        example_slo(**{field: value})
 
 
 def test_percentile_one_is_allowed() -> None:
     """p100 (the maximum) is a valid target."""
-    assert make_slo(percentile=1).percentile == 1.0
+    assert example_slo(percentile=1).percentile == 1.0
 
 
 @pytest.mark.parametrize(
@@ -89,7 +79,7 @@ def test_percentile_one_is_allowed() -> None:
 def test_percentile_label(percentile: float, label: str) -> None:
     """Percentiles print as pNN without binary noise."""
     assert percentile_label(percentile) == label
-    assert make_slo(percentile=percentile).percentile_label == label
+    assert example_slo(percentile=percentile).percentile_label == label
 
 
 @pytest.mark.parametrize(
@@ -109,7 +99,7 @@ def test_percentile_label(percentile: float, label: str) -> None:
 )
 def test_rank_is_the_nearest_rank(percentile: float, count: int, rank: int) -> None:
     """rank(n) = ceil(p·n) with p taken as the decimal written, never below 1."""
-    assert make_slo(percentile=percentile).rank(count) == rank
+    assert example_slo(percentile=percentile).rank(count) == rank
 
 
 @given(
@@ -121,12 +111,14 @@ def test_rank_matches_a_brute_force_search(digits: int, count: int) -> None:
     percentile = float(f"0.{digits:04d}") if digits < 10_000 else 1.0
     exact = Fraction(f"{percentile}")
     expected = next(r for r in range(1, count + 1) if Fraction(r, count) >= exact)
-    assert make_slo(percentile=percentile).rank(count) == expected
+    assert example_slo(percentile=percentile).rank(count) == expected
 
 
 def test_violation_message_is_generated() -> None:
     """An empty message is replaced by a summary naming the SLO, values and burn rate."""
-    violation = SLOViolation(slo=make_slo(), measured_value=350.0, burn_rate=1.75, sample_count=2)
+    violation = SLOViolation(
+        slo=example_slo(), measured_value=350.0, burn_rate=1.75, sample_count=2
+    )
     assert violation.message == (
         "SLO 'api.p99_latency' violated: p99 of 2 samples of 'http.request.duration' over "
         "the last 1:00:00 is 350.00 ms, above the 200.00 ms threshold (burn rate 1.75, "
@@ -137,17 +129,17 @@ def test_violation_message_is_generated() -> None:
 
 def test_violation_keeps_a_given_message() -> None:
     """A non-empty message is kept as is."""
-    assert SLOViolation(make_slo(), 300.0, 1.5, message="custom").message == "custom"
+    assert SLOViolation(example_slo(), 300.0, 1.5, message="custom").message == "custom"
 
 
 def test_violation_time_is_utc() -> None:
     """An aware time is converted to UTC; a naive one is refused."""
     paris = timezone(timedelta(hours=2))
-    violation = SLOViolation(make_slo(), 300.0, 1.5, datetime(2024, 1, 1, 12, tzinfo=paris))
+    violation = SLOViolation(example_slo(), 300.0, 1.5, datetime(2024, 1, 1, 12, tzinfo=paris))
     assert violation.detected_at == datetime(2024, 1, 1, 10, tzinfo=UTC)
     assert violation.detected_at.utcoffset() == timedelta(0)
     with pytest.raises(ValueError, match="naive"):
-        SLOViolation(make_slo(), 300.0, 1.5, datetime(2024, 1, 1))
+        SLOViolation(example_slo(), 300.0, 1.5, datetime(2024, 1, 1))
 
 
 @pytest.mark.parametrize(
@@ -155,4 +147,4 @@ def test_violation_time_is_utc() -> None:
 )
 def test_violation_severity(burn: float, severity: str) -> None:
     """Critical past twice the threshold (the metric-alert rule), else warning."""
-    assert SLOViolation(make_slo(), 200.0 * burn, burn).severity == severity
+    assert SLOViolation(example_slo(), 200.0 * burn, burn).severity == severity

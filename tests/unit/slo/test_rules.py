@@ -16,19 +16,14 @@ from lexigram.monitor.slo import SLO, BurnRateWindow, render_slo_rules, slo_rule
 from lexigram.monitor.slo.rules import _le_pattern, prometheus_duration
 from tests._support import modules_loaded_by
 
+from ._slos import example_slo
+
 THIRTY_DAYS = timedelta(days=30)
 
 
 def slo(**overrides: Any) -> SLO:
-    fields: dict[str, Any] = {
-        "name": "api.p99_latency",
-        "metric": "http.request.duration",
-        "percentile": 0.99,
-        "threshold_ms": 200.0,
-        "window": THIRTY_DAYS,
-    }
-    fields.update(overrides)
-    return SLO(**fields)
+    """The example SLO over a 30-day window, the usual SLO period."""
+    return example_slo(**{"window": THIRTY_DAYS, **overrides})
 
 
 def by_name(group: dict[str, Any]) -> dict[str, dict[str, Any]]:
