@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
+from lexigram.monitor.exceptions import InvalidMetricError
 from lexigram.monitor.metrics import MetricsCollector, get_default_collector, set_exemplar_source
 from lexigram.monitor.middleware import PrometheusMiddleware
 from lexigram.monitor.middleware.prometheus import (
@@ -403,7 +404,7 @@ async def test_histogram_exemplars_carry_the_current_span(collector: MetricsColl
 
 async def test_set_next_app_and_next_app(collector: MetricsCollector) -> None:
     """An instance built without an app answers 404 until ``set_next_app`` gives it one,
-    and completes lifespan on its own."""
+    completes lifespan on its own and closes websockets before accepting them."""
     middleware = PrometheusMiddleware(metrics_collector=collector)
     assert (await _call(middleware, "/a"))[0] == 404
     sent: list[Message] = []
@@ -417,6 +418,16 @@ async def test_set_next_app_and_next_app(collector: MetricsCollector) -> None:
 
     await middleware({"type": "lifespan"}, receive, send)
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    closed: list[Message] = []
+
+    async def connect() -> Message:
+        return {"type": "websocket.connect"}
+
+    async def record(message: Message) -> None:
+        closed.append(message)
+
+    await middleware({"type": "websocket", "path": "/ws", "headers": []}, connect, record)
+    assert closed == [{"type": "websocket.close", "code": 1000}]
     middleware.set_next_app(_plain_app)
     assert middleware.app is _plain_app
     assert (await _call(middleware, "/a"))[0] == 200
@@ -431,6 +442,7 @@ async def test_set_next_app_and_next_app(collector: MetricsCollector) -> None:
         ({"path": "metrics"}, ValueError, "must be a string starting with '/'"),
         ({"max_routes": 0}, ValueError, "max_routes=0"),
         ({"auth_token": ""}, ValueError, "auth_token must be a non-empty string"),
+        ({"buckets": [1.0, 0.5]}, InvalidMetricError, "strictly increasing"),
     ],
 )
 def test_bad_configuration_is_refused_with_a_clear_error(

@@ -18,10 +18,14 @@ on it answers ``GET``/``HEAD`` with the exposition of the collector's registry (
 negotiation between the text format and OpenMetrics, gzip), optionally behind a bearer
 token.
 
-Hot path: one ``perf_counter`` pair, one dict lookup for the cached label sets of a
-(method, route, status) triple, no logging and no I/O. Memory: at most ``max_routes``
-route labels, and at most :data:`MAX_CACHED_LABEL_SETS` cached label sets (past it,
-label sets are built per request; the instruments' own series caps still apply).
+The instruments are created (or found) in the collector once, at construction; a later
+``MetricsCollector.clear()`` detaches them. Hot path: one ``perf_counter`` pair, a status
+capturing ``send`` wrapper, one dict lookup for the cached updates of a (method, route,
+status) triple — bound series handles (``Counter.bind`` ...), so no label lookup per
+request — no logging and no I/O; recording failures are logged (rate limited) and
+counted in ``lexigram_monitor_middleware_failures_total``, never raised. Memory: at most
+``max_routes`` route labels and :data:`MAX_CACHED_LABEL_SETS` cached triples (past it,
+handles are resolved per request; the instruments' own series caps still apply).
 """
 
 from __future__ import annotations
@@ -35,7 +39,13 @@ from typing import Any
 from .._ratelimit import RateLimitedLogger
 from ..metrics import Counter, Gauge, Histogram
 from ..protocols import ASGIApp, Message, MetricsCollectorProtocol, Receive, Scope, Send
-from ._asgi import RouteTemplates, finish_lifespan, route_path, send_response
+from ._asgi import (
+    RouteTemplates,
+    finish_lifespan,
+    reject_websocket,
+    route_path,
+    send_response,
+)
 
 __all__ = [
     "DEFAULT_MAX_ROUTES",
@@ -103,7 +113,7 @@ class _Series:
 
     __slots__ = ("count", "observe")
 
-    def __init__(self, requests: Any, duration: Any, method: str, route: str, status: int):
+    def __init__(self, requests: Any, duration: Any, method: str, route: str, status: int) -> None:
         labels = {"method": method, "route": route, "status": str(status)}
         self.count = _updater(requests, "increment", labels, "record")
         self.observe = _updater(duration, "observe", {"method": method, "route": route}, "record")
@@ -117,7 +127,8 @@ class PrometheusMiddleware:
     default collector, so ``path`` shows every instrument of the process. ``auth_token``
     protects ``path`` with ``Authorization: Bearer <token>`` (401 otherwise).
     ``max_routes`` bounds the distinct ``route`` label values; ``buckets`` are the
-    duration histogram's upper bounds in seconds (default: Prometheus' defaults).
+    duration histogram's upper bounds in seconds (default: the collector's
+    ``MetricsConfig.histogram_buckets``, Prometheus' defaults unless configured).
     ``serve_metrics=False`` leaves ``path`` to the wrapped app (it is still not counted).
 
     Non-HTTP scopes (lifespan, websocket) pass through untouched; a request already
@@ -211,7 +222,8 @@ class PrometheusMiddleware:
         self._route_owner = app if getattr(app, "routes", None) is not None else None
 
     async def next_app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Call the wrapped app; without one, answer HTTP with 404 and ignore other scopes."""
+        """Call the wrapped app; without one, answer per ASGI: HTTP 404, lifespan
+        start-up/shut-down complete, websocket closed before accept."""
         app = self._app
         if app is not None:
             await app(scope, receive, send)
@@ -219,6 +231,8 @@ class PrometheusMiddleware:
             await send_response(send, 404, b"Not Found", [_TEXT])
         elif scope["type"] == "lifespan":
             await finish_lifespan(receive, send)
+        elif scope["type"] == "websocket":
+            await reject_websocket(receive, send)
 
     # -- ASGI -------------------------------------------------------------------------
 
