@@ -321,8 +321,9 @@ class BatchSpanProcessor:
 
         Returns False when the deadline passed first (e.g. a hanging exporter).
         """
-        if self._shutdown and self._worker is None:
-            return not self._queue
+        worker = self._worker
+        if self._shutdown and (worker is None or not worker.is_alive()):
+            return not self._queue  # stopped: nothing will be exported any more
         if self._worker is None:
             if not self._queue:
                 return True
