@@ -22,7 +22,7 @@ import argparse
 import difflib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -38,8 +38,11 @@ __all__ = [
     "add_arguments",
     "check_config",
     "describe_backend",
+    "format_report",
     "run",
     "run_check",
+    "unknown_keys",
+    "unknown_variables",
 ]
 
 EXIT_OK = 0
@@ -256,7 +259,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[ConfigIssue]:
                         key,
                         f"the environment variable {key} names no setting and is ignored",
                         "warning",
-                        _did_you_mean(part, fields, lambda f, w=tuple(walked): env_name([*w, f])),
+                        _did_you_mean(part, fields, _variable_under(tuple(walked))),
                     )
                 )
                 break
@@ -268,7 +271,11 @@ def unknown_variables(environ: Mapping[str, str]) -> list[ConfigIssue]:
     return issues
 
 
-def _did_you_mean(name: str, fields: Mapping[str, Any], show: Any) -> str:
+def _variable_under(sections: tuple[str, ...]) -> Callable[[str], str]:
+    return lambda name: env_name([*sections, name])
+
+
+def _did_you_mean(name: str, fields: Mapping[str, Any], show: Callable[[str], str]) -> str:
     lowered = {f.lower(): f for f in fields}
     if name.lower() in lowered and name not in fields:
         return f"keys are case-sensitive: write {show(lowered[name.lower()])}"
