@@ -1,4 +1,5 @@
-"""Unit-test isolation: process-wide metric state never leaks from one test into the next."""
+"""Unit-test fixtures: process-wide metric state never leaks from one test into the next,
+and a fake clock for tests that need time."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.metrics import MetricsCollector, set_default_collector, set_exemplar_source
 
 
@@ -25,3 +27,9 @@ def _default_collector() -> Iterator[MetricsCollector]:
 def collector(_default_collector: MetricsCollector) -> MetricsCollector:
     """This test's process-default collector, where the library counts its own failures."""
     return _default_collector
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A manually advanced clock (wall time starts at 1_700_000_000)."""
+    return FakeClock()

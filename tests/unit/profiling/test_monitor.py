@@ -72,11 +72,6 @@ class Ticker:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def reader() -> FakeReader:
     return FakeReader()
 
