@@ -14,3 +14,11 @@ def _reset_hooks() -> Iterator[None]:
 
     yield
     default_bus.clear()
+
+
+@pytest.fixture(autouse=True)
+def _reset_log_rate_limits() -> None:
+    """Each test sees the first failure of every kind logged, whatever ran before it."""
+    from lexigram.monitor._ratelimit import reset_all
+
+    reset_all()

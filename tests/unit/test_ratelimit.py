@@ -35,3 +35,14 @@ def test_keys_are_bounded() -> None:
     for i in range(10):
         log.error(f"k{i}", "x")
     assert len(log._state) == 3
+
+
+def test_reset_all_forgets_every_key(caplog: pytest.LogCaptureFixture) -> None:
+    """reset_all() lets the next failure of a suppressed key be logged again."""
+    from lexigram.monitor._ratelimit import reset_all
+
+    log = RateLimitedLogger(logging.getLogger("t.rl3"), interval=60.0, clock=FakeClock())
+    assert log.warning("k", "first")
+    assert not log.warning("k", "again")
+    reset_all()
+    assert log.warning("k", "after reset")

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from typing import Any
 
 from ._clock import SYSTEM_CLOCK, Clock
 
-__all__ = ["RateLimitedLogger"]
+__all__ = ["RateLimitedLogger", "reset_all"]
+
+_instances: weakref.WeakSet[RateLimitedLogger] = weakref.WeakSet()
 
 
 class RateLimitedLogger:
@@ -36,6 +39,12 @@ class RateLimitedLogger:
         self._lock = threading.Lock()
         # key -> [last emitted (monotonic), suppressed since then]
         self._state: OrderedDict[str, list[float]] = OrderedDict()
+        _instances.add(self)
+
+    def reset(self) -> None:
+        """Forget every key, so the next failure of each kind is logged again."""
+        with self._lock:
+            self._state.clear()
 
     def log(self, level: int, key: str, msg: str, *args: Any, **kwargs: Any) -> bool:
         """Log *msg* unless *key* was logged less than ``interval`` ago; True if emitted."""
@@ -60,3 +69,9 @@ class RateLimitedLogger:
 
     def error(self, key: str, msg: str, *args: Any, **kwargs: Any) -> bool:
         return self.log(logging.ERROR, key, msg, *args, **kwargs)
+
+
+def reset_all() -> None:
+    """Reset every rate-limited logger of the process (test isolation)."""
+    for instance in list(_instances):
+        instance.reset()
