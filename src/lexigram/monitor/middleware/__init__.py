@@ -4,7 +4,7 @@ optional dependency until a middleware is used."""
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
@@ -12,6 +12,11 @@ _EXPORTS: dict[str, str] = {
     "OTelMiddleware": ".otel",
     "PrometheusMiddleware": ".prometheus",
 }
+
+if TYPE_CHECKING:  # static types for the lazily loaded names
+    from .health import HealthCheckProvider as HealthCheckProvider
+    from .otel import OTelMiddleware as OTelMiddleware
+    from .prometheus import PrometheusMiddleware as PrometheusMiddleware
 
 __all__ = sorted(_EXPORTS)
 

@@ -192,8 +192,8 @@ class OTLPTracingExporterHandler:
         """Create an OTLP tracing exporter instance from *exp_config*."""
         s = _settings(exp_config)
         if s["grpc"]:
-            grpc = require("otel", "grpc")
-            module = require("otel", "opentelemetry.exporter.otlp.proto.grpc.trace_exporter")
+            grpc = require("otel-grpc", "grpc")
+            module = require("otel-grpc", "opentelemetry.exporter.otlp.proto.grpc.trace_exporter")
             exporter = module.OTLPSpanExporter(
                 endpoint=s["endpoint"],
                 insecure=s["insecure"],
@@ -229,8 +229,8 @@ class OTLPMetricsExporterHandler:
         """Create an OTLP metrics exporter instance from *exp_config*."""
         s = _settings(exp_config)
         if s["grpc"]:
-            grpc = require("otel", "grpc")
-            module = require("otel", "opentelemetry.exporter.otlp.proto.grpc.metric_exporter")
+            grpc = require("otel-grpc", "grpc")
+            module = require("otel-grpc", "opentelemetry.exporter.otlp.proto.grpc.metric_exporter")
             return module.OTLPMetricExporter(
                 endpoint=s["endpoint"],
                 insecure=s["insecure"],
