@@ -7,6 +7,7 @@ import io
 import json
 import random
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.cli import build_parser, main
 from lexigram.monitor.cli._demo_app import WARM_UP_SECONDS, DemoService, FakeDatabase, build_demo
+from lexigram.monitor.cli._demo_traffic import DEFAULT_MIX, RequestSpec, TrafficGenerator
 from lexigram.monitor.cli.demo import (
     EXIT_PORT_BUSY,
     PORT_ENV,
@@ -366,3 +368,151 @@ def test_busy_port_is_reported_with_the_way_out(tmp_path: Any) -> None:
     assert "--port 0" in err.getvalue()
     assert not called
     assert not (tmp_path / "s.jsonl").exists()
+
+
+def test_without_httpx_the_demo_runs_without_traffic(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """A missing httpx is said once; the demo still serves, without background traffic."""
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    err = io.StringIO()
+    built: list[Any] = []
+    options = DemoOptions(port=0, spans_file=str(tmp_path / "s.jsonl"), traffic=True)
+    code = run_demo(options, serve=lambda app, *a: built.append(app), out=io.StringIO(), err=err)
+    assert code == 0
+    assert len(built) == 1
+    assert "no background traffic" in err.getvalue()
+    assert "lexigram-monitor[alerts]" in err.getvalue()
+
+
+def test_without_the_web_extra_the_demo_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """Without starlette the command exits 3 naming the extra, and binds nothing."""
+    monkeypatch.setitem(sys.modules, "starlette", None)
+    err = io.StringIO()
+    options = DemoOptions(port=0, spans_file=str(tmp_path / "s.jsonl"))
+    assert run_demo(options, serve=lambda *a: None, out=io.StringIO(), err=err) == 3
+    assert "lexigram-monitor[web]" in err.getvalue()
+    assert not (tmp_path / "s.jsonl").exists()
+
+
+async def test_a_failing_client_factory_stops_only_the_traffic() -> None:
+    """If the HTTP client cannot be made, the generator ends quietly and counts it."""
+
+    def no_client() -> Any:
+        raise RuntimeError("no network stack")
+
+    traffic = TrafficGenerator(no_client, sleep=_no_sleep)
+    traffic.start()
+    for _ in range(100):
+        if not traffic.running:
+            break
+        await asyncio.sleep(0)
+    await traffic.stop()
+    assert traffic.failed == 1
+    assert traffic.sent == 0
+
+
+class _FakeResponse:
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+
+
+class _FakeClient:
+    """Answers every request with *status*, or hangs (``hang=True``), or raises."""
+
+    def __init__(self, status: int = 200, *, hang: bool = False, error: bool = False) -> None:
+        self.status, self.hang, self.error = status, hang, error
+        self.requests: list[tuple[str, str]] = []
+        self.cancelled = 0
+        self.closed = False
+
+    async def request(self, method: str, path: str, json: Any = None) -> _FakeResponse:
+        self.requests.append((method, path))
+        if self.error:
+            raise httpx.ConnectError("connection refused")
+        if self.hang:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
+        return _FakeResponse(self.status)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def test_request_mix_draws_every_route_with_order_ids() -> None:
+    """The mix reaches every entry; ``{id}`` becomes an order id between 1 and 1000."""
+    traffic = TrafficGenerator(_FakeClient, rng=random.Random(1))
+    drawn = [traffic.next_request() for _ in range(2_000)]
+    paths = {path for _, path, _ in drawn}
+    for spec in DEFAULT_MIX:
+        if "{id}" not in spec.path:
+            assert spec.path in paths
+    ids = [int(p.rsplit("/", 1)[1]) for _, p, _ in drawn if p.startswith("/orders/")]
+    assert ids
+    assert 1 <= min(ids) <= max(ids) <= 1000
+    assert any(body for _, _, body in drawn)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"rate": 0}, "rate 0 must be > 0"),
+        ({"max_in_flight": 0}, "max_in_flight=0"),
+        ({"mix": ()}, "at least one entry"),
+        ({"mix": (RequestSpec("GET", "/", 0),)}, "weight > 0"),
+    ],
+)
+def test_bad_traffic_settings_are_refused(kwargs: dict[str, Any], match: str) -> None:
+    """Each invalid setting raises ValueError naming it."""
+    with pytest.raises(ValueError, match=match):
+        TrafficGenerator(_FakeClient, **kwargs)
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    for _ in range(10_000):
+        if predicate():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition not reached")
+
+
+async def test_busy_generator_skips_ticks_and_stop_cancels_requests_in_flight() -> None:
+    """With every slot taken by hanging requests, ticks are skipped; ``stop`` cancels the
+    requests in flight and closes the client."""
+    client = _FakeClient(hang=True)
+    traffic = TrafficGenerator(lambda: client, max_in_flight=2, sleep=_no_sleep)
+    traffic.start()
+    traffic.start()  # idempotent
+    await _until(lambda: traffic.skipped >= 5)
+    await traffic.stop()
+    assert len(client.requests) == 2
+    assert client.cancelled == 2
+    assert client.closed
+    assert not traffic.running
+
+
+async def test_failed_requests_are_counted_not_raised() -> None:
+    """Connection errors are counted; the generator keeps going."""
+    client = _FakeClient(error=True)
+    traffic = TrafficGenerator(lambda: client, sleep=_no_sleep)
+    traffic.start()
+    await _until(lambda: traffic.failed >= 10)
+    assert traffic.running
+    await traffic.stop()
+    assert traffic.sent == 0
+
+
+async def test_answers_are_counted_by_status() -> None:
+    """Every answer counts, by status code."""
+    client = _FakeClient(status=503)
+    traffic = TrafficGenerator(lambda: client, sleep=_no_sleep)
+    traffic.start()
+    await _until(lambda: traffic.sent >= 10)
+    await traffic.stop()
+    assert set(traffic.statuses) == {503}
+    assert traffic.statuses[503] == traffic.sent

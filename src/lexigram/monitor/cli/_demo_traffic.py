@@ -115,7 +115,12 @@ class TrafficGenerator:
                 await task
 
     async def _run(self) -> None:
-        client = self._client_factory()
+        try:
+            client = self._client_factory()
+        except Exception:
+            self.failed += 1
+            _log.warning("client", "demo traffic disabled: no HTTP client", exc_info=True)
+            return
         try:
             while True:
                 if len(self._in_flight) >= self._max_in_flight:

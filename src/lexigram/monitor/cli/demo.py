@@ -4,7 +4,8 @@ Serves the demo shop (see ``cli._demo_app``) under uvicorn on ``--host`` (defaul
 127.0.0.1) and ``--port`` (default ``$DEMO_PORT``, else 8080; 0 picks a free port), with
 background traffic so the metrics move, spans written as JSON lines to ``--spans-file``
 (default ``demo-spans.jsonl``, appended to) and a printed list of URLs to open. A busy
-port is reported with the way out and exit code 2; nothing else is started then.
+port is reported with the way out and exit code 2, a missing ``web`` extra (starlette,
+uvicorn) with exit code 3; nothing is started then. Without httpx there is no traffic.
 Ctrl-C stops it cleanly: uvicorn drains the connections, the lifespan shut-down stops
 the traffic and flushes the spans, and the command exits 0 without a traceback.
 """
@@ -21,10 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from .._optional import require
+from ..exceptions import BackendNotAvailableError
+
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "DEFAULT_SPANS_FILE",
+    "EXIT_MISSING_EXTRA",
+    "EXIT_PORT_BUSY",
     "PORT_ENV",
     "DemoOptions",
     "add_arguments",
@@ -39,6 +45,7 @@ PORT_ENV = "DEMO_PORT"
 DEFAULT_SPANS_FILE = "demo-spans.jsonl"
 DEFAULT_RATE = 4.0
 EXIT_PORT_BUSY = 2
+EXIT_MISSING_EXTRA = 3
 
 Serve = Callable[[Any, socket.socket, "DemoOptions"], None]
 """Runs *app* on the bound socket until stopped (uvicorn by default; tests pass a fake)."""
@@ -150,11 +157,19 @@ def run_demo(
 ) -> int:
     """Bind the port, build the demo, print the URLs and serve until stopped.
 
-    Returns 0 after a clean stop (Ctrl-C included) and :data:`EXIT_PORT_BUSY` when the
-    port cannot be bound.
+    Returns 0 after a clean stop (Ctrl-C included), :data:`EXIT_PORT_BUSY` when the port
+    cannot be bound and :data:`EXIT_MISSING_EXTRA` without starlette/uvicorn (the
+    ``web`` extra). Without httpx the demo runs without background traffic.
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
+    try:
+        require("web", "starlette")
+        if serve is None:
+            require("web", "uvicorn")
+    except BackendNotAvailableError as exc:
+        print(f"error: the demo needs the web extra: {exc}", file=err)
+        return EXIT_MISSING_EXTRA
     try:
         sock = _bind(options.host, options.port)
     except OSError as exc:
@@ -166,7 +181,7 @@ def run_demo(
         spans_path = Path(options.spans_file)
         stream = spans_path.open("a", encoding="utf-8", buffering=1)
         try:
-            service = _build(options, base, stream)
+            service = _build(options, base, stream, err)
         except BaseException:
             stream.close()
             raise
@@ -184,16 +199,20 @@ def run_demo(
         sock.close()
 
 
-def _build(options: DemoOptions, base: str, stream: TextIO) -> Any:
+def _build(options: DemoOptions, base: str, stream: TextIO, err: TextIO) -> Any:
+    """The demo service; without httpx it runs without background traffic (said on *err*)."""
     from ._demo_app import build_demo
 
     traffic_client = None
     if options.traffic:
+        try:
+            httpx = require("alerts", "httpx")
+        except BackendNotAvailableError as exc:
+            print(f"note: no background traffic: {exc}", file=err)
+        else:
 
-        def traffic_client() -> Any:
-            import httpx
-
-            return httpx.AsyncClient(base_url=base, timeout=5.0, trust_env=False)
+            def traffic_client() -> Any:
+                return httpx.AsyncClient(base_url=base, timeout=5.0, trust_env=False)
 
     return build_demo(spans_stream=stream, traffic_client=traffic_client, traffic_rate=options.rate)
 
@@ -245,8 +264,6 @@ def _banner(out: TextIO, options: DemoOptions, base: str, spans_path: Path) -> N
 
 
 def _serve_with_uvicorn(app: Any, sock: socket.socket, options: DemoOptions) -> None:
-    from .._optional import require
-
     uvicorn = require("web", "uvicorn")
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
