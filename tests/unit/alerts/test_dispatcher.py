@@ -243,6 +243,26 @@ async def test_fan_out_bounds_each_dispatcher_by_the_timeout(
     assert failures.get_value({"dispatcher": "HangingDispatcher", "reason": "timeout"}) == 1
 
 
+async def test_fan_out_without_timeout_contains_a_dispatcher_raising_timeout_error(
+    caplog: pytest.LogCaptureFixture, collector: MetricsCollector
+) -> None:
+    """With timeout=None, a dispatcher that raises TimeoutError itself is contained too."""
+
+    class TimingOut(RecordingDispatcher):
+        async def send_alert(
+            self, title: str, message: str, severity: str, context: dict[str, Any] | None = None
+        ) -> None:
+            raise TimeoutError("upstream slow")
+
+    good = RecordingDispatcher()
+    fan_out = FanOutAlertDispatcher([TimingOut(), good], timeout=None)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        await fan_out.send_alert("t", "m", "low")
+    assert fan_out.failures_of(0) == 1
+    assert len(good.calls) == 1
+    assert "TimeoutError: upstream slow" in caplog.records[0].getMessage()
+
+
 def test_fan_out_refuses_objects_that_are_not_dispatchers() -> None:
     """Objects without send_alert/send_metric_alert are refused with TypeError."""
     with pytest.raises(TypeError, match="dispatcher #1"):

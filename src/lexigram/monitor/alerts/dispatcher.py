@@ -55,7 +55,7 @@ def metric_alert_severity(current_value: float, threshold: float) -> str:
 def dispatch_failure(exc: BaseException, timeout: float | None) -> str:
     """Log text for a dispatch that failed under *timeout* seconds:
     ``timed out after Ns`` for a timeout, else ``<ExceptionType>: <message>``."""
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, TimeoutError) and timeout is not None:
         return f"timed out after {timeout:g}s"
     return f"{type(exc).__name__}: {exc}"
 
