@@ -9,6 +9,9 @@ and ``Histogram.observe`` the latest per bucket. Without one, the hot path pays 
 ``is None`` check. A source that raises or returns something malformed is counted in
 :func:`source_failures`, logged (rate limited) and yields no exemplar; it never breaks
 the update that called it.
+
+Recording keeps a plain ``(value, trace_id, span_id, timestamp)`` tuple (about 25 ns);
+the :class:`Exemplar` objects are built only when someone reads them (``materialize``).
 """
 
 from __future__ import annotations
@@ -20,10 +23,19 @@ from .._clock import Clock
 from .._ratelimit import RateLimitedLogger
 from .snapshot import Exemplar
 
-__all__ = ["ExemplarSource", "get_exemplar_source", "set_exemplar_source", "source_failures"]
+__all__ = [
+    "ExemplarSource",
+    "RawExemplar",
+    "get_exemplar_source",
+    "materialize",
+    "set_exemplar_source",
+    "source_failures",
+]
 
 #: Returns ``(trace_id_hex, span_id_hex)`` of the current sampled span, or None.
 ExemplarSource = Callable[[], "tuple[str, str] | None"]
+#: What an instrument stores per exemplar: ``(value, trace_id, span_id, timestamp)``.
+RawExemplar = tuple[float, str, str, float]
 
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.metrics.exemplars"))
 
@@ -63,8 +75,8 @@ def source_failures() -> int:
     return state.failures
 
 
-def capture(source: ExemplarSource, value: float, clock: Clock) -> Exemplar | None:
-    """Ask *source* for the current span and build an exemplar; None when unsampled."""
+def capture(source: ExemplarSource, value: float, clock: Clock) -> RawExemplar | None:
+    """Ask *source* for the current span and record an exemplar; None when unsampled."""
     try:
         ids = source()
         if ids is None:
@@ -81,4 +93,12 @@ def capture(source: ExemplarSource, value: float, clock: Clock) -> Exemplar | No
             exc_info=True,
         )
         return None
-    return Exemplar(float(value), trace_id, span_id, clock.time())
+    return (value, trace_id, span_id, clock.time())
+
+
+def materialize(raw: RawExemplar | None) -> Exemplar | None:
+    """The public :class:`Exemplar` for a recorded tuple (None stays None)."""
+    if raw is None:
+        return None
+    value, trace_id, span_id, timestamp = raw
+    return Exemplar(float(value), trace_id, span_id, timestamp)

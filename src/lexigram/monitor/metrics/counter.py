@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
-from ._exemplars import capture, state
+from ._exemplars import RawExemplar, capture, materialize, state
 from ._series import ATOMIC_ADD, DEFAULT_MAX_SERIES, Instrument
 from .snapshot import Exemplar, ValueSnapshot
 
@@ -47,7 +47,7 @@ class _CounterSeries:
         self.lock = threading.Lock()
         self.value: int | float = 0
         self.created = created
-        self.exemplar: Exemplar | None = None
+        self.exemplar: RawExemplar | None = None
 
 
 class Counter(Instrument[_CounterSeries, ValueSnapshot]):
@@ -135,7 +135,7 @@ class Counter(Instrument[_CounterSeries, ValueSnapshot]):
     def get_exemplar(self, labels: Mapping[str, str] | None = None) -> Exemplar | None:
         """Latest exemplar of the series, if an exemplar source recorded one."""
         series = self._lookup(labels)
-        return None if series is None else series.exemplar
+        return None if series is None else materialize(series.exemplar)
 
     def _bad_amount(self, amount: object) -> InvalidMetricError:
         if isinstance(amount, int | float):
@@ -158,4 +158,4 @@ class Counter(Instrument[_CounterSeries, ValueSnapshot]):
         with series.lock:
             value = series.value
             exemplar = series.exemplar
-        return ValueSnapshot(names, values, value, series.created, exemplar)
+        return ValueSnapshot(names, values, value, series.created, materialize(exemplar))

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .._clock import SYSTEM_CLOCK, Clock
 from ..config import DEFAULT_BUCKETS
 from ..exceptions import InvalidMetricError
-from ._exemplars import capture, state
+from ._exemplars import RawExemplar, capture, materialize, state
 from ._series import (
     DEFAULT_MAX_OBSERVATIONS,
     DEFAULT_MAX_SERIES,
@@ -79,7 +79,7 @@ class _HistogramSeries:
         self.sum = 0.0
         self.recent: deque[float] = deque(maxlen=max_observations)
         self.created = created
-        self.exemplars: list[Exemplar | None] | None = None
+        self.exemplars: list[RawExemplar | None] | None = None
 
 
 class Histogram(Instrument[_HistogramSeries, HistogramSnapshot]):
@@ -190,7 +190,7 @@ class Histogram(Instrument[_HistogramSeries, HistogramSnapshot]):
         exemplars = None if series is None else series.exemplars
         if exemplars is None:
             return dict.fromkeys(self._bounds)
-        return dict(zip(self._bounds, list(exemplars), strict=True))
+        return {b: materialize(e) for b, e in zip(self._bounds, list(exemplars), strict=True)}
 
     def _copy_counts(self, series: _HistogramSeries) -> list[int]:
         with series.lock:
@@ -241,5 +241,5 @@ class Histogram(Instrument[_HistogramSeries, HistogramSnapshot]):
             total,
             running,
             series.created,
-            () if exemplars is None else tuple(exemplars),
+            () if exemplars is None else tuple(materialize(e) for e in exemplars),
         )
