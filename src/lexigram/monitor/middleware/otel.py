@@ -45,18 +45,19 @@ flag) pass through too. Memory: at most ``max_routes`` route labels and
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from contextvars import Token
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from .._ratelimit import RateLimitedLogger
 from .._selfmetrics import count_failure, failure_reason
 from ..config import DEFAULT_BUCKETS, TracingConfig
+from ..metrics import Histogram
 from ..protocols import ASGIApp, Message, MetricsCollectorProtocol, Receive, Scope, Send
 from ..tracing import SpanContext, SpanKind, SpanStatus, Tracer
-from ..tracing.context import reset_current_span, set_current_span
+from ..tracing.context import _CURRENT_SPAN
 from ._asgi import RouteTemplates, route_path
 from ._otel_request import read_request
 from .prometheus import DEFAULT_MAX_ROUTES, MAX_CACHED_LABEL_SETS, OVERFLOW_ROUTE, UNMATCHED_ROUTE
@@ -122,7 +123,8 @@ class OTelMiddleware:
         self._prefixes = tuple(p.rstrip("/") + "/" for p in paths if p != "/")
         self._max_routes = max_routes
         self._routes: dict[str, str] = {}
-        self._label_sets: dict[tuple[str, str | None, int], Mapping[str, Any]] = {}
+        # (method, route, status) -> the duration update of its label set, made once
+        self._updates: dict[tuple[str, str | None, int], Callable[[float], Any]] = {}
         self._owner = app if getattr(app, "routes", None) is not None else None
         self._templates = RouteTemplates()
         self._otel_context: Any = None
@@ -141,11 +143,13 @@ class OTelMiddleware:
                 explicit_bucket_boundaries_advisory=list(DEFAULT_BUCKETS),
             )
             self._observe = histogram.record
+            self._histogram: Any = histogram
             self._labels = _sdk_labels
         else:
             if collector is None:
                 collector = _default_collector()
             histogram = collector.create_histogram(DURATION_METRIC.replace(".", "_"), _DESCRIPTION)
+            self._histogram = histogram
             observe = getattr(histogram, "observe", None)
             self._observe = observe if observe is not None else histogram.record
             self._labels = _prometheus_labels
@@ -184,15 +188,16 @@ class OTelMiddleware:
                 span.attributes = attributes
         status = 0
 
-        async def send_with_status(message: Message) -> None:
+        # A plain function returning send's awaitable: no extra coroutine per message.
+        def send_with_status(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            await send(message)
+            return send(message)
 
         bridge = self._otel_context
         bridged = bridge.enter(span.context) if bridge is not None else None
-        token = set_current_span(span)
+        token = _CURRENT_SPAN.set(span)
         start = perf_counter()
         try:
             await self.app(scope, receive, send_with_status)
@@ -210,7 +215,10 @@ class OTelMiddleware:
             except Exception as failure:
                 _log.error("record", "OTelMiddleware failed to record a request", exc_info=True)
                 count_failure(MIDDLEWARE_FAILURES, failure_reason(failure))
-            _restore(token)
+            try:
+                _CURRENT_SPAN.reset(token)
+            except ValueError:  # reset from another context: fall back to clearing
+                _CURRENT_SPAN.set(None)
             if bridged is not None:
                 bridge.exit(bridged)
             span.end()
@@ -228,7 +236,14 @@ class OTelMiddleware:
     ) -> None:
         """Name the span, set the response attributes and record the duration (while the
         span is still current, so an exemplar can point at it)."""
-        template = self._templates.template(scope, root_path=root, owner=self._owner)
+        matched = scope.get("route")
+        template: str | None = None
+        if matched is not None and scope.get("root_path", "") == root:
+            template = getattr(matched, "path_format", None)  # no mount crossed
+        if template.__class__ is not str:
+            template = None
+            if matched is not None or "endpoint" in scope:
+                template = self._templates.template(scope, root_path=root, owner=self._owner)
         route = template
         if template is not None and root:
             route = root.rstrip("/") + template
@@ -248,12 +263,15 @@ class OTelMiddleware:
                 span.set_status(SpanStatus.ERROR)  # keeps an exception's message
                 if "error.type" not in attributes:
                     put("error.type", str(status))
-        labels = self._label_sets.get((method, route, status))
-        if labels is None:
-            labels = self._new_labels(method, route, status)
-        self._observe(elapsed, labels)
+        key = (method, route, status)
+        update = self._updates.get(key)
+        if update is None:
+            update = self._new_update(key)
+        update(elapsed)
 
-    def _new_labels(self, method: str, route: str | None, status: int) -> Mapping[str, Any]:
+    def _new_update(self, key: tuple[str, str | None, int]) -> Callable[[float], Any]:
+        """The duration update of (method, route, status), cached while there is room."""
+        method, route, status = key
         label = UNMATCHED_ROUTE if route is None else route
         if route is not None and route not in self._routes:
             if len(self._routes) >= self._max_routes:
@@ -261,9 +279,15 @@ class OTelMiddleware:
             else:
                 self._routes[route] = route
         labels = self._labels(method, label, status)
-        if len(self._label_sets) < MAX_CACHED_LABEL_SETS:
-            self._label_sets[(method, route, status)] = labels
-        return labels
+        histogram = self._histogram
+        update: Callable[[float], Any]
+        if isinstance(histogram, Histogram):
+            update = histogram.bind(labels).observe  # no label lookup per request
+        else:
+            update = functools.partial(_call_labelled, self._observe, labels)
+        if len(self._updates) < MAX_CACHED_LABEL_SETS:
+            self._updates[key] = update
+        return update
 
 
 def _record_error(span: Any, exc: BaseException) -> None:
@@ -282,12 +306,10 @@ def _record_error(span: Any, exc: BaseException) -> None:
         span.set_status(SpanStatus.ERROR, message)
 
 
-def _restore(token: Token[Any]) -> None:
-    """Make the span current before the request current again."""
-    try:
-        reset_current_span(token)
-    except ValueError:  # reset from another context: fall back to clearing
-        set_current_span(None)
+def _call_labelled(
+    observe: Callable[[float, Mapping[str, Any]], Any], labels: Mapping[str, Any], value: float
+) -> Any:
+    return observe(value, labels)
 
 
 def _prometheus_labels(method: str, route: str, status: int) -> Mapping[str, Any]:
