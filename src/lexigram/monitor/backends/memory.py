@@ -57,13 +57,17 @@ class MemoryBackend:
         return self._tracer if self._tracer is not None else get_default_tracer()
 
     async def initialize(self) -> None:
-        """Install the exemplar source (metrics remember the current span); idempotent."""
+        """Install the exemplar source (metrics remember the current span) and start the
+        collector's periodic collection callbacks; idempotent."""
         enable_exemplars()
         enable_span_export_metrics()
+        await self.collector.start_collection()
         self.initialized = True
 
     async def shutdown(self) -> None:
-        """Export spans still queued in the tracer; the recorded data stays readable."""
+        """Stop the collection callbacks and export spans still queued in the tracer; the
+        recorded data stays readable."""
+        await self.collector.stop_collection()
         self.tracer.flush()
         self.initialized = False
 

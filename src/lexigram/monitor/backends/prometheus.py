@@ -143,6 +143,7 @@ class PrometheusBackend:
         set_default_metrics(cfg.enable_default_metrics)
         enable_exemplars()
         enable_span_export_metrics()
+        await self.collector.start_collection()
         if self._server is None:
             server = ScrapeServer(
                 cfg.host, cfg.port, cfg.path, collector=self._collector, auth_token=cfg.auth_token
@@ -208,6 +209,7 @@ class PrometheusBackend:
 
     async def shutdown(self) -> None:
         """Shutdown Prometheus server: stop serving, push and write a last time."""
+        await self.collector.stop_collection()
         server, self._server = self._server, None
         if server is not None:
             await server.stop()

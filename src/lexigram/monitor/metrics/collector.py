@@ -35,6 +35,7 @@ from ..exceptions import InvalidMetricError
 from ..hooks import MetricRecordedHook, default_bus
 from ..protocols import MetricProtocol
 from ._series import Instrument
+from .collection import CollectionCallback, CollectionCallbacks
 from .counter import Counter
 from .gauge import Gauge
 from .histogram import Histogram
@@ -91,6 +92,7 @@ class MetricsCollector:
         self._gauges: dict[str, Gauge] = {}
         self._histograms: dict[str, Histogram] = {}
         self._dropped = 0
+        self._collection = CollectionCallbacks(self._config.collection_interval)
 
     @property
     def config(self) -> MetricsConfig:
@@ -232,6 +234,33 @@ class MetricsCollector:
             self._counters = {}
             self._gauges = {}
             self._histograms = {}
+
+    # -- collection callbacks -----------------------------------------------------------
+
+    def add_collection_callback(self, callback: CollectionCallback) -> Callable[[], None]:
+        """Run *callback* every ``config.collection_interval`` seconds (while collection
+        runs) to refresh read-out values, e.g. ``lambda: depth.set(queue.qsize())``.
+
+        Returns a function removing it. At most 256 callbacks; see ``metrics.collection``.
+        """
+        return self._collection.add(callback)
+
+    def collect_now(self) -> int:
+        """Run every collection callback once now; returns how many failed."""
+        return self._collection.run()
+
+    async def start_collection(self) -> None:
+        """Start running the callbacks every ``collection_interval`` seconds (idempotent)."""
+        self._collection.start()
+
+    async def stop_collection(self) -> None:
+        """Stop the periodic callbacks (idempotent)."""
+        await self._collection.stop()
+
+    @property
+    def collecting(self) -> bool:
+        """True while the periodic callbacks run."""
+        return self._collection.running
 
     # -- name-based API -----------------------------------------------------------------
 
