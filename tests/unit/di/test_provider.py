@@ -197,3 +197,34 @@ def test_from_config_builds_backend_by_type() -> None:
     assert provider.exporter is None
     given = RecordingBackend()
     assert MonitorProvider.from_config(MonitorConfig(), backend=given).backend is given
+
+
+async def test_debug_logs_masked_configuration_and_name_is_used(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """debug=True logs the effective config at boot with secrets masked; name is the
+    provider's and its health component's."""
+    import logging
+
+    cfg = MonitorConfig(
+        name="billing",
+        debug=True,
+        health={"auth_token": "s3cret"},
+        opentelemetry={"headers": {"x-api-key": "k3y"}},
+    )
+    provider = MonitorProvider(RecordingBackend(), config=cfg)
+    c = SimpleContainer()
+    library = logging.getLogger("lexigram.monitor")
+    level = library.level
+    try:
+        with caplog.at_level(logging.DEBUG, logger="lexigram.monitor.di"):
+            await provider.register(c)
+            await provider.boot(c)
+        assert library.level == logging.DEBUG
+    finally:
+        library.setLevel(level)
+    assert "billing" in caplog.text
+    assert "s3cret" not in caplog.text
+    assert "k3y" not in caplog.text
+    assert provider.name == "billing"
+    assert (await provider.health_check()).component == "billing"

@@ -81,10 +81,12 @@ class MonitorProvider:
 
     *backend* is any ``MetricsBackendProtocol``; *exporter* an optional metrics
     exporter (``MonitorConfig.make_exporter()``); *config* a :class:`MonitorConfig`
-    (defaults apply). ``config.enabled=False`` registers the no-op twins instead.
+    (defaults apply). ``config.enabled=False`` registers the no-op twins instead;
+    ``config.name`` names the provider and its health component; ``config.debug`` turns
+    the library's loggers to DEBUG at boot and logs the effective configuration (secrets
+    masked).
     """
 
-    name = "monitor"
     priority = 100
 
     def __init__(
@@ -98,6 +100,7 @@ class MonitorProvider:
         self.exporter = exporter
         self.config: MonitorConfig = config if config is not None else MonitorConfig()
         cfg = self.config
+        self.name = cfg.name
         self._enabled = cfg.enabled
         if cfg.metrics == type(cfg.metrics)():
             self.collector: Any = get_default_collector()
@@ -164,6 +167,12 @@ class MonitorProvider:
             return
         from ..instrumentation.decorators import set_default_service
 
+        if self.config.debug:
+            # debug mode: the library's own loggers speak at DEBUG, starting with the
+            # effective configuration (secrets masked)
+            logging.getLogger("lexigram.monitor").setLevel(logging.DEBUG)
+            _log.debug("monitoring configuration %r: %s", self.name, _masked(self.config))
+
         if self.config.prometheus.store_in_db:
             provider = await container.resolve_optional(DATABASE_PROVIDER_KEY)
             attach = getattr(self.backend, "attach_database", None)
@@ -211,7 +220,7 @@ class MonitorProvider:
         else:
             status, message = HealthStatus.HEALTHY, "monitoring is running"
         return HealthCheckResult(
-            component="monitor",
+            component=self.name,
             status=status,
             message=message,
             details={"backend": type(self.backend).__name__},
@@ -254,6 +263,16 @@ class MonitorProvider:
     ) -> Any:
         """Create a histogram metric."""
         return self.collector.create_histogram(name, description, labels, buckets)
+
+
+def _masked(config: MonitorConfig) -> dict[str, Any]:
+    """The configuration as a dict with tokens and OTLP headers masked."""
+    data = config.model_dump(mode="json")
+    for section in ("health", "prometheus"):
+        if data[section].get("auth_token"):
+            data[section]["auth_token"] = "***"
+    data["opentelemetry"]["headers"] = dict.fromkeys(data["opentelemetry"]["headers"], "***")
+    return data
 
 
 def create_provider_from_config(config: MonitorConfig, **context: Any) -> MonitorProvider:
