@@ -228,3 +228,19 @@ async def test_debug_logs_masked_configuration_and_name_is_used(
     assert "k3y" not in caplog.text
     assert provider.name == "billing"
     assert (await provider.health_check()).component == "billing"
+
+
+async def test_health_registry_follows_health_config() -> None:
+    """The registered health registry uses MonitorConfig.health (its default timeout)."""
+    import asyncio
+
+    provider = MonitorProvider(RecordingBackend(), config=MonitorConfig(health={"timeout": 0.05}))
+
+    async def hangs() -> bool:
+        await asyncio.sleep(10)
+        return True
+
+    provider.health_registry.add("slow", hangs)
+    status, results = await provider.health_registry.run_all()
+    assert status is HealthStatus.UNHEALTHY
+    assert "timed out after 0.05s" in (results["slow"].message or "")

@@ -107,7 +107,7 @@ class MonitorProvider:
         else:
             self.collector = MetricsCollector(cfg.metrics)
         self.tracer: Any = self._make_tracer()
-        self.health_registry = HealthCheckRegistry()
+        self.health_registry = HealthCheckRegistry(cfg.health, collector=self.collector)
         self.checker_registry = HealthCheckerRegistry()
         self.service = ObservabilityService(tracer=self.tracer, meter=self.collector)
         self._booted = False
