@@ -69,6 +69,7 @@ __all__ = ["DEFAULT_EXCLUDED_PATHS", "DURATION_METRIC", "MIDDLEWARE_FAILURES", "
 
 DURATION_METRIC = "http.server.request.duration"
 DEFAULT_EXCLUDED_PATHS: tuple[str, ...] = ("/metrics", "/health")
+_SERVER = SpanKind.SERVER
 _DESCRIPTION = "Duration of HTTP server requests, in seconds."
 _SCOPE_FLAG = "lexigram.monitor.otel"
 _KEYS = ("http.request.method", "http.route", "http.response.status_code")
@@ -123,8 +124,8 @@ class OTelMiddleware:
         self._prefixes = tuple(p.rstrip("/") + "/" for p in paths if p != "/")
         self._max_routes = max_routes
         self._routes: dict[str, str] = {}
-        # (method, route, status) -> the duration update of its label set, made once
-        self._updates: dict[tuple[str, str | None, int], Callable[[float], Any]] = {}
+        # (method, route, status) -> (span name, duration update of its label set)
+        self._updates: dict[tuple[str, str | None, int], tuple[str, Callable[[float], Any]]] = {}
         self._owner = app if getattr(app, "routes", None) is not None else None
         self._templates = RouteTemplates()
         self._otel_context: Any = None
@@ -174,7 +175,7 @@ class OTelMiddleware:
             return
         scope[_SCOPE_FLAG] = True
         method, name, parent, attributes = read_request(scope)
-        span = self._start_span(name, parent, None, SpanKind.SERVER)
+        span = self._start_span(name, parent, None, _SERVER)
         recording = span.is_recording()
         if recording:
             # Built from known types (str, int): stored as they are while they fit the
@@ -209,9 +210,45 @@ class OTelMiddleware:
             raise
         finally:
             elapsed = perf_counter() - start
+            # Inline on purpose (hot path): name the span, set the response attributes
+            # and record the duration while the span is still current (exemplars).
             try:
-                self._finish(span, recording, scope, method, name, status or 500, elapsed,
-                             entry_root)  # fmt: skip
+                if not status:
+                    status = 500
+                matched = scope.get("route")
+                template: str | None = None
+                if matched is not None and scope.get("root_path", "") == entry_root:
+                    template = getattr(matched, "path_format", None)  # no mount crossed
+                if template.__class__ is not str:
+                    template = None
+                    if matched is not None or "endpoint" in scope:
+                        template = self._templates.template(
+                            scope, root_path=entry_root, owner=self._owner
+                        )
+                route = template
+                if template is not None and entry_root:
+                    route = entry_root.rstrip("/") + template
+                key = (method, route, status)
+                cached = self._updates.get(key)
+                if cached is None:
+                    try:
+                        cached = self._new_update(key, name)
+                    except Exception:
+                        if recording:  # the span still gets its response attributes
+                            span_name = name if route is None else f"{name} {route}"
+                            _finish_span(span, span_name, route, status, self._max_attributes)
+                        raise
+                if recording:
+                    attributes = span.attributes
+                    if status < 500 and len(attributes) + _LATE_ATTRIBUTES <= self._max_attributes:
+                        # the common case: known-valid values stored directly, within the limit
+                        if route is not None:
+                            span.name = cached[0]
+                            attributes["http.route"] = route
+                        attributes["http.response.status_code"] = status
+                    else:
+                        _finish_span(span, cached[0], route, status, self._max_attributes)
+                cached[1](elapsed)
             except Exception as failure:
                 _log.error("record", "OTelMiddleware failed to record a request", exc_info=True)
                 count_failure(MIDDLEWARE_FAILURES, failure_reason(failure))
@@ -223,54 +260,11 @@ class OTelMiddleware:
                 bridge.exit(bridged)
             span.end()
 
-    def _finish(
-        self,
-        span: Any,
-        recording: bool,
-        scope: Scope,
-        method: str,
-        name: str,
-        status: int,
-        elapsed: float,
-        root: str,
-    ) -> None:
-        """Name the span, set the response attributes and record the duration (while the
-        span is still current, so an exemplar can point at it)."""
-        matched = scope.get("route")
-        template: str | None = None
-        if matched is not None and scope.get("root_path", "") == root:
-            template = getattr(matched, "path_format", None)  # no mount crossed
-        if template.__class__ is not str:
-            template = None
-            if matched is not None or "endpoint" in scope:
-                template = self._templates.template(scope, root_path=root, owner=self._owner)
-        route = template
-        if template is not None and root:
-            route = root.rstrip("/") + template
-        if recording:
-            attributes = span.attributes
-            # known-valid values: stored directly while they fit the limit
-            put = (
-                attributes.__setitem__
-                if len(attributes) + _LATE_ATTRIBUTES <= self._max_attributes
-                else span.set_attribute
-            )
-            if route is not None:
-                span.name = f"{name} {route}"
-                put("http.route", route)
-            put("http.response.status_code", status)
-            if status >= 500 and span.status is not SpanStatus.ERROR:
-                span.set_status(SpanStatus.ERROR)  # keeps an exception's message
-                if "error.type" not in attributes:
-                    put("error.type", str(status))
-        key = (method, route, status)
-        update = self._updates.get(key)
-        if update is None:
-            update = self._new_update(key)
-        update(elapsed)
-
-    def _new_update(self, key: tuple[str, str | None, int]) -> Callable[[float], Any]:
-        """The duration update of (method, route, status), cached while there is room."""
+    def _new_update(
+        self, key: tuple[str, str | None, int], name: str
+    ) -> tuple[str, Callable[[float], Any]]:
+        """The span name and duration update of (method, route, status), cached while
+        there is room."""
         method, route, status = key
         label = UNMATCHED_ROUTE if route is None else route
         if route is not None and route not in self._routes:
@@ -285,9 +279,29 @@ class OTelMiddleware:
             update = histogram.bind(labels).observe  # no label lookup per request
         else:
             update = functools.partial(_call_labelled, self._observe, labels)
+        cached = (name if route is None else f"{name} {route}", update)
         if len(self._updates) < MAX_CACHED_LABEL_SETS:
-            self._updates[key] = update
-        return update
+            self._updates[key] = cached
+        return cached
+
+
+def _finish_span(span: Any, span_name: str, route: str | None, status: int, limit: int) -> None:
+    """Set the response attributes on *span* the general way: past the attribute limit
+    or for a 5xx answer (status ERROR, ``error.type``)."""
+    attributes = span.attributes
+    put = (
+        attributes.__setitem__
+        if len(attributes) + _LATE_ATTRIBUTES <= limit
+        else span.set_attribute
+    )
+    if route is not None:
+        span.name = span_name
+        put("http.route", route)
+    put("http.response.status_code", status)
+    if status >= 500 and span.status is not SpanStatus.ERROR:
+        span.set_status(SpanStatus.ERROR)  # keeps an exception's message
+        if "error.type" not in attributes:
+            put("error.type", str(status))
 
 
 def _record_error(span: Any, exc: BaseException) -> None:
