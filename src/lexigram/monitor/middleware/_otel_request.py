@@ -1,8 +1,11 @@
 """Reading an HTTP scope for :mod:`.otel`: method, incoming trace context and the
 semantic-convention request attributes, in one pass over the headers.
 
-Header names match case-insensitively; values are decoded as latin-1. Memory: parsed
-``Host`` values are cached, at most :data:`MAX_CACHED_HOSTS` of them.
+Header names match case-insensitively; values are decoded as latin-1. The attributes
+that depend only on the method, the connection and the ``Host``/``User-Agent``/
+``X-Forwarded-For`` headers are built once per distinct combination and copied per
+request. Memory: at most :data:`MAX_CACHED_HOSTS` parsed ``Host`` values and
+:data:`MAX_CACHED_BASES` attribute sets (past it, attributes are built per request).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from ..protocols import Scope
 from ..tracing import SpanContext
 
 __all__ = [
+    "MAX_CACHED_BASES",
     "MAX_CACHED_HOSTS",
     "REDACTED",
     "RequestInfo",
@@ -22,6 +26,7 @@ __all__ = [
 ]
 
 MAX_CACHED_HOSTS = 256
+MAX_CACHED_BASES = 1024
 REDACTED = "REDACTED"
 
 _METHODS = frozenset(
@@ -33,6 +38,10 @@ _WANTED = {b"traceparent": 0, b"tracestate": 1, b"host": 2, b"user-agent": 3,
 _SENSITIVE = ("AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _hosts: dict[bytes, tuple[str, int | None]] = {}  # Host value -> (address, port)
+# (method, scheme, version, Host or server, peer address, User-Agent, X-Forwarded-For)
+# -> (method, span name start, attributes those determine)
+_Base = tuple[str, str, dict[str, Any]]
+_bases: dict[tuple[Any, ...], _Base] = {}
 
 
 RequestInfo = tuple[str, str, "SpanContext | None", dict[str, Any]]
@@ -70,35 +79,68 @@ def read_request(scope: Scope) -> RequestInfo:
             forwarded = value
 
     raw_method: str = scope.get("method") or "GET"
+    scheme: str = scope.get("scheme") or "http"
+    version: str = scope.get("http_version") or "1.1"
+    peer = scope.get("client")
+    server = host if host is not None else scope.get("server")
+    key = (raw_method, scheme, version, server, peer[0] if peer else None, agent, forwarded)
+    try:
+        base = _bases.get(key)
+    except TypeError:  # an unhashable (list) ASGI server address
+        key = None
+        base = None
+    if base is None:
+        base = _base(raw_method, scheme, version, host, scope.get("server"), peer, agent,
+                     forwarded)  # fmt: skip
+        if key is not None and len(_bases) < MAX_CACHED_BASES:
+            _bases[key] = base
+    method, name, common = base
+    path: str = scope["path"]
+    root: str | None = scope.get("root_path")
+    if root and not path.startswith(root):
+        path = root + path  # servers predating the ASGI rule that path includes root_path
+    attributes = common.copy()
+    attributes["url.path"] = path
+    query: bytes = scope.get("query_string") or b""
+    if query:
+        attributes["url.query"] = redact_query(query.decode("latin-1"))
+
+    parent = None
+    if traceparent is not None and not duplicated:
+        parent = SpanContext.from_traceparent(traceparent.decode("latin-1"), states)
+    return method, name, parent, attributes
+
+
+def _base(
+    raw_method: str,
+    scheme: str,
+    version: str,
+    host: bytes | None,
+    server: Any,
+    peer: Any,
+    agent: bytes | None,
+    forwarded: bytes | None,
+) -> _Base:
+    """Method, span name start and the attributes that do not depend on the path."""
     method = name = raw_method
     if raw_method not in _METHODS:
         method = name = raw_method.upper()
         if method not in _METHODS:
             method, name = "_OTHER", "HTTP"
-    scheme: str = scope.get("scheme") or "http"
-    path: str = scope["path"]
-    root: str | None = scope.get("root_path")
-    if root and not path.startswith(root):
-        path = root + path  # servers predating the ASGI rule that path includes root_path
     attributes: dict[str, Any] = {
         "http.request.method": method,
-        "url.path": path,
         "url.scheme": scheme,
-        "network.protocol.version": scope.get("http_version") or "1.1",
+        "network.protocol.version": version,
     }
     if method is not raw_method:
         attributes["http.request.method_original"] = raw_method
-    query: bytes = scope.get("query_string") or b""
-    if query:
-        attributes["url.query"] = redact_query(query.decode("latin-1"))
     if host is not None:
-        server = _hosts.get(host)
-        if server is None:
-            server = parse_host(host.decode("latin-1"), scheme)
+        address = _hosts.get(host)
+        if address is None:
+            address = parse_host(host.decode("latin-1"), scheme)
             if len(_hosts) < MAX_CACHED_HOSTS:
-                _hosts[host] = server
-    else:
-        server = scope.get("server")
+                _hosts[host] = address
+        server = address
     if server and server[0]:
         attributes["server.address"] = server[0]
         if server[1] is not None:
@@ -107,17 +149,12 @@ def read_request(scope: Scope) -> RequestInfo:
     if forwarded is not None:
         client = forwarded.split(b",", 1)[0].strip().decode("latin-1")
     if not client:
-        peer = scope.get("client")
         client = peer[0] if peer else None
     if client:
         attributes["client.address"] = client
     if agent is not None:
         attributes["user_agent.original"] = agent.decode("latin-1")
-
-    parent = None
-    if traceparent is not None and not duplicated:
-        parent = SpanContext.from_traceparent(traceparent.decode("latin-1"), states)
-    return method, name, parent, attributes
+    return method, name, attributes
 
 
 def parse_host(text: str, scheme: str) -> tuple[str, int | None]:
