@@ -164,10 +164,14 @@ class BoundHistogram(_Bound):
         if value != value:
             raise histogram._bad_value(value)
         series = self._series if histogram._series is self._table else self._current()
-        with series.lock:
+        lock = series.lock
+        lock.acquire()  # cheaper than ``with`` on this path; released however it ends
+        try:
             series.sum += value  # first: an exotic number type fails before any change
             series.counts[index] += 1
             series.recent.append(value)
+        finally:
+            lock.release()
         source = state.source
         if source is not None:
             current: object
