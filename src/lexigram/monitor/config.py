@@ -157,7 +157,7 @@ class TracingConfig(BaseModel):
     max_export_batch_size: int = Field(default=512, ge=1)
     export_interval: float = Field(default=5.0, gt=0)
     export_timeout: float = Field(default=30.0, gt=0)
-    max_spans: int = Field(default=1000, ge=0)
+    max_spans: int = Field(default=100, ge=0)
 
     @field_validator("sample_rate")
     @classmethod
