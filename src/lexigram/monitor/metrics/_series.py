@@ -32,8 +32,9 @@ import logging
 import sys
 import threading
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Mapping
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
@@ -340,3 +341,33 @@ class Instrument(ABC, Generic[S, Snap]):
             if key == overflow and key not in self._series:
                 return self._overflow
             return self._series.get(key)
+
+
+class ObservedSeries(Protocol):
+    """A series that keeps the sum and a ring of recent observations (histogram, summary)."""
+
+    lock: threading.Lock
+    sum: float
+    recent: deque[float]
+
+
+Obs = TypeVar("Obs", bound=ObservedSeries)
+
+
+class ObservingInstrument(Instrument[Obs, Snap]):
+    """Base of :class:`Histogram` and :class:`Summary`: the readers their series share."""
+
+    __slots__ = ()
+
+    def get_observations(self, labels: Mapping[str, str] | None = None) -> list[float]:
+        """The most recent observations, oldest first, at most ``max_observations``."""
+        series = self._lookup(labels)
+        if series is None:
+            return []
+        with series.lock:
+            return list(series.recent)
+
+    def get_sum(self, labels: Mapping[str, str] | None = None) -> float:
+        """Sum of every observation of the series since the last reset."""
+        series = self._lookup(labels)
+        return 0.0 if series is None else series.sum

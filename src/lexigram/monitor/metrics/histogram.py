@@ -30,7 +30,7 @@ from ._exemplars import RawExemplar, capture, materialize, state
 from ._series import (
     DEFAULT_MAX_OBSERVATIONS,
     DEFAULT_MAX_SERIES,
-    Instrument,
+    ObservingInstrument,
     check_max_observations,
 )
 from .snapshot import Exemplar, HistogramSnapshot
@@ -82,7 +82,7 @@ class _HistogramSeries:
         self.exemplars: list[RawExemplar | None] | None = None
 
 
-class Histogram(Instrument[_HistogramSeries, HistogramSnapshot]):
+class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
     """Histogram for measuring distributions.
 
     ``labels`` given here are default labels merged into every series; ``buckets``
@@ -163,19 +163,6 @@ class Histogram(Instrument[_HistogramSeries, HistogramSnapshot]):
             running += count
             result[bound] = running
         return result
-
-    def get_observations(self, labels: Mapping[str, str] | None = None) -> list[float]:
-        """The most recent observations, oldest first, at most ``max_observations``."""
-        series = self._lookup(labels)
-        if series is None:
-            return []
-        with series.lock:
-            return list(series.recent)
-
-    def get_sum(self, labels: Mapping[str, str] | None = None) -> float:
-        """Sum of every observation of the series since the last reset."""
-        series = self._lookup(labels)
-        return 0.0 if series is None else series.sum
 
     def get_count(self, labels: Mapping[str, str] | None = None) -> int:
         """Number of observations of the series since the last reset."""

@@ -23,7 +23,7 @@ from ._quantiles import DEFAULT_MAX_BINS, DEFAULT_RELATIVE_ACCURACY, LogSketch
 from ._series import (
     DEFAULT_MAX_OBSERVATIONS,
     DEFAULT_MAX_SERIES,
-    Instrument,
+    ObservingInstrument,
     check_max_observations,
 )
 from .snapshot import SummarySnapshot
@@ -62,7 +62,7 @@ class _SummarySeries:
         self.created = created
 
 
-class Summary(Instrument[_SummarySeries, SummarySnapshot]):
+class Summary(ObservingInstrument[_SummarySeries, SummarySnapshot]):
     """Summary metric for calculating quantiles.
 
     ``labels`` given here are default labels merged into every series. The label name
@@ -143,19 +143,6 @@ class Summary(Instrument[_SummarySeries, SummarySnapshot]):
     def get_quantiles(self, labels: Mapping[str, str] | None = None) -> dict[float, float]:
         """``{q: estimate}`` for the configured quantiles."""
         return dict(zip(self._quantiles, self._estimate(self._quantiles, labels), strict=True))
-
-    def get_observations(self, labels: Mapping[str, str] | None = None) -> list[float]:
-        """The most recent observations, oldest first, at most ``max_observations``."""
-        series = self._lookup(labels)
-        if series is None:
-            return []
-        with series.lock:
-            return list(series.recent)
-
-    def get_sum(self, labels: Mapping[str, str] | None = None) -> float:
-        """Sum of every observation of the series since the last reset."""
-        series = self._lookup(labels)
-        return 0.0 if series is None else series.sum
 
     def get_count(self, labels: Mapping[str, str] | None = None) -> int:
         """Number of observations of the series since the last reset."""
