@@ -244,3 +244,36 @@ async def test_health_registry_follows_health_config() -> None:
     status, results = await provider.health_registry.run_all()
     assert status is HealthStatus.UNHEALTHY
     assert "timed out after 0.05s" in (results["slow"].message or "")
+
+
+async def test_boot_adopts_the_tracer_of_a_span_exporting_backend() -> None:
+    """A backend with its own exporting tracer (OpenTelemetry) supplies the tracer."""
+    backend_tracer = Tracer("otel-backed", None)
+
+    class ExportingBackend(RecordingBackend):
+        tracer_provider = object()
+
+        @property
+        def tracer(self) -> Tracer:
+            return backend_tracer
+
+    provider = MonitorProvider(ExportingBackend())
+    c = SimpleContainer()
+    await provider.register(c)
+    await provider.boot(c)
+    assert provider.tracer is backend_tracer
+    assert await c.resolve(TracerProtocol) is backend_tracer
+    assert (await c.resolve(ObservabilityService)).tracer is backend_tracer
+    assert get_default_tracer() is backend_tracer
+
+
+async def test_configured_collector_becomes_the_process_collector() -> None:
+    """A non-default MetricsConfig gets its own collector, installed as the default at boot."""
+    from lexigram.monitor.metrics.collector import get_default_collector
+
+    provider = MonitorProvider(RecordingBackend(), config=MonitorConfig(metrics={"prefix": "shop"}))
+    assert provider.collector is not get_default_collector()
+    c = SimpleContainer()
+    await provider.register(c)
+    await provider.boot(c)
+    assert get_default_collector() is provider.collector

@@ -178,17 +178,40 @@ class MonitorProvider:
             attach = getattr(self.backend, "attach_database", None)
             if provider is not None and callable(attach):
                 attach(provider)
+        from ..metrics.collector import get_default_collector, set_default_collector
+
+        if self.collector is not get_default_collector():
+            # a configured collector becomes the process one, so /metrics shows it
+            set_default_collector(self.collector)
         try:
             await self.backend.initialize()
         except Exception as exc:  # telemetry never takes the application down
             self._backend_error = f"{type(exc).__name__}: backend failed to start"
             _log.error("monitoring backend %r failed to start", self.backend, exc_info=True)
+        else:
+            self._adopt_backend_tracer(container)
         if not isinstance(self.tracer, NoOpTracer):
             from ..tracing.tracer import set_default_tracer
 
             set_default_tracer(self.tracer)
         set_default_service(self.service)
         self._booted = True
+
+    def _adopt_backend_tracer(self, container: BootContainerProtocol) -> None:
+        """Use the tracer of a backend that exports spans itself (the OpenTelemetry
+        backend has ``tracer`` and ``tracer_provider``), so spans reach its exporter."""
+        if isinstance(self.tracer, NoOpTracer) or not hasattr(self.backend, "tracer_provider"):
+            return
+        tracer = getattr(self.backend, "tracer", None)
+        if tracer is None or tracer is self.tracer:
+            return
+        self.tracer = tracer
+        self.service = type(self.service)(tracer=tracer, meter=self.collector)
+        container.bind(TracerProtocol, tracer)
+        container.bind(type(tracer), tracer)
+        from ..service import ObservabilityService
+
+        container.bind(ObservabilityService, self.service)
 
     async def shutdown(self) -> None:
         """Shutdown the monitoring provider (idempotent; failures are logged, not raised)."""
