@@ -11,7 +11,11 @@ between ``GET /`` and ``GET /items/<n>`` over 100 item ids (one route template, 
 paths).
 
 Environment knobs: ``BENCH_HTTP_SECONDS`` (3 per run), ``BENCH_HTTP_ROUNDS`` (5),
-``BENCH_HTTP_CONNECTIONS`` (32). The whole run stops starting new load runs after
+``BENCH_HTTP_CONNECTIONS`` (32), ``BENCH_HTTP_PIN`` (1: with two or more CPUs the
+servers run on the first CPU and ``wrk`` on the others, so the server never competes
+with the load generator for a core; 0: no pinning), ``BENCH_HTTP_APPS`` (comma-separated factory names of
+``bench/_http_apps.py`` to run, e.g. ``bare_starlette,lexigram_prometheus_app``; default:
+all, and the baseline of a chosen app is always added). The whole run stops starting new load runs after
 ``BENCH_HTTP_BUDGET`` seconds (170), so it stays near three minutes.
 """
 
@@ -95,10 +99,20 @@ def _free_port() -> int:
         return port
 
 
+def _cpu_split() -> tuple[set[int], set[int]] | None:
+    """(server CPUs, load CPUs) when pinning is on and possible, else None."""
+    if _env_number("BENCH_HTTP_PIN", 1) == 0 or not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    return {cpus[0]}, set(cpus[1:])
+
+
 class AppServer:
     """One app served by uvicorn in a subprocess; stopped by pid (TERM, then KILL)."""
 
-    def __init__(self, spec: AppSpec, log_dir: Path) -> None:
+    def __init__(self, spec: AppSpec, log_dir: Path, cpus: set[int] | None = None) -> None:
         self.spec = spec
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -118,6 +132,8 @@ class AppServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        if cpus is not None:
+            os.sched_setaffinity(self.proc.pid, cpus)
 
     def log_tail(self, lines: int = 15) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -204,6 +220,8 @@ def _table(results: dict[str, dict[int, Run]], notes: dict[str, str]) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for spec in APPS:
+        if spec.name not in results and spec.name not in notes:
+            continue  # not chosen (BENCH_HTTP_APPS)
         baseline = by_factory[spec.baseline].name
         runs = results.get(spec.name, {})
         if not runs:
@@ -236,6 +254,22 @@ def _table(results: dict[str, dict[int, Run]], notes: dict[str, str]) -> str:
     return "\n".join(rows)
 
 
+def _chosen_apps() -> list[AppSpec]:
+    """The apps named in ``BENCH_HTTP_APPS`` plus their baselines (all when unset)."""
+    raw = os.environ.get("BENCH_HTTP_APPS", "").strip()
+    if not raw:
+        return list(APPS)
+    wanted = {name.strip() for name in raw.split(",") if name.strip()}
+    known = {spec.factory for spec in APPS}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise SystemExit(
+            f"BENCH_HTTP_APPS names unknown apps {unknown}; choose from {sorted(known)}"
+        )
+    wanted |= {spec.baseline for spec in APPS if spec.factory in wanted}
+    return [spec for spec in APPS if spec.factory in wanted]
+
+
 def main() -> None:
     """Benchmark every available app; print the settings, per-round figures and the table."""
     wrk = shutil.which("wrk")
@@ -253,17 +287,23 @@ def main() -> None:
 
     notes: dict[str, str] = {}
     results: dict[str, dict[int, Run]] = {}
+    chosen = _chosen_apps()
+    split = _cpu_split()
+    if split is not None:
+        server_cpus, load_cpus = split
+        os.sched_setaffinity(0, load_cpus)  # wrk inherits it
+        print(f"servers pinned to CPU {sorted(server_cpus)}, wrk to CPU {sorted(load_cpus)}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp, ExitStack() as stack:
         script = Path(tmp) / "mix.lua"
         script.write_text(_WRK_SCRIPT)
         servers: list[AppServer] = []
-        for spec in APPS:
+        for spec in chosen:
             reason = missing(spec)
             if reason is not None:
                 notes[spec.name] = f"not available: {reason}"
                 continue
-            server = AppServer(spec, Path(tmp))
+            server = AppServer(spec, Path(tmp), None if split is None else split[0])
             stack.callback(server.stop)
             servers.append(server)
         ready: list[AppServer] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -16,6 +17,9 @@ from lexigram.monitor.metrics import (
     Histogram,
     set_exemplar_source,
 )
+from lexigram.monitor.metrics import bound as bound_module
+from lexigram.monitor.metrics._series import ATOMIC_ADD
+from lexigram.monitor.metrics.bound import BoundPair
 
 LABELS = {"method": "GET", "route": "/orders/{order_id}"}
 
@@ -179,3 +183,92 @@ def test_no_exemplar_without_a_current_span() -> None:
     finally:
         set_exemplar_source(None)
     assert counter.get_exemplar(LABELS) is None
+
+
+def _pair() -> tuple[Counter, Histogram, BoundPair]:
+    counter = Counter("requests_total")
+    histogram = Histogram("duration_seconds", buckets=[0.1, 1.0])
+    status = {**LABELS, "status": "200"}
+    return counter, histogram, BoundPair(counter.bind(status), histogram.bind(LABELS))
+
+
+def test_pair_counts_and_observes() -> None:
+    """``record`` is ``increment(1)`` on the counter and ``observe`` on the histogram."""
+    counter, histogram, pair = _pair()
+    for value in (0.05, 0.5, 5.0):
+        pair.record(value)
+    assert counter.get_count({**LABELS, "status": "200"}) == 3
+    assert histogram.get_bucket_counts(LABELS) == {0.1: 1, 1.0: 2, math.inf: 3}
+    assert histogram.get_sum(LABELS) == pytest.approx(5.55)
+    assert histogram.get_observations(LABELS) == [0.05, 0.5, 5.0]
+    assert pair.counter.labels == {**LABELS, "status": "200"}
+    assert pair.histogram.labels == LABELS
+
+
+def test_pair_keeps_the_span_in_both_series(spans: None) -> None:
+    """With a sampled span current, the counter and the bucket both get its exemplar."""
+    counter, histogram, pair = _pair()
+    pair.record(0.5)
+    counted = counter.get_exemplar({**LABELS, "status": "200"})
+    observed = histogram.get_exemplars(LABELS)[1.0]
+    assert counted is not None
+    assert observed is not None
+    assert (counted.value, observed.value) == (1.0, 0.5)
+    assert counted.trace_id == observed.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.mark.parametrize("value", [math.nan, "slow", None])
+def test_pair_refuses_bad_values_and_changes_nothing(value: object) -> None:
+    """A value ``observe`` refuses raises the same error and counts nothing."""
+    counter, histogram, pair = _pair()
+    with pytest.raises(InvalidMetricError, match="duration_seconds"):
+        pair.record(value)  # type: ignore[arg-type]
+    assert counter.get_count({**LABELS, "status": "200"}) == 0
+    assert histogram.get_count(LABELS) == 0
+
+
+def test_pair_takes_handles_only() -> None:
+    """Instruments instead of handles are refused with the way to fix it."""
+    counter, histogram, _ = _pair()
+    with pytest.raises(TypeError, match=r"counter\.bind"):
+        BoundPair(counter, histogram)  # type: ignore[arg-type]
+
+
+def test_pair_survives_reset() -> None:
+    """After either instrument's ``reset()`` the pair writes to the fresh series."""
+    counter, histogram, pair = _pair()
+    pair.record(0.5)
+    counter.reset()
+    histogram.reset()
+    pair.record(0.05)
+    assert counter.get_count({**LABELS, "status": "200"}) == 1
+    assert histogram.get_bucket_counts(LABELS)[0.1] == 1
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["gil-atomic", "locked"])
+def test_concurrent_pair_records_lose_nothing(
+    atomic: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads sharing a pair keep exact counts and sums, lock-free or locked."""
+    if atomic and not ATOMIC_ADD:
+        pytest.skip("free-threaded interpreter: the lock-free path is not used")
+    monkeypatch.setattr(bound_module, "ATOMIC_ADD", atomic)
+    counter, histogram, pair = _pair()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+
+    def work() -> None:
+        for _ in range(5_000):
+            pair.record(0.5)
+
+    try:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert counter.get_count({**LABELS, "status": "200"}) == 20_000
+    assert histogram.get_count(LABELS) == 20_000
+    assert histogram.get_sum(LABELS) == 10_000

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import sys
 import threading
+from collections.abc import Iterator
+from fractions import Fraction
 
 import pytest
 
@@ -11,6 +14,8 @@ from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.config import DEFAULT_BUCKETS
 from lexigram.monitor.exceptions import InvalidMetricError
 from lexigram.monitor.metrics import Histogram, HistogramSnapshot
+from lexigram.monitor.metrics import histogram as histogram_module
+from lexigram.monitor.metrics._series import ATOMIC_ADD
 
 
 def test_default_buckets_end_with_inf() -> None:
@@ -121,6 +126,19 @@ def test_reset_clears_buckets_and_history() -> None:
     assert histogram.get_observations() == []
 
 
+@pytest.fixture(params=[True, False], ids=["gil-atomic", "locked"])
+def update_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run with the lock-free GIL path and with the series lock, switching threads often."""
+    if request.param and not ATOMIC_ADD:
+        pytest.skip("free-threaded interpreter: the lock-free path is not used")
+    monkeypatch.setattr(histogram_module, "_ATOMIC_ADD", request.param)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+@pytest.mark.usefixtures("update_mode")
 def test_concurrent_observations_are_all_counted() -> None:
     """Threads observing concurrently lose no observation."""
     histogram = Histogram("latency_seconds", buckets=[0.5])
@@ -136,6 +154,45 @@ def test_concurrent_observations_are_all_counted() -> None:
         worker.join()
     assert histogram.get_bucket_counts() == {0.5: 6_000, math.inf: 12_000}
     assert histogram.get_sum() == 6_000
+
+
+@pytest.mark.usefixtures("update_mode")
+def test_snapshots_never_split_an_observation() -> None:
+    """A snapshot taken while threads observe has a sum matching its count (all values 1)."""
+    histogram = Histogram("latency_seconds", buckets=[0.5, 2.0])
+    done = threading.Event()
+    torn: list[tuple[float, int]] = []
+
+    def work() -> None:
+        for _ in range(5_000):
+            histogram.observe(1.0)
+
+    def read() -> None:
+        while not done.is_set():
+            for snap in histogram.collect():
+                if snap.sum != snap.count:
+                    torn.append((snap.sum, snap.count))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    done.set()
+    reader.join()
+    assert torn == []
+    assert histogram.get_count() == 20_000
+
+
+def test_exotic_number_types_take_the_locked_path() -> None:
+    """A Fraction or a bool is observed like the float it stands for."""
+    histogram = Histogram("latency_seconds", buckets=[0.5, 2.0])
+    histogram.observe(Fraction(1, 4))
+    histogram.observe(True)
+    assert histogram.get_bucket_counts() == {0.5: 1, 2.0: 2, math.inf: 2}
+    assert histogram.get_sum() == 1.25
 
 
 def test_snapshot_has_cumulative_counts(clock: FakeClock) -> None:

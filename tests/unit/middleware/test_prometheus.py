@@ -122,6 +122,43 @@ async def test_in_progress_gauge_is_raised_during_the_request(
     assert gauge.get_value({"method": "GET"}) == 0.0
 
 
+async def test_in_progress_gauge_survives_a_reset_mid_request(
+    collector: MetricsCollector,
+) -> None:
+    """A reset while a request runs: the request lowers the old series, later requests
+    raise and lower the new one."""
+
+    async def resetting(scope: Scope, receive: Any, send: Any) -> None:
+        collector.get_metric("http_requests_in_progress").reset()  # type: ignore[union-attr]
+        await _plain_app(scope, receive, send)
+
+    app = PrometheusMiddleware(resetting, metrics_collector=collector)
+    await _call(app, "/x")
+    gauge: Any = collector.get_metric("http_requests_in_progress")
+    assert gauge.get_value({"method": "GET"}) == 0.0
+    app.set_next_app(_plain_app)
+    await _call(app, "/x")
+    assert gauge.get_value({"method": "GET"}) == 0.0
+    assert _requests(collector, method="GET", route=UNMATCHED_ROUTE, status="200") == 2
+
+
+async def test_a_foreign_in_progress_gauge_only_costs_the_gauge(
+    collector: MetricsCollector,
+) -> None:
+    """An existing ``http_requests_in_progress`` with other labels cannot be bound: each
+    request counts an ``in_progress`` failure and is still counted and timed."""
+    collector.create_gauge("http_requests_in_progress", "taken").set(3, {"pool": "db"})
+    app = PrometheusMiddleware(_plain_app, metrics_collector=collector)
+    for _ in range(2):
+        status, _, body = await _call(app, "/x")
+        assert (status, body) == (200, b"plain")
+    assert _requests(collector, method="GET", route=UNMATCHED_ROUTE, status="200") == 2
+    failures: Any = get_default_collector().get_metric("lexigram_monitor_middleware_failures_total")
+    assert failures.get_value({"reason": "in_progress"}) >= 2
+    gauge: Any = collector.get_metric("http_requests_in_progress")
+    assert gauge.get_value({"pool": "db"}) == 3.0
+
+
 async def test_mounted_routes_get_their_full_template(collector: MetricsCollector) -> None:
     """A route under a parametrised mount is labelled with both templates."""
     app = PrometheusMiddleware(_shop(), metrics_collector=collector)

@@ -10,6 +10,10 @@ own update methods (while no span is current, the exemplar source is asked once 
 update instead of through ``capture``). After the instrument's ``reset()`` a handle
 resolves its series again on its next update. A handle holds the instrument, a copy of
 the labels and one series; it adds nothing to the instrument's bounds.
+:class:`BoundPair` updates a counter handle and a histogram handle in one call.
+
+The handles' ``_series``/``_table``/``_current`` are read directly by
+``PrometheusMiddleware`` for its in-progress gauge (an inline ``+= 1`` per request).
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from typing import TYPE_CHECKING, Any
 from ._exemplars import capture, state
 from ._series import ATOMIC_ADD, Instrument
 from .counter import _plain_number
+from .histogram import add_locked
 
 if TYPE_CHECKING:
     from .counter import Counter
     from .gauge import Gauge
     from .histogram import Histogram
 
-__all__ = ["BoundCounter", "BoundGauge", "BoundHistogram"]
+__all__ = ["BoundCounter", "BoundGauge", "BoundHistogram", "BoundPair"]
 
 
 class _Bound:
@@ -164,14 +169,12 @@ class BoundHistogram(_Bound):
         if value != value:
             raise histogram._bad_value(value)
         series = self._series if histogram._series is self._table else self._current()
-        lock = series.lock
-        lock.acquire()  # cheaper than ``with`` on this path; released however it ends
-        try:
-            series.sum += value  # first: an exotic number type fails before any change
+        if ATOMIC_ADD and (value.__class__ is float or value.__class__ is int):
+            series.sum += value  # with the next line one uninterruptible step
             series.counts[index] += 1
-            series.recent.append(value)
-        finally:
-            lock.release()
+        else:
+            add_locked(series, index, value)
+        series.recent.append(value)
         source = state.source
         if source is not None:
             current: object
@@ -181,3 +184,77 @@ class BoundHistogram(_Bound):
                 current = source
             if current is not None:
                 histogram._attach_exemplar(series, index, value, source)
+
+
+class BoundPair:
+    """A counter series and a histogram series updated by one call.
+
+    ``BoundPair(counter.bind(labels), histogram.bind(other_labels)).record(value)`` adds
+    1 to the counter's series and observes *value* in the histogram's (the RED pattern:
+    a request counted by status, its duration observed by route). The result is that of
+    ``increment(1)`` then ``observe(value)`` on the two handles, for less: one call, one
+    uninterruptible update of both series under the GIL (otherwise the histogram series'
+    lock, then the counter's) and one question to the exemplar source; while a sampled
+    span is current both series keep its exemplar (the counter's with value 1). *value*
+    follows ``Histogram.observe``'s rules and nothing changes when it is rejected. Holds
+    the two handles, nothing more.
+    """
+
+    __slots__ = ("_counter", "_histogram")
+
+    def __init__(self, counter: BoundCounter, histogram: BoundHistogram) -> None:
+        if not isinstance(counter, BoundCounter) or not isinstance(histogram, BoundHistogram):
+            raise TypeError(
+                f"BoundPair takes a counter handle and a histogram handle, got "
+                f"{type(counter).__name__} and {type(histogram).__name__}; pass "
+                "counter.bind(labels) and histogram.bind(labels)"
+            )
+        self._counter = counter
+        self._histogram = histogram
+
+    @property
+    def counter(self) -> BoundCounter:
+        """The counter series' handle."""
+        return self._counter
+
+    @property
+    def histogram(self) -> BoundHistogram:
+        """The histogram series' handle."""
+        return self._histogram
+
+    def record(self, value: float) -> None:
+        """Count one event and observe *value*."""
+        bound = self._histogram
+        histogram = bound._instrument
+        try:
+            index = bisect_left(histogram._bounds, value)
+        except TypeError:
+            raise histogram._bad_value(value) from None
+        if value != value:
+            raise histogram._bad_value(value)
+        observed = bound._series if histogram._series is bound._table else bound._current()
+        counter = self._counter
+        counted = (
+            counter._series if counter._instrument._series is counter._table else counter._current()
+        )
+        if ATOMIC_ADD and (value.__class__ is float or value.__class__ is int):
+            observed.sum += value  # up to `counted.value += 1`: one uninterruptible step
+            observed.counts[index] += 1
+            counted.value += 1
+        else:
+            add_locked(observed, index, value)
+            with counted.lock:
+                counted.value += 1
+        observed.recent.append(value)
+        source = state.source
+        if source is not None:
+            current: object
+            try:  # one call when no span is current, as in BoundCounter.increment
+                current = source()
+            except Exception:
+                current = source
+            if current is not None:
+                exemplar = capture(source, value, histogram._clock)
+                if exemplar is not None:
+                    histogram._keep_exemplar(observed, index, exemplar)
+                    counted.exemplar = (1, exemplar[1], exemplar[2], exemplar[3])

@@ -11,6 +11,12 @@ Memory per series: one count per bucket, the sum, the latest exemplar per bucket
 while an exemplar source is installed) and a ring of the ``max_observations`` most recent
 values (default 1,000) for ``get_observations()`` — independent of how many values were
 observed. Series are bounded as described in ``metrics._series``.
+
+Thread safety: on interpreters with a GIL (``ATOMIC_ADD``) an ``int``/``float``
+observation updates the sum and its bucket count in one uninterruptible bytecode
+sequence (no call, no backward jump between them), and readers copy both the same way,
+so no observation is lost and a snapshot never shows a count without its sum. Other
+number types and free-threaded builds take the series' lock.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from ..config import DEFAULT_BUCKETS
 from ..exceptions import InvalidMetricError
 from ._exemplars import RawExemplar, capture, materialize, state
 from ._series import (
+    ATOMIC_ADD,
     DEFAULT_MAX_OBSERVATIONS,
     DEFAULT_MAX_SERIES,
     ObservingInstrument,
@@ -38,9 +45,10 @@ from .snapshot import Exemplar, HistogramSnapshot
 if TYPE_CHECKING:
     from .bound import BoundHistogram
 
-__all__ = ["Histogram", "validate_buckets"]
+__all__ = ["Histogram", "add_locked", "validate_buckets"]
 
 _INF = math.inf
+_ATOMIC_ADD = ATOMIC_ADD  # module level so tests can force the locked path
 
 
 def validate_buckets(buckets: Iterable[float], metric: str = "") -> tuple[float, ...]:
@@ -68,6 +76,13 @@ def validate_buckets(buckets: Iterable[float], metric: str = "") -> tuple[float,
                 f"followed by {high!r}; sort them and drop duplicates"
             )
     return (*bounds, _INF)
+
+
+def add_locked(series: _HistogramSeries, index: int, value: float) -> None:
+    """Add *value* to *series*' sum and bucket *index* under the series' lock."""
+    with series.lock:
+        series.sum += value  # first: an exotic number type fails before any change
+        series.counts[index] += 1
 
 
 class _HistogramSeries:
@@ -130,14 +145,12 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
                 series = self._cache[tuple(labels.items())]
             except (KeyError, TypeError, AttributeError):
                 series = self._resolve(labels)
-        lock = series.lock
-        lock.acquire()
-        try:
-            series.sum += value  # first: an exotic number type fails before any change
+        if _ATOMIC_ADD and (value.__class__ is float or value.__class__ is int):
+            series.sum += value  # with the next line one uninterruptible step (module doc)
             series.counts[index] += 1
-            series.recent.append(value)
-        finally:
-            lock.release()
+        else:
+            add_locked(series, index, value)
+        series.recent.append(value)
         source = state.source
         if source is not None:
             self._attach_exemplar(series, index, value, source)
@@ -181,14 +194,16 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
 
     def _copy_counts(self, series: _HistogramSeries) -> list[int]:
         with series.lock:
-            return list(series.counts)
+            return series.counts[:]
 
     def _attach_exemplar(
         self, series: _HistogramSeries, index: int, value: float, source: Any
     ) -> None:
         exemplar = capture(source, value, self._clock)
-        if exemplar is None:
-            return
+        if exemplar is not None:
+            self._keep_exemplar(series, index, exemplar)
+
+    def _keep_exemplar(self, series: _HistogramSeries, index: int, exemplar: RawExemplar) -> None:
         exemplars = series.exemplars
         if exemplars is None:
             exemplars = series.exemplars = [None] * len(self._bounds)
@@ -212,8 +227,8 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
         self, names: tuple[str, ...], values: tuple[str, ...], series: _HistogramSeries
     ) -> HistogramSnapshot:
         with series.lock:
-            counts = list(series.counts)
-            total = series.sum
+            total = series.sum  # with the next line one uninterruptible step (module doc)
+            counts = series.counts[:]
         cumulative: list[int] = []
         running = 0
         for count in counts:

@@ -20,10 +20,12 @@ token.
 
 The instruments are created (or found) in the collector once, at construction; a later
 ``MetricsCollector.clear()`` detaches them. Hot path: one ``perf_counter`` pair, a status
-capturing ``send`` wrapper, one dict lookup for the cached updates of a (method, route,
-status) triple — bound series handles (``Counter.bind`` ...), so no label lookup per
-request — no logging and no I/O; recording failures are logged (rate limited) and
-counted in ``lexigram_monitor_middleware_failures_total``, never raised. Memory: at most
+capturing ``send`` wrapper, the method's in-progress series raised and lowered inline,
+and one dict lookup for the cached update of a (method, route, status) triple — a
+:class:`~lexigram.monitor.metrics.bound.BoundPair` counting the request and observing
+its duration in one call, so no label lookup per request — no logging and no I/O;
+recording failures are logged (rate limited) and counted in
+``lexigram_monitor_middleware_failures_total``, never raised. Memory: at most
 ``max_routes`` route labels and :data:`MAX_CACHED_LABEL_SETS` cached triples (past it,
 handles are resolved per request; the instruments' own series caps still apply).
 """
@@ -38,6 +40,8 @@ from typing import Any
 
 from .._ratelimit import RateLimitedLogger
 from ..metrics import Counter, Gauge, Histogram
+from ..metrics._series import ATOMIC_ADD
+from ..metrics.bound import BoundGauge, BoundPair
 from ..protocols import ASGIApp, Message, MetricsCollectorProtocol, Receive, Scope, Send
 from ._asgi import (
     RouteTemplates,
@@ -108,15 +112,62 @@ def _call_labelled(update: Callable[..., Any], labels: dict[str, str], value: fl
     return update(value, labels)
 
 
-class _Series:
-    """The updates of one (method, route, status) triple, resolved once and reused."""
+class _ForeignSeries:
+    """The updates of one (method, route, status) triple on instruments that are not
+    ours (a custom collector); ``record`` as :class:`~lexigram.monitor.metrics.bound.BoundPair`."""
 
     __slots__ = ("count", "observe")
 
-    def __init__(self, requests: Any, duration: Any, method: str, route: str, status: int) -> None:
-        labels = {"method": method, "route": route, "status": str(status)}
-        self.count = _updater(requests, "increment", labels, "record")
-        self.observe = _updater(duration, "observe", {"method": method, "route": route}, "record")
+    def __init__(self, count: Update, observe: Update) -> None:
+        self.count = count
+        self.observe = observe
+
+    def record(self, seconds: float) -> None:
+        self.count(1)
+        self.observe(seconds)
+
+
+_Series = BoundPair | _ForeignSeries
+
+
+def _request_series(requests: Any, duration: Any, method: str, route: str, status: int) -> _Series:
+    """The update of one (method, route, status) triple, resolved once and reused:
+    ``record(seconds)`` counts the request and observes its duration."""
+    labels = {"method": method, "route": route, "status": str(status)}
+    duration_labels = {"method": method, "route": route}
+    if isinstance(requests, Counter) and isinstance(duration, Histogram):
+        return BoundPair(requests.bind(labels), duration.bind(duration_labels))
+    return _ForeignSeries(
+        _updater(requests, "increment", labels, "record"),
+        _updater(duration, "observe", duration_labels, "record"),
+    )
+
+
+class _Method:
+    """Per request method: its label value, its in-progress series and its cached
+    (route, status, root_path) -> series table.
+
+    ``gauge`` is our bound in-progress series, updated inline by the middleware (one
+    uninterruptible ``+=`` under the GIL, see ``metrics._series``); on free-threaded
+    builds and for foreign gauges it is None and ``up``/``down`` are called instead.
+    When the gauge cannot be bound (e.g. a gauge of that name already exists with other
+    labels) ``up`` raises that error on every request, which counts it as a failure.
+    """
+
+    __slots__ = ("down", "gauge", "label", "series", "up")
+
+    def __init__(self, label: str, in_progress: Any) -> None:
+        self.label = label
+        self.series: dict[tuple[str | None, int, str], _Series] = {}
+        labels = {"method": label}
+        self.gauge: BoundGauge | None = None
+        try:
+            if isinstance(in_progress, Gauge) and ATOMIC_ADD:
+                self.gauge = in_progress.bind(labels)
+            self.up = _updater(in_progress, "increment", labels)
+            self.down = _updater(in_progress, "decrement", labels)
+        except Exception as exc:
+            self.up = self.down = functools.partial(_raise, exc)
 
 
 class PrometheusMiddleware:
@@ -185,10 +236,11 @@ class PrometheusMiddleware:
         self._requests = requests
         self._duration = duration
         self._in_progress = in_progress
-        # method -> (increment, decrement) of its in-progress series, made on first use
-        self._gauges: dict[str, tuple[Update, Update]] = {}
+        # scope["method"] -> its label, series and in-progress gauge; standard methods
+        # only (other methods share the "OTHER" entry, looked up per request)
+        self._methods: dict[str, _Method] = {}
+        self._cached_series = 0
         self._route_labels: dict[str, str] = {}
-        self._series: dict[tuple[str, str | None, int, str], _Series] = {}
         self._templates = RouteTemplates()
         self._route_owner: Any = None
         self._call: ASGIApp = self.next_app
@@ -240,28 +292,34 @@ class PrometheusMiddleware:
         if scope["type"] != "http" or _SCOPE_FLAG in scope:
             await self.next_app(scope, receive, send)
             return
-        path: str = scope["path"]
-        if path.endswith(self._path) and route_path(scope) == self._path:
+        if self._path in scope["path"] and route_path(scope) == self._path:
             if self._serve:
                 await self._serve_metrics(scope, receive, send)
             else:
                 await self.next_app(scope, receive, send)
             return
         scope[_SCOPE_FLAG] = True
-        method: str = scope["method"]
-        if method not in _STANDARD_METHODS:
-            method = OTHER_METHOD
+        by_method = self._methods.get(scope["method"])
         root: str = scope.get("root_path", "")
         owner = self._route_owner
         if owner is None:
             owner = scope.get("app")  # the Starlette app whose middleware stack we are in
-        gauge = self._gauges.get(method)
+        if by_method is None:
+            by_method = self._method(scope["method"])
         try:
-            if gauge is None:
-                gauge = self._gauge(method)
-            gauge[0](1)
+            handle = by_method.gauge
+            if handle is not None:  # inline BoundGauge.increment(1)
+                active: Any = (
+                    handle._series
+                    if handle._instrument._series is handle._table
+                    else handle._current()
+                )
+                active.value += 1
+            else:
+                by_method.up(1)
+                active = by_method  # lowered through by_method.down
         except Exception:
-            gauge = None  # not raised, so it is not lowered either
+            active = None  # not raised, so it is not lowered either
             self._failed("in_progress")
         status = 500
 
@@ -282,43 +340,50 @@ class PrometheusMiddleware:
             elapsed = perf_counter() - start
             # Inline on purpose (hot path); failures are logged and counted, never raised.
             try:
-                if gauge is not None:
-                    gauge[1](1)
+                if active is not None:
+                    if active is by_method:
+                        by_method.down(1)
+                    else:
+                        active.value -= 1
                 route = scope.get("route")
                 if route is not None and scope.get("root_path", "") == root:
                     template = getattr(route, "path_format", None)  # no mount crossed
                     if template.__class__ is not str:
-                        template = self._templates.template(scope, root_path=root, owner=owner)
+                        template = self._template(scope, root, owner)
                 elif route is not None or "endpoint" in scope:
-                    template = self._templates.template(scope, root_path=root, owner=owner)
+                    template = self._template(scope, root, owner)
                 else:
                     template = None
-                key = (method, template, status, root)
-                series = self._series.get(key)
+                key = (template, status, root)
+                series = by_method.series.get(key)
                 if series is None:
-                    series = self._new_series(key)
-                series.count(1)
-                series.observe(elapsed)
+                    series = self._new_series(by_method, key)
+                series.record(elapsed)
             except Exception:
                 self._failed("record")
 
-    def _new_series(self, key: tuple[str, str | None, int, str]) -> _Series:
-        method, template, status, root = key
-        route_label = self._route_label(template, root)
-        series = _Series(self._requests, self._duration, method, route_label, status)
-        if len(self._series) < MAX_CACHED_LABEL_SETS:
-            self._series[key] = series
-        return series
+    def _template(self, scope: Scope, root: str, owner: Any) -> str | None:
+        return self._templates.template(scope, root_path=root, owner=owner)
 
-    def _gauge(self, method: str) -> tuple[Update, Update]:
-        """The (increment, decrement) pair of *method*'s in-progress series."""
-        labels = {"method": method}
-        gauge = (
-            _updater(self._in_progress, "increment", labels),
-            _updater(self._in_progress, "decrement", labels),
+    def _method(self, method: str) -> _Method:
+        """The :class:`_Method` of *method* (``OTHER`` for non-standard methods)."""
+        label = method if method in _STANDARD_METHODS else OTHER_METHOD
+        found = self._methods.get(label)
+        if found is None:
+            found = _Method(label, self._in_progress)
+            self._methods[label] = found
+        return found
+
+    def _new_series(self, by_method: _Method, key: tuple[str | None, int, str]) -> _Series:
+        template, status, root = key
+        route_label = self._route_label(template, root)
+        series = _request_series(
+            self._requests, self._duration, by_method.label, route_label, status
         )
-        self._gauges[method] = gauge
-        return gauge
+        if self._cached_series < MAX_CACHED_LABEL_SETS:
+            by_method.series[key] = series
+            self._cached_series += 1
+        return series
 
     def _route_label(self, template: str | None, root: str) -> str:
         """The bounded label: *root* + *template*, ``<unmatched>`` or ``<overflow>``."""
@@ -365,6 +430,11 @@ class PrometheusMiddleware:
             {"type": "http.response.start", "status": response.status, "headers": raw_headers}
         )
         await send({"type": "http.response.body", "body": response.body})
+
+
+def _raise(error: Exception, *args: Any) -> None:
+    """Stands in for an update that cannot work: raises *error* (counted by the caller)."""
+    raise error
 
 
 def _ignore(*args: Any) -> None:
