@@ -114,3 +114,48 @@ def test_set_returns_previous_source_and_rejects_non_callables() -> None:
     assert set_exemplar_source(None) is spans
     with pytest.raises(TypeError, match="not callable"):
         set_exemplar_source("nope")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="probe"):
+        set_exemplar_source(spans, probe="nope")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["counter", "histogram", "bound counter", "bound histogram"])
+def test_the_source_is_asked_only_while_the_probe_sees_a_span(kind: str) -> None:
+    """A probe answering None spares the source; once it sees a span the source is asked."""
+    spans = FakeSpans()
+    seen: list[object] = [None]
+    set_exemplar_source(spans, probe=lambda: seen[0])
+    counter = Counter("c_total")
+    histogram = Histogram("h", buckets=[1])
+    update = {
+        "counter": lambda: counter.increment(),
+        "histogram": lambda: histogram.observe(0.5),
+        "bound counter": counter.bind().increment,
+        "bound histogram": lambda: histogram.bind().observe(0.5),
+    }[kind]
+    update()
+    assert spans.calls == 0
+    seen[0] = object()
+    update()
+    assert spans.calls == 1
+    found = counter.get_exemplar() if "counter" in kind else histogram.get_exemplars()[1.0]
+    assert found is not None
+    assert found.trace_id == TRACE
+
+
+def test_the_wiring_probes_the_current_span() -> None:
+    """The installed source is asked only while one of our spans is current."""
+    from lexigram.monitor.backends._wiring import disable_exemplars, enable_exemplars
+    from lexigram.monitor.tracing import Tracer
+
+    enable_exemplars()
+    try:
+        counter = Counter("c_total")
+        counter.increment()
+        assert counter.get_exemplar() is None
+        with Tracer("test", None).start_span("work") as span:
+            counter.increment()
+        found = counter.get_exemplar()
+        assert found is not None
+        assert found.span_id == span.context.span_id
+    finally:
+        disable_exemplars()

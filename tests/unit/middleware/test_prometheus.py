@@ -423,8 +423,9 @@ async def test_default_collector_is_the_process_default() -> None:
     assert app.metrics_collector is get_default_collector()
 
 
-async def test_histogram_exemplars_carry_the_current_span(collector: MetricsCollector) -> None:
-    """When a span is current around the middleware, duration exemplars carry its ids."""
+async def test_exemplars_carry_the_current_span(collector: MetricsCollector) -> None:
+    """When a span is current around the middleware, the duration bucket and the request
+    counter keep exemplars with its ids."""
     tracer = Tracer("test", None)
     inner = PrometheusMiddleware(_shop(), metrics_collector=collector)
 
@@ -437,6 +438,9 @@ async def test_histogram_exemplars_carry_the_current_span(collector: MetricsColl
     histogram: Any = collector.get_metric("http_request_duration_seconds")
     exemplars = [e for e in histogram.get_exemplars({"method": "GET", "route": "/"}).values() if e]
     assert [e.trace_id for e in exemplars] == [traced.trace_id]  # type: ignore[attr-defined]
+    requests: Any = collector.get_metric("http_requests_total")
+    counted = requests.get_exemplar({"method": "GET", "route": "/", "status": "200"})
+    assert counted.trace_id == traced.trace_id  # type: ignore[attr-defined]
 
 
 async def test_set_next_app_and_next_app(collector: MetricsCollector) -> None:

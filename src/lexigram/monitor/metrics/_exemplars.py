@@ -6,7 +6,9 @@ The wiring layer installs a function returning the current *sampled* span's ids:
 
 While a source is installed, ``Counter.increment`` keeps the latest exemplar per series
 and ``Histogram.observe`` the latest per bucket. Without one, the hot path pays a single
-``is None`` check. A source that raises or returns something malformed is counted in
+``is None`` check; with one, an update first asks the source's probe (by default the
+source itself) and asks the source only when the probe reports a current span. A
+source that raises or returns something malformed is counted in
 :func:`source_failures`, logged (rate limited) and yields no exemplar; it never breaks
 the update that called it.
 
@@ -43,25 +45,36 @@ _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.metrics.exemplars")
 class _State:
     """Mutable holder read by the instruments' hot paths (one attribute load)."""
 
-    __slots__ = ("failures", "source")
+    __slots__ = ("failures", "probe", "source")
 
     def __init__(self) -> None:
         self.source: ExemplarSource | None = None
+        self.probe: Callable[[], object] | None = None
         self.failures = 0
 
 
 state = _State()
 
 
-def set_exemplar_source(source: ExemplarSource | None) -> ExemplarSource | None:
-    """Install (or with None, remove) the exemplar source; returns the previous one."""
+def set_exemplar_source(
+    source: ExemplarSource | None, *, probe: Callable[[], object] | None = None
+) -> ExemplarSource | None:
+    """Install (or with None, remove) the exemplar source; returns the previous one.
+
+    *probe* is an optional cheap check asked first on every update: while it returns
+    None no span is current and *source* is not called (the wiring passes the current
+    span context variable's ``get``, a call without a Python frame). Default: *source*.
+    """
     if source is not None and not callable(source):
         raise TypeError(
             f"exemplar source {source!r} is not callable; pass a function returning "
             "(trace_id_hex, span_id_hex) or None"
         )
+    if probe is not None and not callable(probe):
+        raise TypeError(f"exemplar probe {probe!r} is not callable; pass a function or None")
     previous = state.source
     state.source = source
+    state.probe = None if source is None else (probe or source)
     return previous
 
 
@@ -75,8 +88,11 @@ def source_failures() -> int:
     return state.failures
 
 
-def capture(source: ExemplarSource, value: float, clock: Clock) -> RawExemplar | None:
-    """Ask *source* for the current span and record an exemplar; None when unsampled."""
+def capture(source: ExemplarSource | None, value: float, clock: Clock) -> RawExemplar | None:
+    """Ask *source* for the current span and record an exemplar; None when unsampled
+    (or when *source* is None: removed by another thread since the probe answered)."""
+    if source is None:
+        return None
     try:
         ids = source()
         if ids is None:

@@ -6,8 +6,7 @@ found (or created, or mapped to the overflow series past the cap) when the handl
 made, with the same rules and errors as a labelled update. Hot paths that reuse a few
 label sets — a middleware caching one handle per (method, route, status) — touch only
 the series itself. Values, exemplars and thread safety are those of the instrument's
-own update methods (while no span is current, the exemplar source is asked once per
-update instead of through ``capture``). After the instrument's ``reset()`` a handle
+own update methods. After the instrument's ``reset()`` a handle
 resolves its series again on its next update. A handle holds the instrument, a copy of
 the labels and one series; it adds nothing to the instrument's bounds.
 :class:`BoundPair` updates a counter handle and a histogram handle in one call.
@@ -82,17 +81,15 @@ class BoundCounter(_Bound):
                 else:
                     with series.lock:
                         series.value += amount
-                source = state.source
-                if source is not None:
-                    # One call when no span is current; capture() asks again and
-                    # counts a failing source.
+                probe = state.probe
+                if probe is not None:
                     current: object
                     try:
-                        current = source()
+                        current = probe()
                     except Exception:
-                        current = source
+                        current = probe  # capture() asks the source and counts the failure
                     if current is not None:
-                        exemplar = capture(source, amount, self._instrument._clock)
+                        exemplar = capture(state.source, amount, self._instrument._clock)
                         if exemplar is not None:
                             series.exemplar = exemplar
                 return
@@ -175,15 +172,15 @@ class BoundHistogram(_Bound):
         else:
             add_locked(series, index, value)
         series.recent.append(value)
-        source = state.source
-        if source is not None:
+        probe = state.probe
+        if probe is not None:
             current: object
-            try:  # as in BoundCounter.increment: one call when no span is current
-                current = source()
+            try:
+                current = probe()
             except Exception:
-                current = source
+                current = probe  # capture() asks the source and counts the failure
             if current is not None:
-                histogram._attach_exemplar(series, index, value, source)
+                histogram._attach_exemplar(series, index, value, state.source)
 
 
 class BoundPair:
@@ -246,15 +243,15 @@ class BoundPair:
             with counted.lock:
                 counted.value += 1
         observed.recent.append(value)
-        source = state.source
-        if source is not None:
+        probe = state.probe
+        if probe is not None:
             current: object
-            try:  # one call when no span is current, as in BoundCounter.increment
-                current = source()
+            try:
+                current = probe()
             except Exception:
-                current = source
+                current = probe  # capture() asks the source and counts the failure
             if current is not None:
-                exemplar = capture(source, value, histogram._clock)
+                exemplar = capture(state.source, value, histogram._clock)
                 if exemplar is not None:
                     histogram._keep_exemplar(observed, index, exemplar)
                     counted.exemplar = (1, exemplar[1], exemplar[2], exemplar[3])

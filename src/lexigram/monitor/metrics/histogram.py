@@ -151,9 +151,15 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
         else:
             add_locked(series, index, value)
         series.recent.append(value)
-        source = state.source
-        if source is not None:
-            self._attach_exemplar(series, index, value, source)
+        probe = state.probe
+        if probe is not None:
+            current: object
+            try:
+                current = probe()
+            except Exception:
+                current = probe  # capture() asks the source and counts the failure
+            if current is not None:
+                self._attach_exemplar(series, index, value, state.source)
 
     def bind(self, labels: Mapping[str, str] | None = None) -> BoundHistogram:
         """The series of *labels* as a handle whose ``observe(value)`` skips the lookup (see

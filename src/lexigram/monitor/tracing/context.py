@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,6 +34,7 @@ __all__ = [
     "IdGenerator",
     "RandomIdGenerator",
     "SpanContext",
+    "current_span_probe",
     "current_trace_ids",
     "extract",
     "get_current_span",
@@ -298,6 +299,11 @@ def inject(carrier: MutableMapping[str, Any], context: SpanContext) -> None:
 
 
 _CURRENT_SPAN: ContextVar[Span | None] = ContextVar("lexigram_monitor_current_span", default=None)
+
+
+#: The current span or None, called without a Python frame (the context variable's
+#: ``get``): the cheap probe the metrics ask before the exemplar source.
+current_span_probe: Callable[[], Span | None] = _CURRENT_SPAN.get
 
 
 def get_current_span() -> Span | None:
