@@ -243,6 +243,10 @@ def test_pair_survives_reset() -> None:
     pair.record(0.05)
     assert counter.get_count({**LABELS, "status": "200"}) == 1
     assert histogram.get_bucket_counts(LABELS)[0.1] == 1
+    Counter("unrelated_total").reset()  # any reset makes the pair look again: same series
+    pair.record(0.05)
+    assert counter.get_count({**LABELS, "status": "200"}) == 2
+    assert histogram.get_bucket_counts(LABELS)[0.1] == 2
 
 
 @pytest.mark.parametrize("atomic", [True, False], ids=["gil-atomic", "locked"])

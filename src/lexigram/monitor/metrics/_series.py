@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_MAX_OBSERVATIONS",
     "DEFAULT_MAX_SERIES",
     "OVERFLOW_VALUE",
+    "RESETS",
     "Instrument",
     "InstrumentKind",
     "check_max_observations",
@@ -61,6 +62,19 @@ _logger = logging.getLogger("lexigram.monitor.metrics")
 
 S = TypeVar("S")
 Snap = TypeVar("Snap")
+
+
+class _Resets:
+    """Process-wide count of instrument resets: a handle caching series of several
+    instruments notices any reset with one comparison (``metrics.bound.BoundPair``)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+RESETS = _Resets()
 
 
 def check_max_observations(value: object, metric: str) -> int:
@@ -191,6 +205,7 @@ class Instrument(ABC, Generic[S, Snap]):
             self._cache = {}
             self._unlabelled = None
             self._overflow = None
+            RESETS.count += 1
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self._name!r}, label_names={self._label_names!r})"

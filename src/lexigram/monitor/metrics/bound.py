@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._exemplars import capture, state
-from ._series import ATOMIC_ADD, Instrument
+from ._series import ATOMIC_ADD, RESETS, Instrument
 from .counter import _plain_number
 from .histogram import add_locked
 
@@ -197,7 +197,7 @@ class BoundPair:
     the two handles, nothing more.
     """
 
-    __slots__ = ("_counter", "_histogram")
+    __slots__ = ("_bounds", "_counted", "_counter", "_epoch", "_histogram", "_observed")
 
     def __init__(self, counter: BoundCounter, histogram: BoundHistogram) -> None:
         if not isinstance(counter, BoundCounter) or not isinstance(histogram, BoundHistogram):
@@ -208,6 +208,14 @@ class BoundPair:
             )
         self._counter = counter
         self._histogram = histogram
+        self._bounds = histogram._instrument._bounds
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Take the handles' current series (again, after a reset of any instrument)."""
+        self._epoch = RESETS.count  # first: a reset from here on is noticed next time
+        self._counted: Any = self._counter._current()
+        self._observed: Any = self._histogram._current()
 
     @property
     def counter(self) -> BoundCounter:
@@ -221,19 +229,16 @@ class BoundPair:
 
     def record(self, value: float) -> None:
         """Count one event and observe *value*."""
-        bound = self._histogram
-        histogram = bound._instrument
         try:
-            index = bisect_left(histogram._bounds, value)
+            index = bisect_left(self._bounds, value)
         except TypeError:
-            raise histogram._bad_value(value) from None
+            raise self._histogram._instrument._bad_value(value) from None
         if value != value:
-            raise histogram._bad_value(value)
-        observed = bound._series if histogram._series is bound._table else bound._current()
-        counter = self._counter
-        counted = (
-            counter._series if counter._instrument._series is counter._table else counter._current()
-        )
+            raise self._histogram._instrument._bad_value(value)
+        if self._epoch != RESETS.count:
+            self._refresh()
+        observed = self._observed
+        counted = self._counted
         if ATOMIC_ADD and (value.__class__ is float or value.__class__ is int):
             observed.sum += value  # up to `counted.value += 1`: one uninterruptible step
             observed.counts[index] += 1
@@ -251,6 +256,7 @@ class BoundPair:
             except Exception:
                 current = probe  # capture() asks the source and counts the failure
             if current is not None:
+                histogram = self._histogram._instrument
                 exemplar = capture(state.source, value, histogram._clock)
                 if exemplar is not None:
                     histogram._keep_exemplar(observed, index, exemplar)

@@ -301,9 +301,8 @@ class PrometheusMiddleware:
         scope[_SCOPE_FLAG] = True
         by_method = self._methods.get(scope["method"])
         root: str = scope.get("root_path", "")
-        owner = self._route_owner
-        if owner is None:
-            owner = scope.get("app")  # the Starlette app whose middleware stack we are in
+        # the routed app we wrap, else the Starlette app whose middleware stack we are in
+        owner = self._route_owner or scope.get("app")
         if by_method is None:
             by_method = self._method(scope["method"])
         try:
