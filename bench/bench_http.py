@@ -10,13 +10,13 @@ app's), which other load on the machine disturbs far less than req/s. Requests a
 between ``GET /`` and ``GET /items/<n>`` over 100 item ids (one route template, many
 paths).
 
-Environment knobs: ``BENCH_HTTP_SECONDS`` (3 per run), ``BENCH_HTTP_ROUNDS`` (5),
-``BENCH_HTTP_CONNECTIONS`` (32), ``BENCH_HTTP_PIN`` (1: with two or more CPUs the
-servers run on the first CPU and ``wrk`` on the others, so the server never competes
-with the load generator for a core; 0: no pinning), ``BENCH_HTTP_APPS`` (comma-separated factory names of
-``bench/_http_apps.py`` to run, e.g. ``bare_starlette,lexigram_prometheus_app``; default:
-all, and the baseline of a chosen app is always added). The whole run stops starting new load runs after
-``BENCH_HTTP_BUDGET`` seconds (170), so it stays near three minutes.
+Environment knobs: ``BENCH_HTTP_SECONDS`` (2 per run), ``BENCH_HTTP_ROUNDS`` (9),
+``BENCH_HTTP_CONNECTIONS`` (32), ``BENCH_HTTP_PIN`` (1: with two or more CPUs the servers
+run on the first CPU and ``wrk`` on the others, so a server never competes with the load
+generator for a core; 0: no pinning), ``BENCH_HTTP_APPS`` (comma-separated factory names
+from ``bench/_http_apps.py``, e.g. ``lexigram_prometheus_app``; default: all; the
+baseline of a chosen app is always added). The whole run stops starting new load runs
+after ``BENCH_HTTP_BUDGET`` seconds (170), so it stays under three minutes.
 """
 
 from __future__ import annotations
@@ -276,8 +276,8 @@ def main() -> None:
     if wrk is None:
         print("wrk is not installed (Debian package 'wrk'; .ci/run installs it): skipping http")
         return
-    seconds = _env_number("BENCH_HTTP_SECONDS", 3)
-    rounds = int(_env_number("BENCH_HTTP_ROUNDS", 5))
+    seconds = _env_number("BENCH_HTTP_SECONDS", 2)
+    rounds = int(_env_number("BENCH_HTTP_ROUNDS", 9))
     connections = int(_env_number("BENCH_HTTP_CONNECTIONS", 32))
     budget = _env_number("BENCH_HTTP_BUDGET", 170)
     print(
