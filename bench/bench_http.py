@@ -1,22 +1,24 @@
 """HTTP middleware overhead: the apps of ``bench/_http_apps.py`` under ``wrk`` load.
 
 Each available app runs in its own uvicorn process (uvloop, httptools, 1 worker, no access
-log) on a free loopback port; all are started first, warmed up, then loaded by ``wrk`` in
-interleaved rounds (the order rotates every round). Per app it reports the median req/s,
-its share of its bare framework's req/s (median of per-round ratios), the median p99
-latency and the server's CPU time per request (psutil ``cpu_times`` delta / requests),
-also as the excess over the bare app and as a capacity share (bare CPU/req over the
-app's), which other load on the machine disturbs far less than req/s. Requests alternate
-between ``GET /`` and ``GET /items/<n>`` over 100 item ids (one route template, many
-paths).
+log) on a free loopback port; all are started first and warmed up. Then, in rounds, every
+app is loaded by ``wrk`` back to back with its bare framework app (the pair's order
+alternates, the apps' order rotates from round to round), so each comparison is made
+between two runs a few seconds apart. Per app it reports the median req/s, its share of
+the bare app's req/s (median of the per-pair ratios), the median p99 latency and the
+server's CPU time per request (psutil ``cpu_times`` delta / requests), also as the
+excess over the bare app and as a capacity share (bare CPU/req over the app's).
+Requests alternate between ``GET /`` and ``GET /items/<n>`` over 100 item ids (one route
+template, many paths).
 
-Environment knobs: ``BENCH_HTTP_SECONDS`` (2 per run), ``BENCH_HTTP_ROUNDS`` (9),
+Environment knobs: ``BENCH_HTTP_SECONDS`` (2 per run), ``BENCH_HTTP_ROUNDS`` (8),
 ``BENCH_HTTP_CONNECTIONS`` (32), ``BENCH_HTTP_PIN`` (1: with two or more CPUs the servers
 run on the first CPU and ``wrk`` on the others, so a server never competes with the load
 generator for a core; 0: no pinning), ``BENCH_HTTP_APPS`` (comma-separated factory names
 from ``bench/_http_apps.py``, e.g. ``lexigram_prometheus_app``; default: all; the
-baseline of a chosen app is always added). The whole run stops starting new load runs
-after ``BENCH_HTTP_BUDGET`` seconds (170), so it stays under three minutes.
+baseline of a chosen app is always added). Apps with a target run two pairs per round.
+The whole run stops starting new load runs after ``BENCH_HTTP_BUDGET`` seconds (260),
+so it stays under five minutes.
 """
 
 from __future__ import annotations
@@ -204,14 +206,18 @@ def _load(wrk: str, script: Path, server: AppServer, seconds: float, connections
     )
 
 
-def _table(results: dict[str, dict[int, Run]], notes: dict[str, str]) -> str:
+def _table(
+    results: dict[str, list[Run]],
+    pairs: dict[str, list[tuple[Run, Run]]],
+    notes: dict[str, str],
+) -> str:
     """Markdown table per app: req/s, its share of the bare app's req/s, p99, server CPU
     per request, the CPU added over the bare app, and the capacity share by CPU
     (bare CPU/req divided by the app's), with the target.
 
-    Comparisons with the baseline are medians over rounds of per-round ratios/differences
-    (runs close in time), which cancels most of the drift of a shared machine; the CPU
-    figures count only the server's own time, so they are the steadier of the two.
+    Comparisons with the baseline are medians of per-pair ratios/differences, each pair
+    an app run and the baseline run right next to it, which cancels most of the drift of
+    a shared machine; the CPU figures count only the server's own time.
     """
     by_factory = {spec.factory: spec for spec in APPS}
     rows = [
@@ -223,13 +229,14 @@ def _table(results: dict[str, dict[int, Run]], notes: dict[str, str]) -> str:
         if spec.name not in results and spec.name not in notes:
             continue  # not chosen (BENCH_HTTP_APPS)
         baseline = by_factory[spec.baseline].name
-        runs = results.get(spec.name, {})
+        runs = results.get(spec.name, [])
         if not runs:
             note = notes.get(spec.name, "not run")
             rows.append(f"| {spec.name} | {baseline} | {note} | | | | | | {spec.target} |")
             continue
-        base = results.get(baseline, {})
-        paired = [(run, base[n]) for n, run in runs.items() if n in base and base[n].requests]
+        paired = [(run, bare) for run, bare in pairs.get(spec.name, []) if bare.requests]
+        if spec.baseline == spec.factory:
+            paired = [(run, run) for run in runs if run.requests]
         share = extra = capacity = "n/a"
         if paired:
             rps_ratio = statistics.median(run.rps / bare.rps for run, bare in paired)
@@ -242,10 +249,10 @@ def _table(results: dict[str, dict[int, Run]], notes: dict[str, str]) -> str:
             share = f"{100 * rps_ratio:.0f} %"
             extra = f"{cpu_added:+.0f}"
             capacity = f"{100 * cpu_ratio:.0f} %"
-        rps = statistics.median(r.rps for r in runs.values())
-        p99_ms = statistics.median(r.p99_us for r in runs.values()) / 1000
-        cpu = statistics.median(r.cpu_us_per_request for r in runs.values())
-        errors = sum(r.errors for r in runs.values())
+        rps = statistics.median(r.rps for r in runs)
+        p99_ms = statistics.median(r.p99_us for r in runs) / 1000
+        cpu = statistics.median(r.cpu_us_per_request for r in runs)
+        errors = sum(r.errors for r in runs)
         flag = f" ({errors} errors)" if errors else ""
         rows.append(
             f"| {spec.name}{flag} | {baseline} | {rps:,.0f} | {share} | {p99_ms:.2f} "
@@ -277,16 +284,18 @@ def main() -> None:
         print("wrk is not installed (Debian package 'wrk'; .ci/run installs it): skipping http")
         return
     seconds = _env_number("BENCH_HTTP_SECONDS", 2)
-    rounds = int(_env_number("BENCH_HTTP_ROUNDS", 9))
+    rounds = int(_env_number("BENCH_HTTP_ROUNDS", 8))
     connections = int(_env_number("BENCH_HTTP_CONNECTIONS", 32))
-    budget = _env_number("BENCH_HTTP_BUDGET", 170)
+    budget = _env_number("BENCH_HTTP_BUDGET", 260)
     print(
-        f"wrk -t1 -c{connections} -d{seconds:g}s --latency, {rounds} interleaved rounds; "
-        "uvicorn 1 worker, uvloop + httptools, no access log; requests alternate / and /items/<n>"
+        f"wrk -t1 -c{connections} -d{seconds:g}s --latency; {rounds} rounds, each app back to "
+        "back with its bare app; uvicorn 1 worker, uvloop + httptools, no access log; "
+        "requests alternate / and /items/<n>"
     )
 
     notes: dict[str, str] = {}
-    results: dict[str, dict[int, Run]] = {}
+    results: dict[str, list[Run]] = {}
+    pairs: dict[str, list[tuple[Run, Run]]] = {}
     chosen = _chosen_apps()
     split = _cpu_split()
     if split is not None:
@@ -317,27 +326,40 @@ def main() -> None:
                 continue
             ready.append(server)
 
+        by_factory = {server.spec.factory: server for server in ready}
+        compared = [s for s in ready if s.spec.baseline != s.spec.factory]
+        compared = [s for s in compared if s.spec.baseline in by_factory]
         for round_no in range(rounds):
-            order = ready[round_no % len(ready) :] + ready[: round_no % len(ready)] if ready else []
+            shift = round_no % len(compared) if compared else 0
             figures: list[str] = []
-            for server in order:
+            # apps with a target get two pairs per round: twice the samples for a verdict
+            queue: list[AppServer] = []
+            for server in compared[shift:] + compared[:shift]:
+                queue += [server] * (2 if server.spec.target else 1)
+            for index, server in enumerate(queue):
                 if time.monotonic() - started > budget:
                     figures.append(f"{server.spec.name}: skipped (time budget)")
                     continue
+                base = by_factory[server.spec.baseline]
+                # the pair runs back to back, in alternating order
+                order = (base, server) if (round_no + index) % 2 == 0 else (server, base)
                 try:
-                    run = _load(wrk, script, server, seconds, connections)
+                    done = {s.spec.name: _load(wrk, script, s, seconds, connections) for s in order}
                 except RuntimeError as exc:
                     figures.append(f"{server.spec.name}: failed")
                     print(f"{server.spec.name}: {exc}", file=sys.stderr)
                     continue
-                results.setdefault(server.spec.name, {})[round_no] = run
-                figures.append(f"{server.spec.name} {run.rps:,.0f}")
-            print(f"round {round_no + 1}: " + "; ".join(figures))
+                run, bare = done[server.spec.name], done[base.spec.name]
+                results.setdefault(server.spec.name, []).append(run)
+                results.setdefault(base.spec.name, []).append(bare)
+                pairs.setdefault(server.spec.name, []).append((run, bare))
+                figures.append(f"{server.spec.name} {100 * run.rps / max(bare.rps, 1):.0f} %")
+            print(f"round {round_no + 1} (% of bare req/s): " + "; ".join(figures))
 
     for name, reason in notes.items():
         print(f"{name}: {reason}")
     print()
-    print(_table(results, notes))
+    print(_table(results, pairs, notes))
 
 
 if __name__ == "__main__":

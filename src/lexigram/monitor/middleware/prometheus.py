@@ -432,8 +432,9 @@ class PrometheusMiddleware:
 
 
 def _raise(error: Exception, *args: Any) -> None:
-    """Stands in for an update that cannot work: raises *error* (counted by the caller)."""
-    raise error
+    """Stands in for an update that cannot work: raises *error* (counted by the caller)
+    with a fresh traceback, so raising it on every request keeps nothing."""
+    raise error.with_traceback(None)
 
 
 def _ignore(*args: Any) -> None:
