@@ -22,8 +22,10 @@ gauge update ``series.value += amount`` with a built-in ``int``/``float`` is one
 uninterruptible step: those bytecodes make no call and no backward jump, the only
 places where CPython hands the GIL to another thread, so no update is lost and no
 lock is needed (the unit tests hammer this with a 1 µs switch interval). On
-free-threaded builds every update takes the series' lock. Histogram and summary
-updates (several fields) always take the series' lock.
+free-threaded builds every update takes the series' lock. A histogram's sum and bucket
+count are updated the same way, as one such sequence (see ``metrics.histogram``);
+summary updates (a sketch) always take the series' lock. ``reset()`` also bumps the
+process-wide :data:`RESETS` counter that ``BoundPair`` compares to notice it.
 """
 
 from __future__ import annotations
