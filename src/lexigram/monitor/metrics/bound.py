@@ -169,9 +169,9 @@ class BoundHistogram(_Bound):
         if ATOMIC_ADD and (value.__class__ is float or value.__class__ is int):
             series.sum += value  # with the next line one uninterruptible step
             series.counts[index] += 1
+            series.recent.append(value)
         else:
             add_locked(series, index, value)
-        series.recent.append(value)
         probe = state.probe
         if probe is not None:
             current: object
@@ -194,7 +194,8 @@ class BoundPair:
     lock, then the counter's) and one question to the exemplar source; while a sampled
     span is current both series keep its exemplar (the counter's with value 1). *value*
     follows ``Histogram.observe``'s rules and nothing changes when it is rejected. Holds
-    the two handles, nothing more.
+    the two handles and their current series (taken again after any instrument's
+    ``reset()``), nothing more.
     """
 
     __slots__ = ("_bounds", "_counted", "_counter", "_epoch", "_histogram", "_observed")
@@ -243,11 +244,11 @@ class BoundPair:
             observed.sum += value  # up to `counted.value += 1`: one uninterruptible step
             observed.counts[index] += 1
             counted.value += 1
+            observed.recent.append(value)
         else:
             add_locked(observed, index, value)
             with counted.lock:
                 counted.value += 1
-        observed.recent.append(value)
         probe = state.probe
         if probe is not None:
             current: object

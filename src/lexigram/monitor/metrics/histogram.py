@@ -14,9 +14,9 @@ observed. Series are bounded as described in ``metrics._series``.
 
 Thread safety: on interpreters with a GIL (``ATOMIC_ADD``) an ``int``/``float``
 observation updates the sum and its bucket count in one uninterruptible bytecode
-sequence (no call, no backward jump between them), and readers copy both the same way,
-so no observation is lost and a snapshot never shows a count without its sum. Other
-number types and free-threaded builds take the series' lock.
+sequence (no call, no backward jump between them), and a snapshot copies the counts
+and reads the sum the same way, so no observation is lost and a snapshot's sum always
+matches its counts. Other number types and free-threaded builds take the series' lock.
 """
 
 from __future__ import annotations
@@ -79,10 +79,12 @@ def validate_buckets(buckets: Iterable[float], metric: str = "") -> tuple[float,
 
 
 def add_locked(series: _HistogramSeries, index: int, value: float) -> None:
-    """Add *value* to *series*' sum and bucket *index* under the series' lock."""
+    """Add *value* to *series*' sum, bucket *index* and recent observations under the
+    series' lock (free-threaded builds, number types other than int and float)."""
     with series.lock:
         series.sum += value  # first: an exotic number type fails before any change
         series.counts[index] += 1
+        series.recent.append(value)
 
 
 class _HistogramSeries:
@@ -148,9 +150,9 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
         if _ATOMIC_ADD and (value.__class__ is float or value.__class__ is int):
             series.sum += value  # with the next line one uninterruptible step (module doc)
             series.counts[index] += 1
+            series.recent.append(value)
         else:
             add_locked(series, index, value)
-        series.recent.append(value)
         probe = state.probe
         if probe is not None:
             current: object
@@ -233,8 +235,10 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
         self, names: tuple[str, ...], values: tuple[str, ...], series: _HistogramSeries
     ) -> HistogramSnapshot:
         with series.lock:
-            total = series.sum  # with the next line one uninterruptible step (module doc)
+            # No call between the copy and the read (module doc): a thread switch can
+            # only come while the slice allocates, before anything is copied.
             counts = series.counts[:]
+            total = series.sum
         cumulative: list[int] = []
         running = 0
         for count in counts:
