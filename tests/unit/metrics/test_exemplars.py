@@ -159,3 +159,20 @@ def test_the_wiring_probes_the_current_span() -> None:
         assert found.span_id == span.context.span_id
     finally:
         disable_exemplars()
+
+
+def test_a_raising_probe_means_ask_the_source() -> None:
+    """A probe that raises never breaks the update: the source is asked instead."""
+    spans = FakeSpans()
+
+    def broken() -> object:
+        raise RuntimeError("probe gone")
+
+    set_exemplar_source(spans, probe=broken)
+    counter = Counter("c_total")
+    counter.increment()
+    assert counter.get_count() == 1
+    assert spans.calls == 1
+    found = counter.get_exemplar()
+    assert found is not None
+    assert found.trace_id == TRACE

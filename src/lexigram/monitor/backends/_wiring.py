@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .._selfmetrics import SPAN_EXPORT_FAILURES, SPANS_DROPPED, count_failure
 from ..metrics import get_exemplar_source, set_exemplar_source
+from ..metrics._exemplars import install_source
 from ..tracing import current_trace_ids
 from ..tracing.context import current_span_probe
 from ..tracing.export import set_export_stats_listener
@@ -28,7 +29,7 @@ def enable_exemplars() -> None:
     A different source installed on purpose (e.g. by a test) is replaced.
     """
     if get_exemplar_source() is not current_trace_ids:
-        set_exemplar_source(current_trace_ids, probe=current_span_probe)
+        install_source(current_trace_ids, current_span_probe)
 
 
 def disable_exemplars() -> None:

@@ -6,8 +6,8 @@ The wiring layer installs a function returning the current *sampled* span's ids:
 
 While a source is installed, ``Counter.increment`` keeps the latest exemplar per series
 and ``Histogram.observe`` the latest per bucket. Without one, the hot path pays a single
-``is None`` check; with one, an update first asks the source's probe (by default the
-source itself) and asks the source only when the probe reports a current span. A
+``is None`` check; with one, an update first asks the probe (which never raises) and
+asks the source only when the probe reports a current span. A
 source that raises or returns something malformed is counted in
 :func:`source_failures`, logged (rate limited) and yields no exemplar; it never breaks
 the update that called it.
@@ -29,6 +29,7 @@ __all__ = [
     "ExemplarSource",
     "RawExemplar",
     "get_exemplar_source",
+    "install_source",
     "materialize",
     "set_exemplar_source",
     "source_failures",
@@ -62,8 +63,8 @@ def set_exemplar_source(
     """Install (or with None, remove) the exemplar source; returns the previous one.
 
     *probe* is an optional cheap check asked first on every update: while it returns
-    None no span is current and *source* is not called (the wiring passes the current
-    span context variable's ``get``, a call without a Python frame). Default: *source*.
+    None no span is current and *source* is not called. A probe that raises counts as
+    "ask the source". Without a probe the source is asked on every update.
     """
     if source is not None and not callable(source):
         raise TypeError(
@@ -72,10 +73,36 @@ def set_exemplar_source(
         )
     if probe is not None and not callable(probe):
         raise TypeError(f"exemplar probe {probe!r} is not callable; pass a function or None")
+    return install_source(source, None if probe is None else _guarded(probe))
+
+
+def install_source(
+    source: ExemplarSource | None, probe: Callable[[], object] | None
+) -> ExemplarSource | None:
+    """:func:`set_exemplar_source` for a *probe* that cannot raise (the wiring passes the
+    span context variable's ``get``, a call without a Python frame); returns the
+    previous source."""
     previous = state.source
     state.source = source
-    state.probe = None if source is None else (probe or source)
+    state.probe = None if source is None else (probe or _ASK_SOURCE)
     return previous
+
+
+#: The probe when none is given: a C-level call returning ``()``, never None, so the
+#: source is asked on every update (``capture`` counts it when it fails).
+_ASK_SOURCE: Callable[[], object] = tuple
+
+
+def _guarded(probe: Callable[[], object]) -> Callable[[], object]:
+    """*probe* made safe for the updates: an exception means "ask the source"."""
+
+    def ask() -> object:
+        try:
+            return probe()
+        except Exception:
+            return ()
+
+    return ask
 
 
 def get_exemplar_source() -> ExemplarSource | None:

@@ -82,16 +82,10 @@ class BoundCounter(_Bound):
                     with series.lock:
                         series.value += amount
                 probe = state.probe
-                if probe is not None:
-                    current: object
-                    try:
-                        current = probe()
-                    except Exception:
-                        current = probe  # capture() asks the source and counts the failure
-                    if current is not None:
-                        exemplar = capture(state.source, amount, self._instrument._clock)
-                        if exemplar is not None:
-                            series.exemplar = exemplar
+                if probe is not None and probe() is not None:
+                    exemplar = capture(state.source, amount, self._instrument._clock)
+                    if exemplar is not None:
+                        series.exemplar = exemplar
                 return
         except TypeError:
             raise self._instrument._bad_amount(amount) from None
@@ -173,14 +167,8 @@ class BoundHistogram(_Bound):
         else:
             add_locked(series, index, value)
         probe = state.probe
-        if probe is not None:
-            current: object
-            try:
-                current = probe()
-            except Exception:
-                current = probe  # capture() asks the source and counts the failure
-            if current is not None:
-                histogram._attach_exemplar(series, index, value, state.source)
+        if probe is not None and probe() is not None:
+            histogram._attach_exemplar(series, index, value, state.source)
 
 
 class BoundPair:
@@ -250,15 +238,9 @@ class BoundPair:
             with counted.lock:
                 counted.value += 1
         probe = state.probe
-        if probe is not None:
-            current: object
-            try:
-                current = probe()
-            except Exception:
-                current = probe  # capture() asks the source and counts the failure
-            if current is not None:
-                histogram = self._histogram._instrument
-                exemplar = capture(state.source, value, histogram._clock)
-                if exemplar is not None:
-                    histogram._keep_exemplar(observed, index, exemplar)
-                    counted.exemplar = (1, exemplar[1], exemplar[2], exemplar[3])
+        if probe is not None and probe() is not None:
+            histogram = self._histogram._instrument
+            exemplar = capture(state.source, value, histogram._clock)
+            if exemplar is not None:
+                histogram._keep_exemplar(observed, index, exemplar)
+                counted.exemplar = (1, exemplar[1], exemplar[2], exemplar[3])

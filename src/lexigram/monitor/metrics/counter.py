@@ -97,16 +97,10 @@ class Counter(Instrument[_CounterSeries, ValueSnapshot]):
                     finally:
                         lock.release()
                 probe = state.probe
-                if probe is not None:
-                    current: object
-                    try:
-                        current = probe()
-                    except Exception:
-                        current = probe  # capture() asks the source and counts the failure
-                    if current is not None:
-                        exemplar = capture(state.source, amount, self._clock)
-                        if exemplar is not None:
-                            series.exemplar = exemplar
+                if probe is not None and probe() is not None:
+                    exemplar = capture(state.source, amount, self._clock)
+                    if exemplar is not None:
+                        series.exemplar = exemplar
                 return
         except TypeError:
             raise self._bad_amount(amount) from None

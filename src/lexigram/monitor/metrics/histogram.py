@@ -154,14 +154,8 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
         else:
             add_locked(series, index, value)
         probe = state.probe
-        if probe is not None:
-            current: object
-            try:
-                current = probe()
-            except Exception:
-                current = probe  # capture() asks the source and counts the failure
-            if current is not None:
-                self._attach_exemplar(series, index, value, state.source)
+        if probe is not None and probe() is not None:
+            self._attach_exemplar(series, index, value, state.source)
 
     def bind(self, labels: Mapping[str, str] | None = None) -> BoundHistogram:
         """The series of *labels* as a handle whose ``observe(value)`` skips the lookup (see
