@@ -163,9 +163,10 @@ class _Method:
         self.gauge: BoundGauge | None = None
         try:
             if isinstance(in_progress, Gauge) and ATOMIC_ADD:
-                self.gauge = in_progress.bind(labels)
-            self.up = _updater(in_progress, "increment", labels)
-            self.down = _updater(in_progress, "decrement", labels)
+                self.gauge = in_progress.bind(labels)  # up/down are then never called
+            else:
+                self.up = _updater(in_progress, "increment", labels)
+                self.down = _updater(in_progress, "decrement", labels)
         except Exception as exc:
             self.up = self.down = functools.partial(_raise, exc)
 
