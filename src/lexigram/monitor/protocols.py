@@ -14,8 +14,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ASGIApp",
     "AlertDispatcherProtocol",
+    "BoundCounterProtocol",
+    "BoundGaugeProtocol",
+    "BoundHistogramProtocol",
+    "CounterProtocol",
+    "GaugeProtocol",
     "HealthCheckProtocol",
     "HealthCheckRegistryProtocol",
+    "HistogramProtocol",
     "Labels",
     "Message",
     "MetricProtocol",
@@ -94,6 +100,88 @@ class MetricProtocol(Protocol):
 
 
 @runtime_checkable
+class BoundCounterProtocol(Protocol):
+    """One series of a counter, resolved once (``CounterProtocol.bind``)."""
+
+    def increment(self, amount: float = 1) -> None:
+        """Add *amount* (>= 0) to the series."""
+        ...
+
+
+@runtime_checkable
+class BoundGaugeProtocol(Protocol):
+    """One series of a gauge, resolved once (``GaugeProtocol.bind``)."""
+
+    def set(self, value: float) -> None:
+        """Set the series to *value*."""
+        ...
+
+    def increment(self, amount: float = 1) -> None:
+        """Add *amount* (may be negative) to the series."""
+        ...
+
+    def decrement(self, amount: float = 1) -> None:
+        """Subtract *amount* from the series."""
+        ...
+
+
+@runtime_checkable
+class BoundHistogramProtocol(Protocol):
+    """One series of a histogram, resolved once (``HistogramProtocol.bind``)."""
+
+    def observe(self, value: float) -> None:
+        """Record *value* in the series."""
+        ...
+
+
+@runtime_checkable
+class CounterProtocol(MetricProtocol, Protocol):
+    """A counter: totals per label set that only go up."""
+
+    def increment(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
+        """Add *amount* (>= 0) to the series of *labels*."""
+        ...
+
+    def bind(self, labels: Mapping[str, str] | None = None) -> BoundCounterProtocol:
+        """The series of *labels* as a handle that skips the label lookup."""
+        ...
+
+
+@runtime_checkable
+class GaugeProtocol(MetricProtocol, Protocol):
+    """A gauge: a value per label set that goes up and down."""
+
+    def set(self, value: float, labels: Mapping[str, str] | None = None) -> None:
+        """Set the series of *labels* to *value*."""
+        ...
+
+    def increment(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
+        """Add *amount* to the series of *labels*."""
+        ...
+
+    def decrement(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
+        """Subtract *amount* from the series of *labels*."""
+        ...
+
+    def bind(self, labels: Mapping[str, str] | None = None) -> BoundGaugeProtocol:
+        """The series of *labels* as a handle that skips the label lookup."""
+        ...
+
+
+@runtime_checkable
+class HistogramProtocol(MetricProtocol, Protocol):
+    """A histogram: a distribution of observed values per label set."""
+
+    def observe(self, value: float, labels: Mapping[str, str] | None = None) -> None:
+        """Record *value* in the series of *labels*."""
+        ...
+
+    def bind(self, labels: Mapping[str, str] | None = None) -> BoundHistogramProtocol:
+        """The series of *labels* as a handle that skips the label lookup."""
+        ...
+
+
+@runtime_checkable
 class MetricsBackendProtocol(Protocol):
     """Protocol for metrics backend implementations (metrics only)."""
 
@@ -136,11 +224,15 @@ class MetricsCollectorProtocol(Protocol):
 
     def create_counter(
         self, name: str, description: str = "", labels: dict[str, str] | None = None
-    ) -> Any: ...
+    ) -> MetricProtocol:
+        """A counter (a :class:`CounterProtocol` where the collector offers one)."""
+        ...
 
     def create_gauge(
         self, name: str, description: str = "", labels: dict[str, str] | None = None
-    ) -> Any: ...
+    ) -> MetricProtocol:
+        """A gauge (a :class:`GaugeProtocol` where the collector offers one)."""
+        ...
 
     def create_histogram(
         self,
@@ -148,7 +240,9 @@ class MetricsCollectorProtocol(Protocol):
         description: str = "",
         labels: dict[str, str] | None = None,
         buckets: list[float] | None = None,
-    ) -> Any: ...
+    ) -> MetricProtocol:
+        """A histogram (a :class:`HistogramProtocol` where the collector offers one)."""
+        ...
 
 
 @runtime_checkable

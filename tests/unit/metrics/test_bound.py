@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import threading
 from collections.abc import Iterator
 
@@ -17,8 +16,6 @@ from lexigram.monitor.metrics import (
     Histogram,
     set_exemplar_source,
 )
-from lexigram.monitor.metrics import bound as bound_module
-from lexigram.monitor.metrics._series import ATOMIC_ADD
 from lexigram.monitor.metrics.bound import BoundPair
 
 LABELS = {"method": "GET", "route": "/orders/{order_id}"}
@@ -249,30 +246,20 @@ def test_pair_survives_reset() -> None:
     assert histogram.get_bucket_counts(LABELS)[0.1] == 2
 
 
-@pytest.mark.parametrize("atomic", [True, False], ids=["gil-atomic", "locked"])
-def test_concurrent_pair_records_lose_nothing(
-    atomic: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("update_mode")
+def test_concurrent_pair_records_lose_nothing() -> None:
     """Threads sharing a pair keep exact counts and sums, lock-free or locked."""
-    if atomic and not ATOMIC_ADD:
-        pytest.skip("free-threaded interpreter: the lock-free path is not used")
-    monkeypatch.setattr(bound_module, "ATOMIC_ADD", atomic)
     counter, histogram, pair = _pair()
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
 
     def work() -> None:
         for _ in range(5_000):
             pair.record(0.5)
 
-    try:
-        threads = [threading.Thread(target=work) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     assert counter.get_count({**LABELS, "status": "200"}) == 20_000
     assert histogram.get_count(LABELS) == 20_000
     assert histogram.get_sum(LABELS) == 10_000

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-import sys
 import threading
-from collections.abc import Iterator
 from fractions import Fraction
 
 import pytest
@@ -13,8 +11,6 @@ import pytest
 from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.exceptions import InvalidMetricError
 from lexigram.monitor.metrics import Counter, ValueSnapshot
-from lexigram.monitor.metrics import counter as counter_module
-from lexigram.monitor.metrics._series import ATOMIC_ADD
 
 
 def test_increment_defaults_to_one_and_get_count_is_int() -> None:
@@ -130,18 +126,6 @@ def test_reset_zeroes_every_series() -> None:
     assert counter.collect() == ()
     counter.increment(labels={"queue": "a"})
     assert counter.get_count(labels={"queue": "a"}) == 1
-
-
-@pytest.fixture(params=[True, False], ids=["gil-atomic", "locked"])
-def update_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Run with the lock-free GIL path and with per-series locks, switching threads often."""
-    monkeypatch.setattr(counter_module, "_ATOMIC_ADD", request.param)
-    if request.param and not ATOMIC_ADD:
-        pytest.skip("free-threaded interpreter: the lock-free path is not used")
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(interval)
 
 
 @pytest.mark.usefixtures("update_mode")

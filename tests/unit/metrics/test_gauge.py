@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import math
-import sys
 import threading
 
 import pytest
 
 from lexigram.monitor.exceptions import InvalidMetricError
 from lexigram.monitor.metrics import Gauge
-from lexigram.monitor.metrics import gauge as gauge_module
-from lexigram.monitor.metrics._series import ATOMIC_ADD
 
 
 def test_set_increment_decrement() -> None:
@@ -77,14 +74,9 @@ def test_reset_clears_all_series() -> None:
     assert gauge.collect() == ()
 
 
-@pytest.mark.parametrize("atomic", [True, False], ids=["gil-atomic", "locked"])
-def test_concurrent_increments_and_decrements_balance(
-    atomic: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("update_mode")
+def test_concurrent_increments_and_decrements_balance() -> None:
     """Paired increments and decrements from many threads leave the gauge at zero."""
-    if atomic and not ATOMIC_ADD:
-        pytest.skip("free-threaded interpreter: the lock-free path is not used")
-    monkeypatch.setattr(gauge_module, "_ATOMIC_ADD", atomic)
     gauge = Gauge("in_flight")
 
     def work() -> None:
@@ -94,15 +86,10 @@ def test_concurrent_increments_and_decrements_balance(
             gauge.increment(labels={"pool": "a"})
 
     workers = [threading.Thread(target=work) for _ in range(6)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-    finally:
-        sys.setswitchinterval(interval)
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
     assert gauge.get_value() == 0.0
     assert gauge.get_value(labels={"pool": "a"}) == 18_000.0
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-import sys
 import threading
-from collections.abc import Iterator
 from fractions import Fraction
 
 import pytest
@@ -14,8 +12,6 @@ from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.config import DEFAULT_BUCKETS
 from lexigram.monitor.exceptions import InvalidMetricError
 from lexigram.monitor.metrics import Histogram, HistogramSnapshot
-from lexigram.monitor.metrics import histogram as histogram_module
-from lexigram.monitor.metrics._series import ATOMIC_ADD
 
 
 def test_default_buckets_end_with_inf() -> None:
@@ -124,18 +120,6 @@ def test_reset_clears_buckets_and_history() -> None:
     histogram.reset()
     assert histogram.get_count() == 0
     assert histogram.get_observations() == []
-
-
-@pytest.fixture(params=[True, False], ids=["gil-atomic", "locked"])
-def update_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Run with the lock-free GIL path and with the series lock, switching threads often."""
-    if request.param and not ATOMIC_ADD:
-        pytest.skip("free-threaded interpreter: the lock-free path is not used")
-    monkeypatch.setattr(histogram_module, "_ATOMIC_ADD", request.param)
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(interval)
 
 
 @pytest.mark.usefixtures("update_mode")

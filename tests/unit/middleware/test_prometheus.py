@@ -154,7 +154,7 @@ async def test_a_foreign_in_progress_gauge_only_costs_the_gauge(
     for _ in range(5):
         status, _, body = await _call(app, "/x")
         assert (status, body) == (200, b"plain")
-        error = app._methods["GET"].up.args[0]  # type: ignore[attr-defined]
+        error = app._methods["GET"].gauge.error  # type: ignore[union-attr]
         depths.append(len(traceback.extract_tb(error.__traceback__)))
     assert len(set(depths)) == 1  # the stored error's traceback does not grow per request
     assert _requests(collector, method="GET", route=UNMATCHED_ROUTE, status="200") == 5

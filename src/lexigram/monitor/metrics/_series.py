@@ -17,21 +17,15 @@ Label sets routed to the overflow series are not cached and always take the slow
 ``reset()`` drops every series but keeps the locked schema.
 
 Thread safety: series creation and schema changes hold the instrument lock; updates
-touch only their series. On interpreters with a GIL (``ATOMIC_ADD``), the counter and
-gauge update ``series.value += amount`` with a built-in ``int``/``float`` is one
-uninterruptible step: those bytecodes make no call and no backward jump, the only
-places where CPython hands the GIL to another thread, so no update is lost and no
-lock is needed (the unit tests hammer this with a 1 µs switch interval). On
-free-threaded builds every update takes the series' lock. A histogram's sum and bucket
-count are updated the same way, as one such sequence (see ``metrics.histogram``);
-summary updates (a sketch) always take the series' lock. ``reset()`` also bumps the
-process-wide :data:`RESETS` counter that ``BoundPair`` compares to notice it.
+touch only their series, as written once in ``metrics._update`` (lock-free under the
+GIL, the series' lock on free-threaded builds; the unit tests hammer both with a 1 µs
+switch interval). ``reset()`` also bumps the process-wide ``_update.RESETS`` counter,
+which bound handles compare to notice it.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
@@ -40,24 +34,22 @@ from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
+from ._update import MAX_FLOAT_INT, RESETS
 from .naming import validate_label_name, validate_metric_name
 
 __all__ = [
-    "ATOMIC_ADD",
     "DEFAULT_MAX_OBSERVATIONS",
     "DEFAULT_MAX_SERIES",
     "OVERFLOW_VALUE",
-    "RESETS",
     "Instrument",
     "InstrumentKind",
     "check_max_observations",
+    "describe",
 ]
 
 DEFAULT_MAX_SERIES = 2000
 DEFAULT_MAX_OBSERVATIONS = 1000
 OVERFLOW_VALUE = "__overflow__"
-#: True when a GIL serialises bytecode (False on free-threaded builds).
-ATOMIC_ADD: bool = bool(getattr(sys, "_is_gil_enabled", lambda: True)())
 InstrumentKind = Literal["counter", "gauge", "histogram", "summary"]
 
 _logger = logging.getLogger("lexigram.monitor.metrics")
@@ -66,17 +58,19 @@ S = TypeVar("S")
 Snap = TypeVar("Snap")
 
 
-class _Resets:
-    """Process-wide count of instrument resets: a handle caching series of several
-    instruments notices any reset with one comparison (``metrics.bound.BoundPair``)."""
-
-    __slots__ = ("count",)
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
-RESETS = _Resets()
+def describe(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for an error message, shortened past *limit* characters (a huge
+    integer or label value is named by its size instead of printed in full)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:
+        sign = "-" if value < 0 else ""
+        return f"an int near {sign}1e{int((value.bit_length() - 1) * 0.30103)}"
+    try:
+        text = repr(value)
+    except Exception:
+        return f"a {type(value).__name__}"
+    if len(text) > limit:
+        return f"{text[: limit - 1]}… ({len(text)} characters)"
+    return text
 
 
 def check_max_observations(value: object, metric: str) -> int:
@@ -232,6 +226,13 @@ class Instrument(ABC, Generic[S, Snap]):
                 f"adds it to {self.kind} series; rename the label"
             )
 
+    def _series_of(self, labels: Mapping[str, str] | None) -> S:
+        """The series of *labels* (None: the unlabelled one), created when new; what a
+        bound handle resolves once."""
+        if labels is None:
+            return self._get_unlabelled()
+        return self._resolve(labels)
+
     def _get_unlabelled(self) -> S:
         """The unlabelled series, created on first use."""
         with self._lock:
@@ -372,9 +373,46 @@ Obs = TypeVar("Obs", bound=ObservedSeries)
 
 
 class ObservingInstrument(Instrument[Obs, Snap]):
-    """Base of :class:`Histogram` and :class:`Summary`: the readers their series share."""
+    """Base of :class:`Histogram` and :class:`Summary`: the value rule and the readers
+    their series share."""
 
     __slots__ = ()
+    _nan_rule: ClassVar[str]
+
+    def _number(self, value: object) -> float:
+        """*value* as a plain float (the update's slow path: anything but a float that is
+        not NaN), else the error saying why not; ``±inf`` is accepted."""
+        number: float
+        if isinstance(value, int):  # bool included
+            if not -MAX_FLOAT_INT <= value <= MAX_FLOAT_INT:
+                raise self._bad_value(value)
+            number = float(value)
+        elif hasattr(type(value), "__float__"):  # Fraction, Decimal, numpy; not str
+            try:
+                number = float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError, OverflowError):
+                raise self._bad_value(value) from None
+        else:
+            raise self._bad_value(value)
+        if number != number:
+            raise self._bad_value(number)
+        return number
+
+    def _bad_value(self, value: object) -> InvalidMetricError:
+        if isinstance(value, float) and value != value:
+            return InvalidMetricError(
+                f"{self.kind} {self._name!r} cannot observe NaN: {self._nan_rule}; pass a "
+                "number (±inf is accepted)"
+            )
+        if isinstance(value, int) and not isinstance(value, bool):
+            return InvalidMetricError(
+                f"{self.kind} {self._name!r} cannot observe {describe(value)}: it does not "
+                "fit a float64 (at most ±1.8e308); pass a number a Prometheus sample can hold"
+            )
+        return InvalidMetricError(
+            f"{self.kind} {self._name!r} cannot observe {describe(value)} "
+            f"({type(value).__name__}); pass an int or float"
+        )
 
     def get_observations(self, labels: Mapping[str, str] | None = None) -> list[float]:
         """The most recent observations, oldest first, at most ``max_observations``."""

@@ -4,29 +4,25 @@
 handle whose updates skip the label validation and the key-cache lookup: the series is
 found (or created, or mapped to the overflow series past the cap) when the handle is
 made, with the same rules and errors as a labelled update. Hot paths that reuse a few
-label sets — a middleware caching one handle per (method, route, status) — touch only
-the series itself. Values, exemplars and thread safety are those of the instrument's
-own update methods. After the instrument's ``reset()`` a handle
-resolves its series again on its next update. A handle holds the instrument, a copy of
-the labels and one series; it adds nothing to the instrument's bounds.
-:class:`BoundPair` updates a counter handle and a histogram handle in one call.
-
-The handles' ``_series``/``_table``/``_current`` are read directly by
-``PrometheusMiddleware`` for its in-progress gauge (an inline ``+= 1`` per request).
+label sets — a middleware caching one handle per (method, route, status), raising and
+lowering an in-progress gauge with ``increment()``/``decrement()`` — touch only the
+series itself. Values, exemplars and thread safety are those of the instrument's own
+update methods: all of them are compiled from the same steps in ``metrics._update``.
+After any instrument's ``reset()`` a handle resolves its series again on its next
+update. A handle holds the instrument, a copy of the labels and one series; it adds
+nothing to the instrument's bounds. :class:`BoundPair` updates a counter handle and a
+histogram handle in one call.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._exemplars import capture, state
-from ._series import ATOMIC_ADD, RESETS, Instrument
-from .counter import _plain_number
-from .histogram import add_locked
+from ._update import RESETS, compiled
 
 if TYPE_CHECKING:
+    from ._series import Instrument
     from .counter import Counter
     from .gauge import Gauge
     from .histogram import Histogram
@@ -35,32 +31,31 @@ __all__ = ["BoundCounter", "BoundGauge", "BoundHistogram", "BoundPair"]
 
 
 class _Bound:
-    __slots__ = ("_instrument", "_labels", "_series", "_table")
+    __slots__ = ("_epoch", "_instrument", "_labels", "_series")
 
     def __init__(self, instrument: Instrument[Any, Any], labels: Mapping[str, str] | None) -> None:
         self._instrument = instrument
         self._labels = None if labels is None else dict(labels)
-        self._table: object = None
-        self._series: Any = self._resolve()
+        self._refresh()
 
     @property
     def labels(self) -> dict[str, str]:
         """The label set this handle updates (a copy)."""
         return dict(self._labels or {})
 
-    def _resolve(self) -> Any:
-        instrument = self._instrument
-        self._table = instrument._series
-        if self._labels is None:
-            return instrument._get_unlabelled()
-        return instrument._resolve(self._labels)
+    def _refresh(self) -> None:
+        """Resolve the series (again, after a reset of any instrument)."""
+        self._epoch = RESETS.count  # first: a reset from here on is noticed next time
+        self._series: Any = self._instrument._series_of(self._labels)
 
     def _current(self) -> Any:
-        """The series, resolved again if the instrument was reset since."""
-        if self._instrument._series is self._table:
-            return self._series
-        series = self._series = self._resolve()
-        return series
+        """The series, resolved again if any instrument was reset since."""
+        if self._epoch != RESETS.count:
+            self._refresh()
+        return self._series
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._instrument.name!r}, {self._labels or {}!r})"
 
 
 class BoundCounter(_Bound):
@@ -69,106 +64,57 @@ class BoundCounter(_Bound):
     __slots__ = ()
     _instrument: Counter
 
+    @compiled("BoundCounter.increment")
     def increment(self, amount: float = 1) -> None:
         """Add *amount* (>= 0); the rules of ``Counter.increment``."""
-        series = self._series if self._instrument._series is self._table else self._current()
-        try:
-            if amount >= 0:  # False for NaN and negatives, TypeError for non-numbers
-                if type(amount) is not int and type(amount) is not float:
-                    amount = _plain_number(amount)
-                if ATOMIC_ADD:
-                    series.value += amount
-                else:
-                    with series.lock:
-                        series.value += amount
-                probe = state.probe
-                if probe is not None and probe() is not None:
-                    exemplar = capture(state.source, amount, self._instrument._clock)
-                    if exemplar is not None:
-                        series.exemplar = exemplar
-                return
-        except TypeError:
-            raise self._instrument._bad_amount(amount) from None
-        raise self._instrument._bad_amount(amount)
 
 
 class BoundGauge(_Bound):
-    """One series of a :class:`~lexigram.monitor.metrics.Gauge` (``Gauge.bind``)."""
+    """One series of a :class:`~lexigram.monitor.metrics.Gauge` (``Gauge.bind``).
+
+    ``token = handle.enter()`` ... ``handle.leave(token)`` is the in-progress pattern
+    (raise by one when work starts, lower by one when it ends): one call each, no
+    lookup, and the series raised is the series lowered even if the gauge is reset in
+    between (the token is that series; treat it as opaque).
+    """
 
     __slots__ = ()
     _instrument: Gauge
 
+    @compiled("BoundGauge.enter")
+    def enter(self) -> object:
+        """Add 1 to the series; returns the token :meth:`leave` takes."""
+
+    @compiled("BoundGauge.leave")
+    def leave(self, token: object) -> None:
+        """Subtract 1 from the series :meth:`enter` returned *token* for."""
+
+    @compiled("BoundGauge.increment")
     def increment(self, amount: float = 1) -> None:
         """Add *amount* (may be negative); the rules of ``Gauge.increment``."""
-        try:
-            number = amount + 0.0
-        except (TypeError, OverflowError):
-            raise self._instrument._bad_value(amount, "increment") from None
-        if number != number:
-            raise self._instrument._bad_value(amount, "increment")
-        series = self._series if self._instrument._series is self._table else self._current()
-        if ATOMIC_ADD:
-            series.value += number
-        else:
-            with series.lock:
-                series.value += number
 
+    @compiled("BoundGauge.decrement")
     def decrement(self, amount: float = 1) -> None:
         """Subtract *amount*; the rules of ``Gauge.decrement``."""
-        try:
-            number = -amount + 0.0
-        except (TypeError, OverflowError):
-            raise self._instrument._bad_value(amount, "decrement") from None
-        if number != number:
-            raise self._instrument._bad_value(amount, "decrement")
-        series = self._series if self._instrument._series is self._table else self._current()
-        if ATOMIC_ADD:
-            series.value += number
-        else:
-            with series.lock:
-                series.value += number
 
+    @compiled("BoundGauge.set")
     def set(self, value: float) -> None:
         """Set the series to *value*; the rules of ``Gauge.set``."""
-        try:
-            number = value + 0.0
-        except (TypeError, OverflowError):
-            raise self._instrument._bad_value(value, "set") from None
-        if number != number:
-            raise self._instrument._bad_value(value, "set")
-        series = self._series if self._instrument._series is self._table else self._current()
-        if ATOMIC_ADD:
-            series.value = number
-        else:
-            with series.lock:
-                series.value = number
 
 
 class BoundHistogram(_Bound):
     """One series of a :class:`~lexigram.monitor.metrics.Histogram` (``Histogram.bind``)."""
 
-    __slots__ = ()
+    __slots__ = ("_bounds",)
     _instrument: Histogram
 
+    def __init__(self, instrument: Histogram, labels: Mapping[str, str] | None) -> None:
+        self._bounds = instrument.buckets
+        super().__init__(instrument, labels)
+
+    @compiled("BoundHistogram.observe")
     def observe(self, value: float) -> None:
         """Record *value*; the rules of ``Histogram.observe``."""
-        histogram = self._instrument
-        try:
-            index = bisect_left(histogram._bounds, value)
-        except TypeError:
-            raise histogram._bad_value(value) from None
-        if value != value:
-            raise histogram._bad_value(value)
-        series = self._series if histogram._series is self._table else self._current()
-        if ATOMIC_ADD and (value.__class__ is float or value.__class__ is int):
-            series.sum += value  # with the next line one uninterruptible step
-            series.counts[index] += 1
-            series.recent.append(value)
-        else:
-            add_locked(series, index, value)
-        probe = state.probe
-        if probe is not None and probe() is not None:
-            histogram._attach_exemplar(series, index, value, state.source)
 
 
 class BoundPair:
@@ -186,7 +132,16 @@ class BoundPair:
     ``reset()``), nothing more.
     """
 
-    __slots__ = ("_bounds", "_counted", "_counter", "_epoch", "_histogram", "_observed")
+    __slots__ = (
+        "_bounds",
+        "_clock",
+        "_counted",
+        "_counter",
+        "_epoch",
+        "_histogram",
+        "_observed",
+        "_owner",
+    )
 
     def __init__(self, counter: BoundCounter, histogram: BoundHistogram) -> None:
         if not isinstance(counter, BoundCounter) or not isinstance(histogram, BoundHistogram):
@@ -197,7 +152,9 @@ class BoundPair:
             )
         self._counter = counter
         self._histogram = histogram
-        self._bounds = histogram._instrument._bounds
+        self._owner = histogram._instrument
+        self._bounds = self._owner.buckets
+        self._clock = self._owner._clock
         self._refresh()
 
     def _refresh(self) -> None:
@@ -216,31 +173,6 @@ class BoundPair:
         """The histogram series' handle."""
         return self._histogram
 
+    @compiled("BoundPair.record")
     def record(self, value: float) -> None:
         """Count one event and observe *value*."""
-        try:
-            index = bisect_left(self._bounds, value)
-        except TypeError:
-            raise self._histogram._instrument._bad_value(value) from None
-        if value != value:
-            raise self._histogram._instrument._bad_value(value)
-        if self._epoch != RESETS.count:
-            self._refresh()
-        observed = self._observed
-        counted = self._counted
-        if ATOMIC_ADD and (value.__class__ is float or value.__class__ is int):
-            observed.sum += value  # up to `counted.value += 1`: one uninterruptible step
-            observed.counts[index] += 1
-            counted.value += 1
-            observed.recent.append(value)
-        else:
-            add_locked(observed, index, value)
-            with counted.lock:
-                counted.value += 1
-        probe = state.probe
-        if probe is not None and probe() is not None:
-            histogram = self._histogram._instrument
-            exemplar = capture(state.source, value, histogram._clock)
-            if exemplar is not None:
-                histogram._keep_exemplar(observed, index, exemplar)
-                counted.exemplar = (1, exemplar[1], exemplar[2], exemplar[3])

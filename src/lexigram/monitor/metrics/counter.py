@@ -1,12 +1,13 @@
 """Counter: a monotonically increasing total per series.
 
-Amounts may be ints or floats and are kept as given: a series' total stays a Python
-``int`` (exact, unbounded) while every amount is an integer, and becomes a ``float``
-once a non-integer amount is added (the float sum, no truncation). ``get_count()``
+Amounts may be ints or floats: a series' total stays an exact Python ``int`` while
+every amount is an integer of at most 2**53, and becomes a ``float`` once a
+non-integer or larger amount is added (the float sum, no truncation). ``get_count()``
 returns that total as an ``int`` whenever it is integral and a ``float`` otherwise;
 ``get_value()`` always returns a ``float``. Other numeric types (``Fraction``,
 ``Decimal``, numpy scalars) are converted to ``float`` first. Negative, NaN or
-non-numeric amounts raise :class:`InvalidMetricError` and change nothing.
+non-numeric amounts, and integers beyond float64 (±1.8e308), raise
+:class:`InvalidMetricError` and change nothing (the rules of ``metrics._update``).
 
 Memory: per series one lock, the total, the creation time and at most one exemplar;
 series are bounded as described in ``metrics._series``.
@@ -20,24 +21,15 @@ from typing import TYPE_CHECKING
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
-from ._exemplars import RawExemplar, capture, materialize, state
-from ._series import ATOMIC_ADD, DEFAULT_MAX_SERIES, Instrument
+from ._exemplars import RawExemplar, materialize
+from ._series import DEFAULT_MAX_SERIES, Instrument, describe
+from ._update import EXACT_INT, MAX_FLOAT_INT, compiled
 from .snapshot import Exemplar, ValueSnapshot
 
 if TYPE_CHECKING:
     from .bound import BoundCounter
 
 __all__ = ["Counter"]
-
-# Lock-free totals on GIL builds (see metrics._series, "Thread safety"); tests flip it.
-_ATOMIC_ADD = ATOMIC_ADD
-
-
-def _plain_number(amount: object) -> int | float:
-    """Turn an exotic numeric amount (Fraction, Decimal, numpy) into an int or float."""
-    if isinstance(amount, bool):
-        return int(amount)
-    return float(amount)  # type: ignore[arg-type]
 
 
 class _CounterSeries:
@@ -72,39 +64,9 @@ class Counter(Instrument[_CounterSeries, ValueSnapshot]):
     ) -> None:
         super().__init__(name, description, labels, max_series=max_series, clock=clock)
 
+    @compiled("Counter.increment")
     def increment(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
         """Add *amount* (>= 0) to the series of *labels* (the unlabelled one when None)."""
-        try:
-            if amount >= 0:  # False for NaN and negatives, TypeError for non-numbers
-                if type(amount) is not int and type(amount) is not float:
-                    amount = _plain_number(amount)
-                if labels is None:
-                    series = self._unlabelled
-                    if series is None:
-                        series = self._get_unlabelled()
-                else:
-                    try:
-                        series = self._cache[tuple(labels.items())]
-                    except (KeyError, TypeError, AttributeError):
-                        series = self._resolve(labels)
-                if _ATOMIC_ADD:
-                    series.value += amount
-                else:
-                    lock = series.lock
-                    lock.acquire()
-                    try:
-                        series.value += amount
-                    finally:
-                        lock.release()
-                probe = state.probe
-                if probe is not None and probe() is not None:
-                    exemplar = capture(state.source, amount, self._clock)
-                    if exemplar is not None:
-                        series.exemplar = exemplar
-                return
-        except TypeError:
-            raise self._bad_amount(amount) from None
-        raise self._bad_amount(amount)
 
     def bind(self, labels: Mapping[str, str] | None = None) -> BoundCounter:
         """The series of *labels* as a handle whose ``increment(amount)`` skips the lookup
@@ -137,16 +99,44 @@ class Counter(Instrument[_CounterSeries, ValueSnapshot]):
         series = self._lookup(labels)
         return None if series is None else materialize(series.exemplar)
 
+    def _amount(self, amount: object) -> int | float:
+        """*amount* as a number a total can take (the update's slow path, for anything but
+        an int in ``[0, 2**53]`` or a float >= 0), else the error saying why not."""
+        number: int | float
+        if isinstance(amount, int):  # bool included
+            number = int(amount)
+            if number > MAX_FLOAT_INT:
+                raise self._bad_amount(number)
+            if number > EXACT_INT:
+                number = float(number)  # beyond exact ints: the nearest float, as stored
+        elif isinstance(amount, float):
+            number = float(amount)  # a float subclass (numpy) becomes a plain float
+        elif hasattr(type(amount), "__float__"):  # Fraction, Decimal, numpy; not str
+            try:
+                number = float(amount)  # type: ignore[arg-type]
+            except (TypeError, ValueError, OverflowError):
+                raise self._bad_amount(amount) from None
+        else:
+            raise self._bad_amount(amount)
+        if not number >= 0:  # negative or NaN
+            raise self._bad_amount(amount)
+        return number
+
     def _bad_amount(self, amount: object) -> InvalidMetricError:
+        if isinstance(amount, int) and amount > MAX_FLOAT_INT:
+            return InvalidMetricError(
+                f"counter {self._name!r} got amount {describe(amount)}, which does not fit "
+                "a float64 (at most 1.8e308); pass a number a Prometheus sample can hold"
+            )
         if isinstance(amount, int | float):
             rule = "NaN is not a count" if amount != amount else "counters only go up"
             return InvalidMetricError(
-                f"counter {self._name!r} got amount {amount!r}: {rule}; amounts must be "
-                "numbers >= 0 (use a Gauge for values that go down)"
+                f"counter {self._name!r} got amount {describe(amount)}: {rule}; amounts "
+                "must be numbers >= 0 (use a Gauge for values that go down)"
             )
         return InvalidMetricError(
-            f"counter {self._name!r} got amount {amount!r} ({type(amount).__name__}); "
-            "amounts must be numbers >= 0"
+            f"counter {self._name!r} got amount {describe(amount)} "
+            f"({type(amount).__name__}); amounts must be numbers >= 0"
         )
 
     def _new_series(self) -> _CounterSeries:

@@ -1,7 +1,8 @@
 """Gauge: a value per series that can go up and down.
 
-Values are stored as floats. NaN and non-numeric values raise
-:class:`InvalidMetricError` and change nothing; ``±inf`` is accepted. Memory: per
+Values are stored as floats. NaN, non-numeric values and integers beyond float64
+raise :class:`InvalidMetricError` and change nothing; ``±inf`` is accepted (the rules
+of ``metrics._update``). Memory: per
 series one lock, the value and the creation time; series are bounded as described in
 ``metrics._series``.
 """
@@ -10,20 +11,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
-from ._series import ATOMIC_ADD, DEFAULT_MAX_SERIES, Instrument
+from ._series import DEFAULT_MAX_SERIES, Instrument, describe
+from ._update import compiled
 from .snapshot import ValueSnapshot
 
 if TYPE_CHECKING:
     from .bound import BoundGauge
 
 __all__ = ["Gauge"]
-
-# Lock-free updates on GIL builds (see metrics._series, "Thread safety"); tests flip it.
-_ATOMIC_ADD = ATOMIC_ADD
 
 
 class _GaugeSeries:
@@ -56,32 +55,9 @@ class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
     ) -> None:
         super().__init__(name, description, labels, max_series=max_series, clock=clock)
 
+    @compiled("Gauge.set")
     def set(self, value: float, labels: Mapping[str, str] | None = None) -> None:
         """Set the series of *labels* to *value*."""
-        try:
-            number = value + 0.0
-        except (TypeError, OverflowError):
-            raise self._bad_value(value, "set") from None
-        if number != number:
-            raise self._bad_value(value, "set")
-        if labels is None:
-            series = self._unlabelled
-            if series is None:
-                series = self._get_unlabelled()
-        else:
-            try:
-                series = self._cache[tuple(labels.items())]
-            except (KeyError, TypeError, AttributeError):
-                series = self._resolve(labels)
-        if _ATOMIC_ADD:
-            series.value = number
-        else:
-            lock = series.lock
-            lock.acquire()
-            try:
-                series.value = number
-            finally:
-                lock.release()
 
     def bind(self, labels: Mapping[str, str] | None = None) -> BoundGauge:
         """The series of *labels* as a handle with ``set``/``increment``/``decrement`` that
@@ -94,48 +70,18 @@ class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
         """Set the series of *labels* to *value*; the same operation as :meth:`set`."""
         self.set(value, labels)
 
+    @compiled("Gauge.increment")
     def increment(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
         """Add *amount* (may be negative) to the series of *labels*."""
-        self._add(amount, labels, "increment")
 
+    @compiled("Gauge.decrement")
     def decrement(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
         """Subtract *amount* from the series of *labels*."""
-        try:
-            negated = -amount
-        except TypeError:
-            raise self._bad_value(amount, "decrement") from None
-        self._add(negated, labels, "decrement")
 
     def get_value(self, labels: Mapping[str, str] | None = None) -> float:
         """Current value of the series; 0.0 if the series does not exist."""
         series = self._lookup(labels)
         return 0.0 if series is None else series.value
-
-    def _add(self, value: Any, labels: Mapping[str, str] | None, operation: str) -> None:
-        try:
-            number = value + 0.0
-        except (TypeError, OverflowError):
-            raise self._bad_value(value, operation) from None
-        if number != number:
-            raise self._bad_value(value, operation)
-        if labels is None:
-            series = self._unlabelled
-            if series is None:
-                series = self._get_unlabelled()
-        else:
-            try:
-                series = self._cache[tuple(labels.items())]
-            except (KeyError, TypeError, AttributeError):
-                series = self._resolve(labels)
-        if _ATOMIC_ADD:
-            series.value += number
-            return
-        lock = series.lock
-        lock.acquire()
-        try:
-            series.value += number
-        finally:
-            lock.release()
 
     def _bad_value(self, value: object, operation: str) -> InvalidMetricError:
         if isinstance(value, float) and value != value:
@@ -144,8 +90,8 @@ class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
                 "number (±inf is accepted)"
             )
         return InvalidMetricError(
-            f"gauge {self._name!r} cannot {operation} {value!r} ({type(value).__name__}); "
-            "pass an int or float"
+            f"gauge {self._name!r} cannot {operation} {describe(value)} "
+            f"({type(value).__name__}); pass an int or float that fits a float64"
         )
 
     def _new_series(self) -> _GaugeSeries:

@@ -12,43 +12,40 @@ while an exemplar source is installed) and a ring of the ``max_observations`` mo
 values (default 1,000) for ``get_observations()`` — independent of how many values were
 observed. Series are bounded as described in ``metrics._series``.
 
-Thread safety: on interpreters with a GIL (``ATOMIC_ADD``) an ``int``/``float``
-observation updates the sum and its bucket count in one uninterruptible bytecode
-sequence (no call, no backward jump between them), and a snapshot copies the counts
-and reads the sum the same way, so no observation is lost and a snapshot's sum always
-matches its counts. Other number types and free-threaded builds take the series' lock.
+Values are observed as floats (ints and other numeric types converted; NaN and
+integers beyond float64 refused). Thread safety: the update and the snapshot read are
+those of ``metrics._update`` — lock-free and consistent under the GIL (a snapshot's sum
+always matches its counts), the series' lock on free-threaded builds.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..config import DEFAULT_BUCKETS
 from ..exceptions import InvalidMetricError
-from ._exemplars import RawExemplar, capture, materialize, state
+from ._exemplars import RawExemplar, materialize
 from ._series import (
-    ATOMIC_ADD,
     DEFAULT_MAX_OBSERVATIONS,
     DEFAULT_MAX_SERIES,
     ObservingInstrument,
     check_max_observations,
 )
+from ._update import compiled, copy_histogram
 from .snapshot import Exemplar, HistogramSnapshot
 
 if TYPE_CHECKING:
     from .bound import BoundHistogram
 
-__all__ = ["Histogram", "add_locked", "validate_buckets"]
+__all__ = ["Histogram", "validate_buckets"]
 
 _INF = math.inf
-_ATOMIC_ADD = ATOMIC_ADD  # module level so tests can force the locked path
 
 
 def validate_buckets(buckets: Iterable[float], metric: str = "") -> tuple[float, ...]:
@@ -78,15 +75,6 @@ def validate_buckets(buckets: Iterable[float], metric: str = "") -> tuple[float,
     return (*bounds, _INF)
 
 
-def add_locked(series: _HistogramSeries, index: int, value: float) -> None:
-    """Add *value* to *series*' sum, bucket *index* and recent observations under the
-    series' lock (free-threaded builds, number types other than int and float)."""
-    with series.lock:
-        series.sum += value  # first: an exotic number type fails before any change
-        series.counts[index] += 1
-        series.recent.append(value)
-
-
 class _HistogramSeries:
     __slots__ = ("counts", "created", "exemplars", "lock", "recent", "sum")
 
@@ -98,6 +86,13 @@ class _HistogramSeries:
         self.created = created
         self.exemplars: list[RawExemplar | None] | None = None
 
+    def keep_exemplar(self, index: int, exemplar: RawExemplar) -> None:
+        """Keep *exemplar* as the latest of bucket *index* (the list is made on first use)."""
+        exemplars = self.exemplars
+        if exemplars is None:
+            exemplars = self.exemplars = [None] * len(self.counts)
+        exemplars[index] = exemplar
+
 
 class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
     """Histogram for measuring distributions.
@@ -108,6 +103,7 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
 
     kind = "histogram"
     _reserved_labels = frozenset({"le"})
+    _nan_rule = "NaN has no bucket"
     __slots__ = ("_bounds", "_max_observations")
 
     def __init__(
@@ -130,32 +126,9 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
         """Upper bounds, ascending, ending with ``inf``."""
         return self._bounds
 
+    @compiled("Histogram.observe")
     def observe(self, value: float, labels: Mapping[str, str] | None = None) -> None:
         """Record *value* in the series of *labels* (the unlabelled one when None)."""
-        try:
-            index = bisect_left(self._bounds, value)
-        except TypeError:
-            raise self._bad_value(value) from None
-        if value != value:
-            raise self._bad_value(value)
-        if labels is None:
-            series = self._unlabelled
-            if series is None:
-                series = self._get_unlabelled()
-        else:
-            try:
-                series = self._cache[tuple(labels.items())]
-            except (KeyError, TypeError, AttributeError):
-                series = self._resolve(labels)
-        if _ATOMIC_ADD and (value.__class__ is float or value.__class__ is int):
-            series.sum += value  # with the next line one uninterruptible step (module doc)
-            series.counts[index] += 1
-            series.recent.append(value)
-        else:
-            add_locked(series, index, value)
-        probe = state.probe
-        if probe is not None and probe() is not None:
-            self._attach_exemplar(series, index, value, state.source)
 
     def bind(self, labels: Mapping[str, str] | None = None) -> BoundHistogram:
         """The series of *labels* as a handle whose ``observe(value)`` skips the lookup (see
@@ -171,7 +144,7 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
     def get_bucket_counts(self, labels: Mapping[str, str] | None = None) -> dict[float, int]:
         """``{upper bound: observations <= bound}`` for every bound, ``inf`` included."""
         series = self._lookup(labels)
-        counts = [0] * len(self._bounds) if series is None else self._copy_counts(series)
+        counts = [0] * len(self._bounds) if series is None else copy_histogram(series)[0]
         result: dict[float, int] = {}
         running = 0
         for bound, count in zip(self._bounds, counts, strict=True):
@@ -182,7 +155,7 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
     def get_count(self, labels: Mapping[str, str] | None = None) -> int:
         """Number of observations of the series since the last reset."""
         series = self._lookup(labels)
-        return 0 if series is None else sum(self._copy_counts(series))
+        return 0 if series is None else sum(copy_histogram(series)[0])
 
     def get_exemplars(
         self, labels: Mapping[str, str] | None = None
@@ -194,45 +167,13 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
             return dict.fromkeys(self._bounds)
         return {b: materialize(e) for b, e in zip(self._bounds, list(exemplars), strict=True)}
 
-    def _copy_counts(self, series: _HistogramSeries) -> list[int]:
-        with series.lock:
-            return series.counts[:]
-
-    def _attach_exemplar(
-        self, series: _HistogramSeries, index: int, value: float, source: Any
-    ) -> None:
-        exemplar = capture(source, value, self._clock)
-        if exemplar is not None:
-            self._keep_exemplar(series, index, exemplar)
-
-    def _keep_exemplar(self, series: _HistogramSeries, index: int, exemplar: RawExemplar) -> None:
-        exemplars = series.exemplars
-        if exemplars is None:
-            exemplars = series.exemplars = [None] * len(self._bounds)
-        exemplars[index] = exemplar
-
-    def _bad_value(self, value: object) -> InvalidMetricError:
-        if isinstance(value, float) and value != value:
-            return InvalidMetricError(
-                f"histogram {self._name!r} cannot observe NaN: NaN has no bucket; pass a "
-                "number (±inf is accepted)"
-            )
-        return InvalidMetricError(
-            f"histogram {self._name!r} cannot observe {value!r} ({type(value).__name__}); "
-            "pass an int or float"
-        )
-
     def _new_series(self) -> _HistogramSeries:
         return _HistogramSeries(len(self._bounds), self._clock.time(), self._max_observations)
 
     def _snapshot(
         self, names: tuple[str, ...], values: tuple[str, ...], series: _HistogramSeries
     ) -> HistogramSnapshot:
-        with series.lock:
-            # No call between the copy and the read (module doc): a thread switch can
-            # only come while the slice allocates, before anything is copied.
-            counts = series.counts[:]
-            total = series.sum
+        counts, total = copy_histogram(series)
         cumulative: list[int] = []
         running = 0
         for count in counts:

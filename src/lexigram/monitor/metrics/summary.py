@@ -2,8 +2,9 @@
 
 Quantiles (default p50, p90, p99) are estimated by ``metrics._quantiles.LogSketch`` with
 relative error ``relative_accuracy`` (default 1 %) over all observations since the last
-reset; the definition of a quantile is in that module. Sum and count are exact. NaN and
-non-numeric observations raise :class:`InvalidMetricError`; ``±inf`` is accepted.
+reset; the definition of a quantile is in that module. Sum and count are exact. NaN,
+non-numeric observations and integers beyond float64 raise :class:`InvalidMetricError`;
+``±inf`` is accepted. Updates take the series' lock (the sketch's add is Python code).
 
 Memory per series: the sketch (at most ``max_bins`` buckets per sign, default 1,024),
 the sum, and a ring of the ``max_observations`` most recent values (default 1,000) for
@@ -15,7 +16,6 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
@@ -26,6 +26,7 @@ from ._series import (
     ObservingInstrument,
     check_max_observations,
 )
+from ._update import compiled
 from .snapshot import SummarySnapshot
 
 __all__ = ["DEFAULT_QUANTILES", "Summary"]
@@ -71,6 +72,7 @@ class Summary(ObservingInstrument[_SummarySeries, SummarySnapshot]):
 
     kind = "summary"
     _reserved_labels = frozenset({"quantile"})
+    _nan_rule = "NaN has no rank"
     __slots__ = ("_max_bins", "_max_observations", "_quantiles", "_relative_accuracy")
 
     def __init__(
@@ -101,31 +103,9 @@ class Summary(ObservingInstrument[_SummarySeries, SummarySnapshot]):
         """The quantiles reported by :meth:`get_quantiles` and ``collect()``, ascending."""
         return self._quantiles
 
+    @compiled("Summary.observe")
     def observe(self, value: float, labels: Mapping[str, str] | None = None) -> None:
         """Record *value* in the series of *labels* (the unlabelled one when None)."""
-        try:
-            number = value + 0.0
-        except (TypeError, OverflowError):
-            raise self._bad_value(value) from None
-        if number != number:
-            raise self._bad_value(value)
-        if labels is None:
-            series = self._unlabelled
-            if series is None:
-                series = self._get_unlabelled()
-        else:
-            try:
-                series = self._cache[tuple(labels.items())]
-            except (KeyError, TypeError, AttributeError):
-                series = self._resolve(labels)
-        lock = series.lock
-        lock.acquire()
-        try:
-            series.sketch.add(number)
-            series.sum += number
-            series.recent.append(number)
-        finally:
-            lock.release()
 
     def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:
         """Record *value*; the same operation as :meth:`observe`."""
@@ -156,17 +136,6 @@ class Summary(ObservingInstrument[_SummarySeries, SummarySnapshot]):
         with series.lock:
             sketch = series.sketch.copy()
         return sketch.quantiles(qs)
-
-    def _bad_value(self, value: Any) -> InvalidMetricError:
-        if isinstance(value, float) and value != value:
-            return InvalidMetricError(
-                f"summary {self._name!r} cannot observe NaN: NaN has no rank; pass a "
-                "number (±inf is accepted)"
-            )
-        return InvalidMetricError(
-            f"summary {self._name!r} cannot observe {value!r} ({type(value).__name__}); "
-            "pass an int or float"
-        )
 
     def _new_series(self) -> _SummarySeries:
         sketch = LogSketch(self._relative_accuracy, self._max_bins)

@@ -54,8 +54,15 @@ from typing import TYPE_CHECKING, Any
 from .._ratelimit import RateLimitedLogger
 from .._selfmetrics import count_failure, failure_reason
 from ..config import DEFAULT_BUCKETS, TracingConfig
-from ..metrics import Histogram
-from ..protocols import ASGIApp, Message, MetricsCollectorProtocol, Receive, Scope, Send
+from ..protocols import (
+    ASGIApp,
+    HistogramProtocol,
+    Message,
+    MetricsCollectorProtocol,
+    Receive,
+    Scope,
+    Send,
+)
 from ..tracing import SpanContext, SpanKind, SpanStatus, Tracer
 from ..tracing.context import _CURRENT_SPAN
 from ._asgi import RouteTemplates, route_path
@@ -134,7 +141,7 @@ class OTelMiddleware:
         self.tracer = tracer
         enabled = config.enabled if config is not None else _tracer_enabled(tracer)
         self.enabled = enabled
-        self._observe: Callable[[float, Mapping[str, Any]], Any]
+        self._observe: Callable[[float, Any], Any]
         self._labels: Callable[[str, str, int], Mapping[str, Any]]
         if collector is None and backend is not None:
             histogram = backend.meter.create_histogram(
@@ -151,6 +158,7 @@ class OTelMiddleware:
                 collector = _default_collector()
             histogram = collector.create_histogram(DURATION_METRIC.replace(".", "_"), _DESCRIPTION)
             self._histogram = histogram
+            # instruments without bind(): their labelled observe, else record (MetricProtocol)
             observe = getattr(histogram, "observe", None)
             self._observe = observe if observe is not None else histogram.record
             self._labels = _prometheus_labels
@@ -215,16 +223,7 @@ class OTelMiddleware:
             try:
                 if not status:
                     status = 500
-                matched = scope.get("route")
-                template: str | None = None
-                if matched is not None and scope.get("root_path", "") == entry_root:
-                    template = getattr(matched, "path_format", None)  # no mount crossed
-                if template.__class__ is not str:
-                    template = None
-                    if matched is not None or "endpoint" in scope:
-                        template = self._templates.template(
-                            scope, root_path=entry_root, owner=self._owner
-                        )
+                template = self._templates.template(scope, entry_root, self._owner)
                 route = template
                 if template is not None and entry_root:
                     route = entry_root.rstrip("/") + template
@@ -275,7 +274,7 @@ class OTelMiddleware:
         labels = self._labels(method, label, status)
         histogram = self._histogram
         update: Callable[[float], Any]
-        if isinstance(histogram, Histogram):
+        if isinstance(histogram, HistogramProtocol):
             update = histogram.bind(labels).observe  # no label lookup per request
         else:
             update = functools.partial(_call_labelled, self._observe, labels)

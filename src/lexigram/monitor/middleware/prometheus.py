@@ -40,9 +40,19 @@ from typing import Any
 
 from .._ratelimit import RateLimitedLogger
 from ..metrics import Counter, Gauge, Histogram
-from ..metrics._series import ATOMIC_ADD
 from ..metrics.bound import BoundGauge, BoundPair
-from ..protocols import ASGIApp, Message, MetricsCollectorProtocol, Receive, Scope, Send
+from ..protocols import (
+    ASGIApp,
+    CounterProtocol,
+    GaugeProtocol,
+    HistogramProtocol,
+    Message,
+    MetricProtocol,
+    MetricsCollectorProtocol,
+    Receive,
+    Scope,
+    Send,
+)
 from ._asgi import (
     RouteTemplates,
     finish_lifespan,
@@ -85,90 +95,101 @@ _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.middleware.prometheus"))
 
 
-Update = Callable[[float], Any]
-
-
-def _updater(
-    instrument: Any, operation: str, labels: dict[str, str], fallback: str | None = None
-) -> Update:
-    """A one-argument update of *instrument*'s series *labels*, decided once.
-
-    Our instruments give a bound handle's method (no lookup per call); a foreign
-    instrument gets the labelled call of *operation*, else of *fallback* (``record``:
-    counters add, histograms observe), else nothing.
-    """
-    if isinstance(instrument, Counter | Gauge | Histogram):
-        update: Update = getattr(instrument.bind(labels), operation)
-        return update
-    labelled = getattr(instrument, operation, None)
-    if labelled is None and fallback is not None:
-        labelled = getattr(instrument, fallback, None)
-    if labelled is None:
-        return _ignore
-    return functools.partial(_call_labelled, labelled, labels)
-
-
-def _call_labelled(update: Callable[..., Any], labels: dict[str, str], value: float) -> Any:
-    return update(value, labels)
-
-
-class _ForeignSeries:
+class _Handles:
     """The updates of one (method, route, status) triple on instruments that are not
-    ours (a custom collector); ``record`` as :class:`~lexigram.monitor.metrics.bound.BoundPair`."""
+    ours: bound handles of the typed protocols, or ``record(value, labels)``."""
 
     __slots__ = ("count", "observe")
 
-    def __init__(self, count: Update, observe: Update) -> None:
+    def __init__(self, count: Callable[[], Any], observe: Callable[[float], Any]) -> None:
         self.count = count
         self.observe = observe
 
     def record(self, seconds: float) -> None:
-        self.count(1)
+        self.count()
         self.observe(seconds)
 
 
-_Series = BoundPair | _ForeignSeries
+_Series = BoundPair | _Handles
 
 
-def _request_series(requests: Any, duration: Any, method: str, route: str, status: int) -> _Series:
+def _request_series(
+    requests: MetricProtocol, duration: MetricProtocol, method: str, route: str, status: int
+) -> _Series:
     """The update of one (method, route, status) triple, resolved once and reused:
     ``record(seconds)`` counts the request and observes its duration."""
     labels = {"method": method, "route": route, "status": str(status)}
     duration_labels = {"method": method, "route": route}
     if isinstance(requests, Counter) and isinstance(duration, Histogram):
         return BoundPair(requests.bind(labels), duration.bind(duration_labels))
-    return _ForeignSeries(
-        _updater(requests, "increment", labels, "record"),
-        _updater(duration, "observe", duration_labels, "record"),
+    if isinstance(requests, CounterProtocol) and isinstance(duration, HistogramProtocol):
+        return _Handles(requests.bind(labels).increment, duration.bind(duration_labels).observe)
+    # record-only instruments (MetricProtocol): counters add, histograms observe
+    return _Handles(
+        functools.partial(requests.record, 1, labels),
+        functools.partial(duration.record, labels=duration_labels),
     )
+
+
+class _InProgress:
+    """``enter()``/``leave(token)`` over a gauge that is not ours (``increment`` and
+    ``decrement`` of its bound handle), or over nothing for a record-only gauge."""
+
+    __slots__ = ("_down", "_up")
+
+    def __init__(self, up: Callable[[], Any], down: Callable[[], Any]) -> None:
+        self._up = up
+        self._down = down
+
+    def enter(self) -> object:
+        self._up()
+        return self
+
+    def leave(self, token: object) -> None:
+        self._down()
+
+
+class _Unbound:
+    """Stands in for an in-progress series that cannot be bound (e.g. a gauge of that
+    name with other labels): ``enter`` raises that error, so each request counts an
+    ``in_progress`` failure, with a fresh traceback so raising it keeps nothing."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def enter(self) -> object:
+        raise self.error.with_traceback(None)
+
+    def leave(self, token: object) -> None:
+        """Never reached: :meth:`enter` raised."""
+
+
+def _in_progress(
+    gauge: MetricProtocol, labels: dict[str, str]
+) -> BoundGauge | _InProgress | _Unbound:
+    try:
+        if isinstance(gauge, Gauge):
+            return gauge.bind(labels)
+        if isinstance(gauge, GaugeProtocol):
+            handle = gauge.bind(labels)
+            return _InProgress(handle.increment, handle.decrement)
+    except Exception as exc:
+        return _Unbound(exc)
+    return _InProgress(_ignore, _ignore)  # a record-only gauge cannot go up and down
 
 
 class _Method:
     """Per request method: its label value, its in-progress series and its cached
-    (route, status, root_path) -> series table.
+    (route, status, root_path) -> series table."""
 
-    ``gauge`` is our bound in-progress series, updated inline by the middleware (one
-    uninterruptible ``+=`` under the GIL, see ``metrics._series``); on free-threaded
-    builds and for foreign gauges it is None and ``up``/``down`` are called instead.
-    When the gauge cannot be bound (e.g. a gauge of that name already exists with other
-    labels) ``up`` raises that error on every request, which counts it as a failure.
-    """
+    __slots__ = ("gauge", "label", "series")
 
-    __slots__ = ("down", "gauge", "label", "series", "up")
-
-    def __init__(self, label: str, in_progress: Any) -> None:
+    def __init__(self, label: str, in_progress: MetricProtocol) -> None:
         self.label = label
         self.series: dict[tuple[str | None, int, str], _Series] = {}
-        labels = {"method": label}
-        self.gauge: BoundGauge | None = None
-        try:
-            if isinstance(in_progress, Gauge) and ATOMIC_ADD:
-                self.gauge = in_progress.bind(labels)  # up/down are then never called
-            else:
-                self.up = _updater(in_progress, "increment", labels)
-                self.down = _updater(in_progress, "decrement", labels)
-        except Exception as exc:
-            self.up = self.down = functools.partial(_raise, exc)
+        self.gauge = _in_progress(in_progress, {"method": label})
 
 
 class PrometheusMiddleware:
@@ -306,20 +327,11 @@ class PrometheusMiddleware:
         owner = self._route_owner or scope.get("app")
         if by_method is None:
             by_method = self._method(scope["method"])
+        gauge = by_method.gauge
         try:
-            handle = by_method.gauge
-            if handle is not None:  # inline BoundGauge.increment(1)
-                active: Any = (
-                    handle._series
-                    if handle._instrument._series is handle._table
-                    else handle._current()
-                )
-                active.value += 1
-            else:
-                by_method.up(1)
-                active = by_method  # lowered through by_method.down
+            token: object = gauge.enter()
         except Exception:
-            active = None  # not raised, so it is not lowered either
+            token = None  # not raised, so it is not lowered either
             self._failed("in_progress")
         status = 500
 
@@ -340,20 +352,9 @@ class PrometheusMiddleware:
             elapsed = perf_counter() - start
             # Inline on purpose (hot path); failures are logged and counted, never raised.
             try:
-                if active is not None:
-                    if active is by_method:
-                        by_method.down(1)
-                    else:
-                        active.value -= 1
-                route = scope.get("route")
-                if route is not None and scope.get("root_path", "") == root:
-                    template = getattr(route, "path_format", None)  # no mount crossed
-                    if template.__class__ is not str:
-                        template = self._template(scope, root, owner)
-                elif route is not None or "endpoint" in scope:
-                    template = self._template(scope, root, owner)
-                else:
-                    template = None
+                if token is not None:
+                    gauge.leave(token)
+                template = self._templates.template(scope, root, owner)
                 key = (template, status, root)
                 series = by_method.series.get(key)
                 if series is None:
@@ -361,9 +362,6 @@ class PrometheusMiddleware:
                 series.record(elapsed)
             except Exception:
                 self._failed("record")
-
-    def _template(self, scope: Scope, root: str, owner: Any) -> str | None:
-        return self._templates.template(scope, root_path=root, owner=owner)
 
     def _method(self, method: str) -> _Method:
         """The :class:`_Method` of *method* (``OTHER`` for non-standard methods)."""
@@ -430,12 +428,6 @@ class PrometheusMiddleware:
             {"type": "http.response.start", "status": response.status, "headers": raw_headers}
         )
         await send({"type": "http.response.body", "body": response.body})
-
-
-def _raise(error: Exception, *args: Any) -> None:
-    """Stands in for an update that cannot work: raises *error* (counted by the caller)
-    with a fresh traceback, so raising it on every request keeps nothing."""
-    raise error.with_traceback(None)
 
 
 def _ignore(*args: Any) -> None:

@@ -1,0 +1,427 @@
+"""Every metric update, written once: the one home of the metrics hot path.
+
+An update is four steps: check the number, find the series of the label set, add to
+the series, and keep an exemplar while a sampled span is current. Each step is written
+once below, as a small fragment of Python source, and every update method of the
+instruments (``Counter.increment``, ``Gauge.set``, ``Histogram.observe``, ...), of their
+bound handles and of :class:`~lexigram.monitor.metrics.bound.BoundPair` is assembled
+from these fragments and compiled once, at import, into one plain function (the way
+:mod:`dataclasses` writes ``__init__``). A method's declared ``def`` (its signature and
+docstring, for readers and type checkers) carries ``@compiled("Class.method")``; its body
+is here. The assembled code is what hand-inlined code would be: one Python call per
+update, no helper calls inside it. ``inspect.getsource(Counter.increment)`` and
+tracebacks show the generated lines.
+
+Why no lock is needed under the GIL
+-----------------------------------
+CPython with a GIL hands the interpreter to another thread only between bytecodes, and
+only where the eval loop checks for a pending switch: on entering a Python function, on
+a backward jump (a loop) and after a call. A run of bytecodes without a call and
+without a loop therefore executes as one uninterruptible step. ``series.value +=
+amount`` with a built-in ``int``/``float`` is such a run (load, add, store: adding two
+built-in numbers runs no Python code), so concurrent increments never lose an update
+and need no lock. The histogram step (sum, bucket count, then the append to the
+recent-values ring, the only call, last) and :class:`BoundPair`'s counter-plus-histogram
+step are such runs too, and :func:`copy_histogram` reads the counts and then the sum
+the same way, so a snapshot's sum always matches its counts. What would break the rule:
+a Python-level call or property inside the run, a loop, or a number type whose ``+`` is
+Python code (``Fraction``, ``Decimal``, numpy scalars) — which is why every amount is
+turned into an ``int`` or ``float`` first. Reads of single values need nothing.
+
+Free-threaded builds (``sys._is_gil_enabled()`` false) compile the same fragments with
+each series' own lock around its update: still exact, one uncontended lock per update.
+The choice is :data:`ATOMIC`, made once at import; tests switch every compiled update
+to the other variant with :func:`forced`. A summary's sketch update is Python code, so
+it always takes the series' lock.
+
+Values (checked before anything changes)
+----------------------------------------
+Amounts and values must be numbers that fit a float64: ``bool`` counts as ``int``,
+other numeric types are converted with ``float()``, an ``int`` beyond ±1.8e308 or a
+non-number raises :class:`~lexigram.monitor.exceptions.InvalidMetricError`. A counter
+keeps an exact ``int`` total while every amount is an ``int`` of at most 2**53
+(:data:`EXACT_INT`); a larger ``int`` is added as the nearest float, so a stored total
+is always something the exposition can print.
+
+Where a series keeps its numbers
+--------------------------------
+The fragments read and write a series' numbers only through the expressions of a
+:class:`Layout`: :data:`IN_PROCESS` keeps them in Python attributes (``series.value``,
+``series.sum``, ``series.counts[i]``); a layout over shared memory (one ``memoryview``
+of doubles per series, for the multi-process mode) compiles the same steps against its
+cells, for series classes that also offer ``lock``, ``recent`` and
+``keep_exemplar(...)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import sys
+import textwrap
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from ._exemplars import capture, state
+
+__all__ = [
+    "ATOMIC",
+    "EXACT_INT",
+    "IN_PROCESS",
+    "MAX_FLOAT_INT",
+    "RESETS",
+    "Layout",
+    "compiled",
+    "copy_histogram",
+    "forced",
+    "source",
+]
+
+#: True when a GIL serialises bytecode: updates run lock-free (False on free-threaded
+#: builds, where each update takes its series' lock). Decided once, here.
+ATOMIC: Final[bool] = bool(getattr(sys, "_is_gil_enabled", lambda: True)())
+
+#: Largest ``int`` a counter adds exactly (2**53: every int up to it is a float too).
+EXACT_INT: Final[int] = 2**53
+#: Largest ``int`` accepted as a value (the largest finite float64, as an int).
+MAX_FLOAT_INT: Final[int] = int(sys.float_info.max)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Resets:
+    """Process-wide count of instrument resets: a handle holding series of one or more
+    instruments notices any reset with one comparison and resolves its series again."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+RESETS: Final = _Resets()
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where a series keeps its numbers: source expressions over the series ``{s}``.
+
+    ``value`` is a counter's total or a gauge's value, ``sum`` a histogram's or
+    summary's sum, ``bucket`` the count of bucket ``{i}``. Each must be an assignable
+    expression whose ``+=`` runs no Python-level code (see the module docstring).
+    """
+
+    name: str
+    value: str = "{s}.value"
+    sum: str = "{s}.sum"
+    bucket: str = "{s}.counts[{i}]"
+
+
+IN_PROCESS: Final = Layout("in-process")
+
+# -- the fragments -------------------------------------------------------------------------
+#
+# Placeholders: {owner} the instrument (``self`` or ``self._instrument``), {s} the series
+# variable, {x} the number variable, {op} an operation name for error messages; the
+# layout expressions are substituted as {value}, {sum} and {bucket}.
+
+# A counter amount: a non-negative int up to EXACT_INT passes untouched, like a float
+# >= 0 (NaN is not >= 0); everything else is converted or refused by the instrument.
+_COUNT_AMOUNT = """
+if {x}.__class__ is int:
+    if not 0 <= {x} <= _EXACT_INT:
+        {x} = {owner}._amount({x})
+elif {x}.__class__ is not float or not {x} >= 0:
+    {x} = {owner}._amount({x})
+"""
+
+# A gauge value as a float; NaN, non-numbers and ints beyond float64 are refused.
+_GAUGE_NUMBER = """
+try:
+    number = {x} + 0.0
+except (TypeError, OverflowError):
+    raise {owner}._bad_value({x}, "{op}") from None
+if number != number:
+    raise {owner}._bad_value({x}, "{op}")
+"""
+
+# An observed value as a float (NaN refused by the instrument), then its bucket.
+_OBSERVED_NUMBER = """
+if {x}.__class__ is not float or {x} != {x}:
+    {x} = {owner}._number({x})
+"""
+_BUCKET_INDEX = """
+index = _bisect({bounds}, {x})
+"""
+
+# The series of ``labels`` (None: the unlabelled one). A label dict seen before is
+# found by its items in the instrument's key cache; anything else takes the slow path.
+_LOOKUP = """
+if labels is None:
+    {s} = self._unlabelled
+    if {s} is None:
+        {s} = self._get_unlabelled()
+else:
+    try:
+        {s} = self._cache[tuple(labels.items())]
+    except (KeyError, TypeError, AttributeError):
+        {s} = self._resolve(labels)
+"""
+
+# A bound handle's series, taken again after any instrument's reset().
+_BOUND_SERIES = """
+if self._epoch != _RESETS.count:
+    self._refresh()
+{s} = self._series
+"""
+
+
+def _locked(series: str, body: str) -> str:
+    """*body* run under *series*' lock (acquire/release: cheaper than ``with``)."""
+    inner = textwrap.indent(body, "    ")
+    return f"lock = {series}.lock\nlock.acquire()\ntry:\n{inner}finally:\n    lock.release()\n"
+
+
+_ADD = {True: "{value} += {x}\n", False: _locked("{s}", "{value} += {x}\n")}
+_SET = {True: "{value} = {x}\n", False: _locked("{s}", "{value} = {x}\n")}
+_HISTOGRAM_STEP = "{sum} += {x}\n{bucket} += 1\n{s}.recent.append({x})\n"
+_OBSERVE = {True: _HISTOGRAM_STEP, False: _locked("{s}", _HISTOGRAM_STEP)}
+# BoundPair: the histogram step and the counter's +1 in one run; the call (append) last.
+_OBSERVE_AND_COUNT = {
+    True: "{sum} += {x}\n{bucket} += 1\n{count} += 1\n{s}.recent.append({x})\n",
+    False: _locked("{s}", _HISTOGRAM_STEP) + _locked("{c}", "{count} += 1\n"),
+}
+# The sketch's add is Python code: always under the series' lock.
+_SKETCH = _locked("{s}", "{s}.sketch.add({x})\n{sum} += {x}\n{s}.recent.append({x})\n")
+
+# Exemplars: the probe (a C-level call) answers whether a span is current; only then
+# is the source asked. Failures of the source are counted inside ``capture``.
+_COUNTER_EXEMPLAR = """
+probe = _state.probe
+if probe is not None and probe() is not None:
+    exemplar = _capture(_state.source, {x}, {owner}._clock)
+    if exemplar is not None:
+        {s}.exemplar = exemplar
+"""
+_BUCKET_EXEMPLAR = """
+probe = _state.probe
+if probe is not None and probe() is not None:
+    exemplar = _capture(_state.source, {x}, {owner}._clock)
+    if exemplar is not None:
+        {s}.keep_exemplar(index, exemplar)
+"""
+_PAIR_EXEMPLAR = """
+probe = _state.probe
+if probe is not None and probe() is not None:
+    exemplar = _capture(_state.source, {x}, self._clock)
+    if exemplar is not None:
+        {s}.keep_exemplar(index, exemplar)
+        {c}.exemplar = (1, exemplar[1], exemplar[2], exemplar[3])
+"""
+
+
+def _gauge(step: dict[bool, str], op: str, negate: bool = False) -> Callable[..., str]:
+    def build(layout: Layout, atomic: bool, bound: bool) -> str:
+        owner = "self._instrument" if bound else "self"
+        number = _GAUGE_NUMBER.replace("{x} + 0.0", "-{x} + 0.0") if negate else _GAUGE_NUMBER
+        series = _BOUND_SERIES if bound else _LOOKUP
+        return _join(
+            _fill(number, owner=owner, x="amount" if op != "set" else "value", op=op),
+            _fill(series, s="series"),
+            _fill(step[atomic], layout, s="series", x="number"),
+        )
+
+    return build
+
+
+def _enter(layout: Layout, atomic: bool, bound: bool) -> str:
+    # BoundGauge.enter: +1 on the current series, which is returned as the token.
+    return _join(
+        _fill(_BOUND_SERIES, s="series"),
+        _fill(_ADD[atomic], layout, s="series", x="1"),
+        "return series\n",
+    )
+
+
+def _leave(layout: Layout, atomic: bool, bound: bool) -> str:
+    # BoundGauge.leave: -1 on the series entered, even if a reset replaced it since.
+    return _fill(_ADD[atomic], layout, s="token", x="-1")
+
+
+def _counter(layout: Layout, atomic: bool, bound: bool) -> str:
+    owner = "self._instrument" if bound else "self"
+    return _join(
+        _fill(_COUNT_AMOUNT, owner=owner, x="amount"),
+        _fill(_BOUND_SERIES if bound else _LOOKUP, s="series"),
+        _fill(_ADD[atomic], layout, s="series", x="amount"),
+        _fill(_COUNTER_EXEMPLAR, owner=owner, s="series", x="amount"),
+    )
+
+
+def _histogram(layout: Layout, atomic: bool, bound: bool) -> str:
+    owner = "self._instrument" if bound else "self"
+    return _join(
+        _fill(_OBSERVED_NUMBER, owner=owner, x="value"),
+        _fill(_BUCKET_INDEX, bounds="self._bounds", x="value"),
+        _fill(_BOUND_SERIES if bound else _LOOKUP, s="series"),
+        _fill(_OBSERVE[atomic], layout, s="series", x="value", i="index"),
+        _fill(_BUCKET_EXEMPLAR, owner=owner, s="series", x="value"),
+    )
+
+
+def _pair(layout: Layout, atomic: bool, bound: bool) -> str:
+    # BoundPair: counter series ``counted``, histogram series ``observed``.
+    step = _OBSERVE_AND_COUNT[atomic].replace("{count}", layout.value.replace("{s}", "{c}"))
+    return _join(
+        _fill(_OBSERVED_NUMBER, owner="self._owner", x="value"),
+        _fill(_BUCKET_INDEX, bounds="self._bounds", x="value"),
+        "if self._epoch != _RESETS.count:\n    self._refresh()\n",
+        "observed = self._observed\ncounted = self._counted\n",
+        _fill(step, layout, s="observed", c="counted", x="value", i="index"),
+        _fill(_PAIR_EXEMPLAR, s="observed", c="counted", x="value"),
+    )
+
+
+def _summary(layout: Layout, atomic: bool, bound: bool) -> str:
+    return _join(
+        _fill(_OBSERVED_NUMBER, owner="self", x="value"),
+        _fill(_LOOKUP, s="series"),
+        _fill(_SKETCH, layout, s="series", x="value"),
+    )
+
+
+#: Operation -> (parameters after ``self``, body builder, is it a bound handle's).
+_OPERATIONS: Final[dict[str, tuple[tuple[str, ...], Callable[..., str], bool]]] = {
+    "Counter.increment": (("amount", "labels"), _counter, False),
+    "BoundCounter.increment": (("amount",), _counter, True),
+    "Gauge.set": (("value", "labels"), _gauge(_SET, "set"), False),
+    "Gauge.increment": (("amount", "labels"), _gauge(_ADD, "increment"), False),
+    "Gauge.decrement": (("amount", "labels"), _gauge(_ADD, "decrement", negate=True), False),
+    "BoundGauge.set": (("value",), _gauge(_SET, "set"), True),
+    "BoundGauge.increment": (("amount",), _gauge(_ADD, "increment"), True),
+    "BoundGauge.decrement": (("amount",), _gauge(_ADD, "decrement", negate=True), True),
+    "BoundGauge.enter": ((), _enter, True),
+    "BoundGauge.leave": (("token",), _leave, True),
+    "Histogram.observe": (("value", "labels"), _histogram, False),
+    "BoundHistogram.observe": (("value",), _histogram, True),
+    "BoundPair.record": (("value",), _pair, True),
+    "Summary.observe": (("value", "labels"), _summary, False),
+}
+
+_GLOBALS: Final[dict[str, Any]] = {
+    "__builtins__": __builtins__,
+    "_EXACT_INT": EXACT_INT,
+    "_RESETS": RESETS,
+    "_bisect": bisect_left,
+    "_capture": capture,
+    "_state": state,
+}
+
+# Every compiled function, so that :func:`forced` can swap its code in place.
+_COMPILED: list[tuple[Callable[..., Any], str, Layout]] = []
+_serial = itertools.count()
+
+
+def _fill(fragment: str, layout: Layout | None = None, **names: str) -> str:
+    """*fragment* with its placeholders replaced (layout expressions first)."""
+    text = fragment.lstrip("\n")
+    if layout is not None:
+        text = (
+            text.replace("{value}", layout.value)
+            .replace("{sum}", layout.sum)
+            .replace("{bucket}", layout.bucket)
+        )
+    for key, value in names.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def _join(*parts: str) -> str:
+    return "".join(part if part.endswith("\n") else part + "\n" for part in parts)
+
+
+def source(operation: str, layout: Layout = IN_PROCESS, *, atomic: bool = ATOMIC) -> str:
+    """The generated source of *operation* (``"Counter.increment"``), for reading."""
+    try:
+        params, build, bound = _OPERATIONS[operation]
+    except KeyError:
+        raise ValueError(
+            f"no compiled update named {operation!r}; known: {sorted(_OPERATIONS)}"
+        ) from None
+    name = operation.rpartition(".")[2]
+    body = textwrap.indent(build(layout, atomic, bound), "    ")
+    return f"def {name}({', '.join(('self', *params))}):\n{body}"
+
+
+def _compile(operation: str, layout: Layout, atomic: bool) -> Callable[..., Any]:
+    text = source(operation, layout, atomic=atomic)
+    variant = "lock-free" if atomic else "locked"
+    filename = f"<metrics._update {operation} {layout.name} {variant} #{next(_serial)}>"
+    lines = text.splitlines(keepends=True)
+    linecache.cache[filename] = (len(text), None, lines, filename)
+    namespace: dict[str, Any] = {}
+    exec(compile(text, filename, "exec"), _GLOBALS, namespace)
+    function: Callable[..., Any] = namespace[operation.rpartition(".")[2]]
+    return function
+
+
+def compiled(operation: str, layout: Layout = IN_PROCESS) -> Callable[[F], F]:
+    """Replace the decorated method by the compiled update *operation* for *layout*.
+
+    The declared method gives the signature (parameter names must match the
+    operation's), defaults, docstring and annotations; its body is not used.
+    """
+    if operation not in _OPERATIONS:
+        raise ValueError(f"no compiled update named {operation!r}; known: {sorted(_OPERATIONS)}")
+    params = _OPERATIONS[operation][0]
+
+    def install(declared: F) -> F:
+        code = declared.__code__
+        declared_params = code.co_varnames[1 : code.co_argcount]
+        if declared_params != params:
+            raise TypeError(
+                f"{declared.__qualname__} declares parameters {declared_params}, but the "
+                f"compiled update {operation!r} uses {params}; rename them to match"
+            )
+        function: Any = _compile(operation, layout, ATOMIC)
+        function.__defaults__ = declared.__defaults__
+        function.__doc__ = declared.__doc__
+        function.__annotations__ = declared.__annotations__
+        function.__module__ = declared.__module__
+        function.__qualname__ = declared.__qualname__
+        function.__name__ = declared.__name__
+        _COMPILED.append((function, operation, layout))
+        return function  # type: ignore[no-any-return]
+
+    return install
+
+
+@contextmanager
+def forced(*, atomic: bool) -> Iterator[None]:
+    """Run every compiled update as its lock-free (*atomic*) or locked variant, then
+    restore the variant chosen at import (for tests of both paths on one interpreter)."""
+    for function, operation, layout in _COMPILED:
+        function.__code__ = _compile(operation, layout, atomic).__code__
+    try:
+        yield
+    finally:
+        for function, operation, layout in _COMPILED:
+            function.__code__ = _compile(operation, layout, ATOMIC).__code__
+
+
+def copy_histogram(series: Any) -> tuple[list[int], float]:
+    """A histogram series' per-bucket counts (a copy) and sum, consistent with each other.
+
+    Under the GIL the copy and the read are one uninterruptible run (a thread switch
+    can only come while the slice allocates, before anything is copied); otherwise the
+    series' lock is held.
+    """
+    if ATOMIC:
+        counts = series.counts[:]
+        total: float = series.sum
+        return counts, total
+    with series.lock:
+        return series.counts[:], series.sum
