@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from .._clock import SYSTEM_CLOCK, Clock
+from ..defaults import DEFAULT_MAX_OBSERVATIONS, DEFAULT_MAX_SERIES
 from ..exceptions import InvalidMetricError
 from .naming import validate_label_name, validate_metric_name
 
@@ -53,8 +54,6 @@ __all__ = [
     "check_max_observations",
 ]
 
-DEFAULT_MAX_SERIES = 2000
-DEFAULT_MAX_OBSERVATIONS = 1000
 OVERFLOW_VALUE = "__overflow__"
 #: True when a GIL serialises bytecode (False on free-threaded builds).
 ATOMIC_ADD: bool = bool(getattr(sys, "_is_gil_enabled", lambda: True)())
