@@ -24,3 +24,18 @@ def modules_loaded_by(code: str, modules: Iterable[str]) -> list[str]:
     ).stdout
     loaded: list[str] = json.loads(out.strip().splitlines()[-1])
     return loaded
+
+
+def modules_added_by(code: str) -> list[str]:
+    """The modules *code* adds to ``sys.modules`` in a fresh interpreter, sorted."""
+    script = (
+        "import json, sys\n"
+        "before = set(sys.modules)\n"
+        f"{code}\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    added: list[str] = json.loads(out.strip().splitlines()[-1])
+    return added

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from lexigram.monitor import config as config_module
 from lexigram.monitor.config import (
     DEFAULT_BUCKETS,
+    EXPORTER_FACTORIES,
+    SECRET_MASK,
     BackendType,
     ConfigIssue,
     Environment,
@@ -20,6 +24,9 @@ from lexigram.monitor.config import (
     PrometheusConfig,
     SamplerType,
     TracingConfig,
+    is_secret_field,
+    mask_secrets,
+    resolve_environment,
 )
 
 
@@ -204,6 +211,92 @@ def test_get_backend_config() -> None:
 def test_make_exporter_none_for_memory() -> None:
     """Backends other than Prometheus have no metrics exporter."""
     assert MonitorConfig().make_exporter() is None
+
+
+def test_make_exporter_calls_the_factory_registered_for_each_backend_type() -> None:
+    """Every backend type has an exporter factory in the entry-point group (the backends'
+    ``make_exporter``), and ``MonitorConfig.make_exporter()`` returns what it builds."""
+    from importlib.metadata import entry_points
+
+    from lexigram.monitor.backends.factory import make_exporter
+
+    registered = {e.name: e.load() for e in entry_points(group=EXPORTER_FACTORIES)}
+    assert registered == {b.value: make_exporter for b in BackendType}
+    for backend in BackendType:
+        cfg = MonitorConfig(backend_type=backend)
+        assert type(cfg.make_exporter()) is type(make_exporter(cfg))
+
+
+def test_make_exporter_without_a_registered_factory_is_none_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A backend type without a registered factory (a checkout used without installing
+    it) gets no exporter, and a warning names the entry-point group."""
+    monkeypatch.setattr(config_module, "EXPORTER_FACTORIES", "lexigram.monitor.nothing_here")
+    with caplog.at_level(logging.WARNING, logger="lexigram.monitor.config"):
+        assert MonitorConfig(backend_type="prometheus").make_exporter() is None
+    assert "no exporter factory registered for backend 'prometheus'" in caplog.text
+    assert "lexigram.monitor.nothing_here" in caplog.text
+
+
+def test_make_exporter_contains_a_failing_factory(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A factory that raises yields None and a warning: make_exporter() never raises."""
+
+    def broken(config: MonitorConfig) -> object:
+        raise RuntimeError("exporter down")
+
+    monkeypatch.setattr(config_module, "_exporter_factory", lambda backend: broken)
+    with caplog.at_level(logging.WARNING, logger="lexigram.monitor.config"):
+        assert MonitorConfig(backend_type="prometheus").make_exporter() is None
+    assert "exporter down" in caplog.text
+
+
+def test_resolve_environment_names_aliases_variables_and_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An explicit name wins (any case, with aliases), then LEX_ENV, then APP_ENV, then
+    the default; an unknown name is refused with the valid ones."""
+    assert resolve_environment("PROD") is Environment.PRODUCTION
+    assert resolve_environment(" stage ", Environment.TEST) is Environment.STAGING
+    assert resolve_environment(None, Environment.TEST) is Environment.TEST
+    assert resolve_environment(None) is Environment.DEVELOPMENT
+    monkeypatch.setenv("APP_ENV", "testing")
+    assert resolve_environment(None) is Environment.TEST
+    monkeypatch.setenv("LEX_ENV", "dev")
+    assert resolve_environment(None, Environment.PRODUCTION) is Environment.DEVELOPMENT
+    with pytest.raises(ValueError, match="'moon' is not one of development, staging"):
+        resolve_environment("moon")
+
+
+def test_is_secret_field_by_name_or_dotted_path() -> None:
+    """Tokens, secrets, passwords, API keys and OTLP headers are secret; others are not."""
+    for path in ("auth_token", "prometheus.auth_token", "opentelemetry.headers.X-Key",
+                 "DB_PASSWORD", "api_key", "client_secret"):  # fmt: skip
+        assert is_secret_field(path), path
+    for path in ("prometheus.port", "metrics.prefix", "logging.redact_fields"):
+        assert not is_secret_field(path), path
+
+
+def test_mask_secrets_hides_set_secrets_and_keeps_the_rest() -> None:
+    """Set tokens become '***', unset ones stay None, OTLP headers keep their names with
+    masked values, everything else is the plain dump; the config itself is unchanged."""
+    cfg = MonitorConfig(
+        prometheus=PrometheusConfig(auth_token="s3cr3t", port=9100),
+        opentelemetry=OpenTelemetryConfig(headers={"x-api-key": "k", "x-empty": ""}),
+        metrics=MetricsConfig(default_labels={"token_bucket": "a"}),
+    )
+    masked = mask_secrets(cfg)
+    expected = cfg.model_dump(mode="json")
+    expected["prometheus"]["auth_token"] = SECRET_MASK
+    expected["opentelemetry"]["headers"] = {"x-api-key": SECRET_MASK, "x-empty": SECRET_MASK}
+    assert masked == expected
+    assert masked["health"]["auth_token"] is None
+    assert masked["metrics"]["default_labels"] == {"token_bucket": "a"}  # a label, not a field
+    assert cfg.prometheus.auth_token == "s3cr3t"
+    assert mask_secrets(cfg.prometheus) == masked["prometheus"]
+    assert mask_secrets(OpenTelemetryConfig())["headers"] == {}
 
 
 def test_validate_for_development_is_quiet() -> None:

@@ -9,8 +9,10 @@ Invalid values raise ``pydantic.ValidationError`` (a ``ValueError``) naming the 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
@@ -20,8 +22,24 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ._ratelimit import RateLimitedLogger
+from .defaults import (
+    DEFAULT_BUCKETS,
+    DEFAULT_COLLECTION_INTERVAL,
+    DEFAULT_MAX_OBSERVATIONS,
+    DEFAULT_MAX_SERIES,
+    DEFAULT_MAX_TRACES_PER_SECOND,
+    DEFAULT_SAMPLE_RATE,
+    DEFAULT_SAMPLER,
+    DEFAULT_SERVICE_NAME,
+    DEFAULT_SPAN_LIMIT,
+    SamplerType,
+)
+
 __all__ = [
     "DEFAULT_BUCKETS",
+    "EXPORTER_FACTORIES",
+    "SECRET_MASK",
     "BackendType",
     "ConfigIssue",
     "Environment",
@@ -33,15 +51,25 @@ __all__ = [
     "PrometheusConfig",
     "SamplerType",
     "TracingConfig",
+    "is_secret_field",
+    "mask_secrets",
+    "resolve_environment",
 ]
 
-#: Prometheus' default histogram buckets (seconds).
-DEFAULT_BUCKETS: tuple[float, ...] = (
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-)  # fmt: skip
+#: Entry-point group of the exporter factories :meth:`MonitorConfig.make_exporter` calls:
+#: entry name = a :class:`BackendType` value, object = ``factory(config) -> exporter | None``.
+EXPORTER_FACTORIES = "lexigram.monitor.exporter_factories"
+
+#: How a secret setting is shown in logs, reports and error messages.
+SECRET_MASK = "***"
+
+# A setting whose dotted path contains one of these holds a secret (see is_secret_field).
+_SECRET_PARTS = ("token", "secret", "password", "headers", "api_key")
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+_log = RateLimitedLogger(logging.getLogger("lexigram.monitor.config"))
 
 
 class BackendType(StrEnum):
@@ -50,16 +78,6 @@ class BackendType(StrEnum):
     MEMORY = "memory"
     PROMETHEUS = "prometheus"
     OPENTELEMETRY = "opentelemetry"
-
-
-class SamplerType(StrEnum):
-    """Supported tracing sampler types."""
-
-    ALWAYS_ON = "always_on"
-    ALWAYS_OFF = "always_off"
-    PROBABILITY = "probability"
-    RATE_LIMITING = "rate_limiting"
-    PARENT_BASED = "parent_based"
 
 
 class Environment(StrEnum):
@@ -98,9 +116,9 @@ class MetricsConfig(BaseModel):
     prefix: str = ""
     default_labels: dict[str, str] = Field(default_factory=dict)
     histogram_buckets: list[float] = Field(default_factory=lambda: list(DEFAULT_BUCKETS))
-    collection_interval: float = Field(default=15.0, gt=0)
-    max_series_per_metric: int = Field(default=2000, ge=1)
-    max_observations: int = Field(default=1000, ge=0)
+    collection_interval: float = Field(default=DEFAULT_COLLECTION_INTERVAL, gt=0)
+    max_series_per_metric: int = Field(default=DEFAULT_MAX_SERIES, ge=1)
+    max_observations: int = Field(default=DEFAULT_MAX_OBSERVATIONS, ge=0)
 
     @field_validator("prefix")
     @classmethod
@@ -143,16 +161,16 @@ class TracingConfig(BaseModel):
     model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
 
     enabled: bool = True
-    service_name: str = "lexigram-service"
-    sampler_type: SamplerType = SamplerType.PARENT_BASED
-    sample_rate: float = 1.0
-    max_traces_per_second: float = Field(default=100.0, gt=0)
+    service_name: str = DEFAULT_SERVICE_NAME
+    sampler_type: SamplerType = DEFAULT_SAMPLER
+    sample_rate: float = DEFAULT_SAMPLE_RATE
+    max_traces_per_second: float = Field(default=DEFAULT_MAX_TRACES_PER_SECOND, gt=0)
     propagation_formats: list[Literal["tracecontext"]] = Field(
         default_factory=lambda: ["tracecontext"]  # type: ignore[arg-type]
     )
-    max_attributes: int = Field(default=128, ge=0)
-    max_events: int = Field(default=128, ge=0)
-    max_links: int = Field(default=128, ge=0)
+    max_attributes: int = Field(default=DEFAULT_SPAN_LIMIT, ge=0)
+    max_events: int = Field(default=DEFAULT_SPAN_LIMIT, ge=0)
+    max_links: int = Field(default=DEFAULT_SPAN_LIMIT, ge=0)
     max_queue_size: int = Field(default=2048, ge=1)
     max_export_batch_size: int = Field(default=512, ge=1)
     export_interval: float = Field(default=5.0, gt=0)
@@ -389,17 +407,30 @@ class MonitorConfig(BaseSettings):
     def make_exporter(self) -> Any | None:
         """Metrics exporter for the backend: a ``PrometheusMetricsExporter`` for Prometheus.
 
-        None for other backends, or when prometheus_client is not installed.
+        None for other backends, or when prometheus_client is not installed. Never raises.
+
+        The configuration sits below the backends in the layering, so it does not import
+        them: like the OpenTelemetry SDK finding its exporters, it calls the factory
+        registered under the backend type's value in the :data:`EXPORTER_FACTORIES`
+        entry-point group (``lexigram.monitor.exporter_factories``) with this config.
+        lexigram-monitor's ``pyproject.toml`` registers
+        :func:`lexigram.monitor.backends.factory.make_exporter` for every backend type.
+        When no factory is registered (a source tree used without ``pip install``) or the
+        factory fails, the result is None and a rate-limited warning says why.
         """
-        if self.backend_type is not BackendType.PROMETHEUS:
+        factory = _exporter_factory(self.backend_type.value)
+        if factory is None:
             return None
         try:
-            from .backends.exporters.prometheus import PrometheusMetricsExporter
-        except ImportError:
-            return None
-        try:
-            return PrometheusMetricsExporter()
-        except Exception:  # BackendNotAvailableError when the extra is missing
+            return factory(self)
+        except Exception as exc:
+            _log.warning(
+                f"exporter-factory:{self.backend_type.value}",
+                "exporter factory %r for backend %r failed: %r; running without an exporter",
+                factory,
+                self.backend_type.value,
+                exc,
+            )
             return None
 
     def validate_for_environment(self, env: Environment | str | None = None) -> list[ConfigIssue]:
@@ -409,7 +440,7 @@ class MonitorConfig(BaseSettings):
         Production rules: tracing enabled, ``debug`` off, ``/metrics`` and ``/health``
         details protected by a token, no full sampling with an always-on sampler.
         """
-        resolved = _resolve_env(env, self.environment)
+        resolved = resolve_environment(env, self.environment)
         issues: list[ConfigIssue] = []
         if resolved is not Environment.PRODUCTION:
             if resolved is Environment.STAGING and self.debug:
@@ -492,7 +523,43 @@ class MonitorConfig(BaseSettings):
 _YAML_CONTEXT: dict[type[BaseSettings], dict[str, Any]] = {}
 
 
-def _resolve_env(env: Environment | str | None, default: Environment) -> Environment:
+def _exporter_factory(backend: str) -> Callable[[MonitorConfig], Any] | None:
+    """The factory registered for *backend* in :data:`EXPORTER_FACTORIES`, or None
+    (logged, rate limited) when none is registered or it cannot be loaded."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=EXPORTER_FACTORIES, name=backend):
+        try:
+            factory: Callable[[MonitorConfig], Any] = entry.load()
+        except Exception as exc:
+            _log.warning(
+                f"exporter-factory:{backend}",
+                "cannot load exporter factory %r for backend %r: %r",
+                entry.value,
+                backend,
+                exc,
+            )
+            return None
+        return factory
+    _log.warning(
+        f"exporter-factory:{backend}",
+        "no exporter factory registered for backend %r in the entry-point group %r; "
+        "is lexigram-monitor installed (pip install lexigram-monitor, or pip install -e . "
+        "in a checkout)?",
+        backend,
+        EXPORTER_FACTORIES,
+    )
+    return None
+
+
+def resolve_environment(
+    env: Environment | str | None, default: Environment = Environment.DEVELOPMENT
+) -> Environment:
+    """The deployment environment *env* names, else ``LEX_ENV`` / ``APP_ENV``, else *default*.
+
+    Names match case-insensitively; ``prod``, ``dev``, ``stage`` and ``testing`` are
+    aliases. An unknown name raises ``ValueError`` listing the valid ones.
+    """
     if env is None:
         raw = os.environ.get("LEX_ENV") or os.environ.get("APP_ENV")
         if not raw:
@@ -509,3 +576,37 @@ def _resolve_env(env: Environment | str | None, default: Environment) -> Environ
             f"environment {env!r} is not one of "
             f"{', '.join(e.value for e in Environment)} (from LEX_ENV/APP_ENV or the argument)"
         ) from None
+
+
+def is_secret_field(path: str) -> bool:
+    """True when the setting at *path* (a field name or dotted path such as
+    ``prometheus.auth_token``) holds a secret: a token, secret, password, API key or the
+    OTLP ``headers``. Case-insensitive."""
+    lowered = path.lower()
+    return any(part in lowered for part in _SECRET_PARTS)
+
+
+def mask_secrets(model: BaseModel) -> dict[str, Any]:
+    """``model.model_dump(mode="json")`` with every secret setting hidden, for logs and
+    reports; works for :class:`MonitorConfig` and for each of its sections.
+
+    A secret setting (:func:`is_secret_field`) that is set shows as :data:`SECRET_MASK`;
+    an unset one (None or empty) stays, so the dump still says that none is configured.
+    A mapping of secrets (the OTLP ``headers``) keeps its keys and masks every value.
+    Nested sections are masked the same way; *model* itself is not changed.
+    """
+    data = model.model_dump(mode="json")
+    _mask_into(model, data)
+    return data
+
+
+def _mask_into(model: BaseModel, data: dict[str, Any]) -> None:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            _mask_into(value, data[name])
+        elif is_secret_field(name) and data[name]:
+            shown = data[name]
+            data[name] = (
+                dict.fromkeys(shown, SECRET_MASK) if isinstance(shown, dict) else SECRET_MASK
+            )

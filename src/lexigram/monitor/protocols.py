@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequen
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 if TYPE_CHECKING:
-    from .health import HealthCheckResult
+    from ._health_result import HealthCheckResult
 
 __all__ = [
     "ASGIApp",

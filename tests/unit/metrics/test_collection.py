@@ -34,6 +34,23 @@ def test_collect_now_runs_callbacks_and_contains_failures(
     assert failures.get_count(labels={"reason": "RuntimeError"}) == 1
 
 
+def test_failures_go_to_the_owners_on_failure() -> None:
+    """A raising callback is handed to *on_failure* by exception type name and counted in
+    ``failures``; the collection itself reports nowhere else (metrics imports nothing
+    above it)."""
+    reasons: list[str] = []
+    callbacks = CollectionCallbacks(1.0, on_failure=reasons.append)
+
+    def broken() -> None:
+        raise KeyError("gone")
+
+    callbacks.add(broken)
+    assert callbacks.run() == 1
+    assert reasons == ["KeyError"]
+    assert callbacks.failures == 1
+    assert CollectionCallbacks(1.0).run() == 0
+
+
 def test_remove_and_bound() -> None:
     """The returned function removes a callback; more than MAX_CALLBACKS is refused."""
     callbacks = CollectionCallbacks(1.0)

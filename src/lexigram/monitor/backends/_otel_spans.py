@@ -15,8 +15,8 @@ from typing import Any
 
 from .._ratelimit import RateLimitedLogger
 from .._selfmetrics import count_failure
-from ..tracing.context import SpanContext
 from ..tracing.span import Span, SpanKind, SpanRuntime, SpanStatus
+from ..tracing.spancontext import SpanContext
 
 __all__ = ["OTEL_BACKEND_FAILURES", "SdkHandOff", "from_readable", "wrap_foreign_exporter"]
 

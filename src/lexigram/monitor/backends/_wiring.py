@@ -9,8 +9,7 @@ the span exporters' drops and failures in ``lexigram_monitor_*`` metrics.
 from __future__ import annotations
 
 from .._selfmetrics import SPAN_EXPORT_FAILURES, SPANS_DROPPED, count_failure
-from ..metrics import get_exemplar_source, set_exemplar_source
-from ..metrics._exemplars import install_source
+from ..metrics import get_exemplar_source, install_exemplar_source, set_exemplar_source
 from ..tracing import current_trace_ids
 from ..tracing.context import current_span_probe
 from ..tracing.export import set_export_stats_listener
@@ -29,7 +28,7 @@ def enable_exemplars() -> None:
     A different source installed on purpose (e.g. by a test) is replaced.
     """
     if get_exemplar_source() is not current_trace_ids:
-        install_source(current_trace_ids, current_span_probe)
+        install_exemplar_source(current_trace_ids, current_span_probe)
 
 
 def disable_exemplars() -> None:

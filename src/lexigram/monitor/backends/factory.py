@@ -1,7 +1,10 @@
-"""Backend selection: ``MonitorConfig.backend_type`` -> a backend instance.
+"""Backend selection: ``MonitorConfig.backend_type`` -> a backend and its metrics exporter.
 
 Only the chosen backend's module is imported, so picking ``memory`` never loads
-prometheus_client or OpenTelemetry.
+prometheus_client or OpenTelemetry. :func:`make_exporter` is what
+``MonitorConfig.make_exporter()`` calls, found through the
+``lexigram.monitor.exporter_factories`` entry points (the configuration sits below the
+backends and does not import them).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ if TYPE_CHECKING:
     from ..metrics import MetricsCollector
     from ..tracing import Tracer
 
-__all__ = ["create_backend"]
+__all__ = ["create_backend", "make_exporter"]
 
 
 def create_backend(
@@ -61,3 +64,24 @@ def create_backend(
     from .memory import MemoryBackend
 
     return MemoryBackend(collector=collector, tracer=tracer)
+
+
+def make_exporter(config: MonitorConfig) -> Any | None:
+    """The metrics exporter for ``config.backend_type``; never raises.
+
+    A ``PrometheusMetricsExporter`` for ``prometheus``; None for ``memory`` and
+    ``opentelemetry`` (the SDK exports its own metrics), and None when prometheus_client
+    is not installed. Registered for every backend type in the
+    ``lexigram.monitor.exporter_factories`` entry-point group, which is how
+    :meth:`MonitorConfig.make_exporter` reaches it.
+    """
+    if config.backend_type is not BackendType.PROMETHEUS:
+        return None
+    try:
+        from .exporters.prometheus import PrometheusMetricsExporter
+    except ImportError:
+        return None
+    try:
+        return PrometheusMetricsExporter()
+    except Exception:  # BackendNotAvailableError when the extra is missing
+        return None

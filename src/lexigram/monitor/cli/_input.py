@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config import SECRET_MASK, is_secret_field
 from ..exceptions import MonitorError
 
 __all__ = [
@@ -28,8 +29,6 @@ __all__ = [
 ]
 
 ENV_PREFIX = "LEX_MONITOR__"
-# Values of fields whose dotted path contains one of these are never printed.
-_SECRET_PARTS = ("token", "secret", "password", "headers", "api_key")
 _short = reprlib.Repr()
 _short.maxstring = 60
 _short.maxother = 60
@@ -133,11 +132,6 @@ def env_name(loc: Iterable[str | int]) -> str:
     return ENV_PREFIX + "__".join(parts)
 
 
-def _is_secret(dotted: str) -> bool:
-    lowered = dotted.lower()
-    return any(part in lowered for part in _SECRET_PARTS)
-
-
 def _source(loc: tuple[str | int, ...], config_file: str | None, environ: Mapping[str, str]) -> str:
     # The deepest variable that exists wins: LEX_MONITOR__PROMETHEUS__PORT, then
     # LEX_MONITOR__PROMETHEUS (a JSON object), as pydantic-settings reads them.
@@ -167,7 +161,7 @@ def field_errors(
         loc = tuple(err.get("loc", ()))
         dotted = ".".join(str(p) for p in loc) or "(root)"
         message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        value = "***" if _is_secret(dotted) else _short.repr(err.get("input"))
+        value = SECRET_MASK if is_secret_field(dotted) else _short.repr(err.get("input"))
         errors.append(FieldError(dotted, message, value, _source(loc, config_file, env)))
     return errors
 

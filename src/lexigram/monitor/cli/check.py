@@ -26,7 +26,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
-from ..config import BackendType, ConfigIssue, Environment, MonitorConfig, _resolve_env
+from ..config import (
+    BackendType,
+    ConfigIssue,
+    Environment,
+    MonitorConfig,
+    mask_secrets,
+    resolve_environment,
+)
 from ._input import ENV_PREFIX, InputError, env_name, read_yaml, settings_error
 from ._text import print_json, table, terminal_width, wrap
 
@@ -295,7 +302,7 @@ def _environment(flag: str | None, config: MonitorConfig) -> tuple[Environment, 
     else:
         return config.environment, "the config's 'environment'"
     try:
-        return _resolve_env(raw, config.environment), source
+        return resolve_environment(raw, config.environment), source
     except ValueError:
         names = ", ".join(e.value for e in Environment)
         raise InputError(
@@ -328,9 +335,7 @@ def describe_backend(config: MonitorConfig) -> dict[str, Any]:
             )
         if p.store_in_db:
             parts.append(f"stores samples in table {p.metrics_table!r} of {p.db_path}")
-        settings = p.model_dump(mode="json")
-        if settings.get("auth_token"):
-            settings["auth_token"] = "***"
+        settings = mask_secrets(p)
     elif kind is BackendType.OPENTELEMETRY:
         o = config.opentelemetry
         parts = [
@@ -338,8 +343,7 @@ def describe_backend(config: MonitorConfig) -> dict[str, Any]:
             f"compression {o.compression}",
             f"batches of {o.batch_size} every {o.export_interval:g}s",
         ]
-        settings = o.model_dump(mode="json")
-        settings["headers"] = {name: "***" for name in o.headers}
+        settings = mask_secrets(o)
     else:
         parts = ["metrics and spans stay in process (the collector behind /metrics)"]
         settings = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..config import MonitorConfig
+from ..config import MonitorConfig, mask_secrets
 from ..noop import NoOpHealthCheckRegistry, NoOpMetricsCollector, NoOpTracer
 from ..protocols import (
     AlertDispatcherProtocol,
@@ -171,7 +171,7 @@ class MonitorProvider:
             # debug mode: the library's own loggers speak at DEBUG, starting with the
             # effective configuration (secrets masked)
             logging.getLogger("lexigram.monitor").setLevel(logging.DEBUG)
-            _log.debug("monitoring configuration %r: %s", self.name, _masked(self.config))
+            _log.debug("monitoring configuration %r: %s", self.name, mask_secrets(self.config))
 
         if self.config.prometheus.store_in_db:
             provider = await container.resolve_optional(DATABASE_PROVIDER_KEY)
@@ -286,16 +286,6 @@ class MonitorProvider:
     ) -> Any:
         """Create a histogram metric."""
         return self.collector.create_histogram(name, description, labels, buckets)
-
-
-def _masked(config: MonitorConfig) -> dict[str, Any]:
-    """The configuration as a dict with tokens and OTLP headers masked."""
-    data = config.model_dump(mode="json")
-    for section in ("health", "prometheus"):
-        if data[section].get("auth_token"):
-            data[section]["auth_token"] = "***"
-    data["opentelemetry"]["headers"] = dict.fromkeys(data["opentelemetry"]["headers"], "***")
-    return data
 
 
 def create_provider_from_config(config: MonitorConfig, **context: Any) -> MonitorProvider:

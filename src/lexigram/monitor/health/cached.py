@@ -13,7 +13,6 @@ from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
-from ..config import HealthCheckConfig
 from .checker import HealthChecker, Summary
 from .registry import summarise_within
 from .result import NOT_CONFIGURED, HealthCheckCategory, HealthCheckResult, HealthStatus
@@ -130,6 +129,8 @@ class CachedHealthChecker:
         self._check_timeout = float(check_timeout)
         self._clock = clock
         if checker is None:
+            from ..config import HealthCheckConfig
+
             checker = HealthChecker(HealthCheckConfig(timeout=check_timeout), clock=clock)
         self._checker = checker
         if db_provider is not None:

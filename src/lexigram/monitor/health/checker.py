@@ -8,15 +8,17 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
-from ..config import HealthCheckConfig
 from ._telemetry import HealthTelemetry
 from ._threads import SyncRunner
 from .checks import FunctionHealthCheck, failure_result, is_async_callable, normalise
 from .result import HealthCheckCategory, HealthCheckResult, HealthStatus, aggregate_results
+
+if TYPE_CHECKING:
+    from ..config import HealthCheckConfig
 
 __all__ = ["HealthChecker", "coerce_category"]
 
@@ -83,14 +85,17 @@ class _Entry:
 class HealthChecker:
     """Aggregates and runs named health checks with optional per-check timeouts.
 
-    Checks run concurrently (``asyncio.gather``), each under its own timeout or, when it has
-    none, ``config.timeout``. A check may be a :class:`HealthCheck` /
-    ``HealthCheckProtocol`` object (``check()``), an object with ``health_check()``, a
-    coroutine function, a callable returning an awaitable, or a plain callable. Sync
-    callables (how a check is called is decided once, at :meth:`add`) run on a dedicated
-    pool of at most ``max_workers`` daemon threads, never on the event loop or the loop's
-    default executor; when every worker is stuck in a blocked check, further sync checks
-    wait for a worker and report UNHEALTHY at their timeout (see ``_threads.SyncRunner``).
+    Checks run concurrently, each in its own task with its own deadline: its timeout or,
+    when it has none, ``config.timeout`` (*config* defaults to ``HealthCheckConfig()``).
+    A timer per check (``loop.call_later``) settles it at its deadline, and the run
+    returns as soon as every check has an outcome (done, failed or timed out). A check
+    may be a :class:`HealthCheck` / ``HealthCheckProtocol`` object (``check()``), an
+    object with ``health_check()``, a coroutine function, a callable returning an
+    awaitable, or a plain callable. Sync callables (how a check is called is decided
+    once, at :meth:`add`) run on a dedicated pool of at most ``max_workers`` daemon
+    threads, never on the event loop or the loop's default executor; when every worker is
+    stuck in a blocked check, further sync checks wait for a worker and report UNHEALTHY
+    at their timeout (see ``_threads.SyncRunner``).
 
     Every exception, including ``BaseException`` subclasses other than the caller's own
     cancellation, becomes UNHEALTHY ``"<ExceptionType>: check failed"`` (the text is logged
@@ -116,7 +121,11 @@ class HealthChecker:
         max_workers: int = 4,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self._config = config if config is not None else HealthCheckConfig()
+        if config is None:
+            from ..config import HealthCheckConfig
+
+            config = HealthCheckConfig()
+        self._config = config
         self._only = frozenset(self._config.checks)
         self._clock = clock
         self._runner = SyncRunner(max_workers=max_workers)

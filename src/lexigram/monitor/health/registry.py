@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
-from ..config import HealthCheckConfig
 from .checker import HealthChecker, Summary
 from .result import HealthCheckCategory, HealthCheckResult, HealthStatus, summarise
+
+if TYPE_CHECKING:
+    from ..config import HealthCheckConfig
 
 __all__ = ["HealthCheckRegistry", "summarise_within"]
 

@@ -1,12 +1,14 @@
-"""Health status, check category, check result, and the aggregation rule."""
+"""Health status, check category, check result, and the aggregation rule.
+
+The three value types are defined in ``lexigram.monitor._health_result`` (layer 1, so
+``protocols`` can name them without importing this package) and re-exported here.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+
+from .._health_result import HealthCheckCategory, HealthCheckResult, HealthStatus
 
 __all__ = [
     "NOT_CONFIGURED",
@@ -24,31 +26,6 @@ __all__ = [
 
 #: Message of a component that has no provider configured (status UNKNOWN).
 NOT_CONFIGURED = "not configured"
-
-
-class HealthStatus(StrEnum):
-    """Unified health status: healthy, degraded, unhealthy, unknown, starting."""
-
-    HEALTHY = "healthy"
-    DEGRADED = "degraded"
-    UNHEALTHY = "unhealthy"
-    UNKNOWN = "unknown"
-    STARTING = "starting"
-
-
-class HealthCheckCategory(StrEnum):
-    """Categorises health checks by their role in the Kubernetes health model.
-
-    LIVENESS: the process is alive (not deadlocked); served at ``/health/live``; a failure
-    makes Kubernetes restart the container. READINESS: the instance can take traffic;
-    served at ``/health/ready``; a failure takes it out of the load balancer. STARTUP: the
-    start-up sequence has finished; served at ``/health/startup``; once it succeeds
-    Kubernetes switches to the liveness and readiness probes.
-    """
-
-    LIVENESS = "liveness"
-    READINESS = "readiness"
-    STARTUP = "startup"
 
 
 _STATUS_BY_NAME: dict[str, HealthStatus] = {s.value: s for s in HealthStatus}
@@ -80,46 +57,6 @@ def status_gauge_value(status: HealthStatus) -> float:
     1 healthy, 0.5 degraded, 0 unhealthy, unknown or starting.
     """
     return _GAUGE_VALUE.get(status, 0.0)
-
-
-@dataclass(slots=True, kw_only=True)
-class HealthCheckResult:
-    """Result of a health check.
-
-    ``duration_ms`` is the wall time of the check in milliseconds, ``checked_at`` a Unix
-    timestamp (seconds). ``error`` holds the exception type name of a failed check, never
-    the exception text (that goes to the log only).
-    """
-
-    component: str
-    status: HealthStatus
-    message: str = ""
-    error: str | None = None
-    duration_ms: float = 0.0
-    details: dict[str, Any] = field(default_factory=dict)
-    checked_at: float = field(default_factory=time.time)
-    category: HealthCheckCategory | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Convert to dictionary format (JSON-ready: enums become their string values)."""
-        return {
-            "component": self.component,
-            "status": self.status.value,
-            "message": self.message,
-            "error": self.error,
-            "duration_ms": self.duration_ms,
-            "details": dict(self.details),
-            "checked_at": self.checked_at,
-            "category": None if self.category is None else self.category.value,
-        }
-
-    def is_healthy(self) -> bool:
-        """Check if status is healthy."""
-        return self.status is HealthStatus.HEALTHY
-
-    def is_degraded(self) -> bool:
-        """Check if status is degraded."""
-        return self.status is HealthStatus.DEGRADED
 
 
 def marks_not_configured(details: object) -> bool:

@@ -8,7 +8,12 @@ Exporters read instruments only through the snapshot API described in
 
 from __future__ import annotations
 
-from ._exemplars import ExemplarSource, get_exemplar_source, set_exemplar_source
+from ._exemplars import (
+    ExemplarSource,
+    get_exemplar_source,
+    install_exemplar_source,
+    set_exemplar_source,
+)
 from ._series import OVERFLOW_VALUE
 from .buffered import BufferedMetricEntry, BufferedMetricRecorder
 from .collector import MetricsCollector, get_default_collector, set_default_collector
@@ -37,6 +42,7 @@ __all__ = [
     "ValueSnapshot",
     "get_default_collector",
     "get_exemplar_source",
+    "install_exemplar_source",
     "set_default_collector",
     "set_exemplar_source",
     "to_metric_name",

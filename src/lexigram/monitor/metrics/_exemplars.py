@@ -29,7 +29,7 @@ __all__ = [
     "ExemplarSource",
     "RawExemplar",
     "get_exemplar_source",
-    "install_source",
+    "install_exemplar_source",
     "materialize",
     "set_exemplar_source",
     "source_failures",
@@ -73,15 +73,15 @@ def set_exemplar_source(
         )
     if probe is not None and not callable(probe):
         raise TypeError(f"exemplar probe {probe!r} is not callable; pass a function or None")
-    return install_source(source, None if probe is None else _guarded(probe))
+    return install_exemplar_source(source, None if probe is None else _guarded(probe))
 
 
-def install_source(
+def install_exemplar_source(
     source: ExemplarSource | None, probe: Callable[[], object] | None
 ) -> ExemplarSource | None:
-    """:func:`set_exemplar_source` for a *probe* that cannot raise (the wiring passes the
-    span context variable's ``get``, a call without a Python frame); returns the
-    previous source."""
+    """:func:`set_exemplar_source` for a *probe* that never raises, used as given (not
+    wrapped in a guard), e.g. a context variable's ``get``, a call without a Python frame
+    (the wiring installs the current-span variable's); returns the previous source."""
     previous = state.source
     state.source = source
     state.probe = None if source is None else (probe or _ASK_SOURCE)

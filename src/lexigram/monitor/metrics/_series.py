@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from .._clock import SYSTEM_CLOCK, Clock
+from ..defaults import DEFAULT_MAX_OBSERVATIONS, DEFAULT_MAX_SERIES
 from ..exceptions import InvalidMetricError
 from ._update import MAX_FLOAT_INT, RESETS
 from .naming import validate_label_name, validate_metric_name
@@ -47,8 +48,6 @@ __all__ = [
     "describe",
 ]
 
-DEFAULT_MAX_SERIES = 2000
-DEFAULT_MAX_OBSERVATIONS = 1000
 OVERFLOW_VALUE = "__overflow__"
 InstrumentKind = Literal["counter", "gauge", "histogram", "summary"]
 

@@ -7,9 +7,9 @@ gauges; :class:`CollectionCallbacks` runs every callback once per
 backends' ``initialize``), or on demand with ``collect_now()``.
 
 Bounds and failures: at most :data:`MAX_CALLBACKS` callbacks (more raise ``ValueError``);
-a callback that raises is logged (rate limited) and counted in
-``lexigram_monitor_collection_failures_total``; the others still run. Callbacks run on
-the event loop, so they must be quick and must not block.
+a callback that raises is logged (rate limited) and handed to the owner's *on_failure*
+(the collector counts it in ``lexigram_monitor_collection_failures_total``); the others
+still run. Callbacks run on the event loop, so they must be quick and must not block.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from .._ratelimit import RateLimitedLogger
 
-__all__ = ["MAX_CALLBACKS", "CollectionCallback", "CollectionCallbacks"]
+__all__ = ["COLLECTION_FAILURES", "MAX_CALLBACKS", "CollectionCallback", "CollectionCallbacks"]
 
 MAX_CALLBACKS = 256
 CollectionCallback = Callable[[], object]
@@ -36,15 +36,22 @@ _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.metrics.collection"
 
 
 class CollectionCallbacks:
-    """The callbacks of one collector and the periodic task that runs them."""
+    """The callbacks of one collector and the periodic task that runs them.
 
-    def __init__(self, interval: float) -> None:
+    *on_failure* is called with the exception type name of every callback that raises
+    (after logging); it must not raise.
+    """
+
+    def __init__(
+        self, interval: float, *, on_failure: Callable[[str], object] | None = None
+    ) -> None:
         if not interval > 0:
             raise ValueError(f"collection interval {interval!r} must be > 0 seconds")
         self.interval = interval
         self._lock = threading.Lock()
         self._callbacks: tuple[CollectionCallback, ...] = ()
         self._task: asyncio.Task[None] | None = None
+        self._on_failure = on_failure
         self.failures = 0
 
     def add(self, callback: CollectionCallback) -> Callable[[], None]:
@@ -83,9 +90,8 @@ class CollectionCallbacks:
                     callback,
                     exc,
                 )
-                from .._selfmetrics import count_failure
-
-                count_failure(COLLECTION_FAILURES, type(exc).__name__)
+                if self._on_failure is not None:
+                    self._on_failure(type(exc).__name__)
         return failed
 
     @property

@@ -19,6 +19,10 @@ lookup cache holds at most ``2 * max_metrics`` names.
 
 Exporters read :meth:`MetricsCollector.get_all_metrics` and, for every instrument with a
 ``kind``, its ``collect()`` snapshots (see ``metrics.snapshot``).
+
+A collection callback that raises is counted in
+``lexigram_monitor_collection_failures_total`` of the default collector (this module
+counts it: ``metrics`` imports nothing above itself).
 """
 
 from __future__ import annotations
@@ -26,21 +30,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
-from ..config import MetricsConfig
 from ..exceptions import InvalidMetricError
 from ..hooks import MetricRecordedHook, default_bus
 from ..protocols import MetricProtocol
 from ._series import Instrument
-from .collection import CollectionCallback, CollectionCallbacks
+from .collection import COLLECTION_FAILURES, CollectionCallback, CollectionCallbacks
 from .counter import Counter
 from .gauge import Gauge
 from .histogram import Histogram
 from .naming import to_metric_name, validate_metric_name
 from .summary import DEFAULT_QUANTILES, Summary
+
+if TYPE_CHECKING:
+    from ..config import MetricsConfig
 
 __all__ = [
     "DEFAULT_MAX_METRICS",
@@ -68,8 +74,9 @@ def _kind_of(metric: object) -> str:
 class MetricsCollector:
     """Central metrics collection and reporting.
 
-    Thread-safe. ``config`` defaults to ``MetricsConfig()``; ``clock`` stamps series
-    creation times and exemplars of the instruments created here.
+    Thread-safe. ``config`` defaults to ``MetricsConfig()`` (built on construction, so
+    importing this module does not load pydantic); ``clock`` stamps series creation times
+    and exemplars of the instruments created here.
     """
 
     def __init__(
@@ -81,7 +88,11 @@ class MetricsCollector:
     ) -> None:
         if isinstance(max_metrics, bool) or not isinstance(max_metrics, int) or max_metrics < 1:
             raise InvalidMetricError(f"max_metrics={max_metrics!r} must be an integer >= 1")
-        self._config = config if config is not None else MetricsConfig()
+        if config is None:
+            from ..config import MetricsConfig
+
+            config = MetricsConfig()
+        self._config = config
         self._enabled = self._config.enabled
         self._max_metrics = max_metrics
         self._clock = clock
@@ -92,7 +103,9 @@ class MetricsCollector:
         self._gauges: dict[str, Gauge] = {}
         self._histograms: dict[str, Histogram] = {}
         self._dropped = 0
-        self._collection = CollectionCallbacks(self._config.collection_interval)
+        self._collection = CollectionCallbacks(
+            self._config.collection_interval, on_failure=_count_collection_failure
+        )
 
     @property
     def config(self) -> MetricsConfig:
@@ -377,6 +390,15 @@ class MetricsCollector:
                 metric_name=name, value=float(value), labels=dict(tags or {}), metric_type=kind
             )
         )
+
+
+def _count_collection_failure(reason: str) -> None:
+    """Count one failed collection callback in the default collector; never raises."""
+    name, description = COLLECTION_FAILURES
+    try:
+        get_default_collector().create_counter(name, description).increment(1, {"reason": reason})
+    except Exception:
+        _log.warning(f"selfmetric:{name}", "could not count %s (reason %s)", name, reason)
 
 
 _default_lock = threading.Lock()

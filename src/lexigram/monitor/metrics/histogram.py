@@ -28,7 +28,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from .._clock import SYSTEM_CLOCK, Clock
-from ..config import DEFAULT_BUCKETS
+from ..defaults import DEFAULT_BUCKETS
 from ..exceptions import InvalidMetricError
 from ._exemplars import RawExemplar, materialize
 from ._series import (

@@ -64,7 +64,7 @@ from ..protocols import (
     Send,
 )
 from ..tracing import SpanContext, SpanKind, SpanStatus, Tracer
-from ..tracing.context import _CURRENT_SPAN
+from ..tracing.span import CURRENT_SPAN as _CURRENT_SPAN
 from ._asgi import RouteTemplates, route_path
 from ._otel_request import read_request
 from .prometheus import DEFAULT_MAX_ROUTES, MAX_CACHED_LABEL_SETS, OVERFLOW_ROUTE, UNMATCHED_ROUTE

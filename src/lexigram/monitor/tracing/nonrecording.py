@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from .context import SpanContext, _make
 from .propagation import EMPTY_TRACE_STATE
 from .span import _DEFAULT_RUNTIME, Span, SpanKind, SpanStatus, _restore
+from .spancontext import SpanContext, _make
 
 __all__ = ["NonRecordingSpan", "unsampled_span"]
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._clock import SYSTEM_CLOCK, Clock
-from ..config import TracingConfig
+from ..defaults import DEFAULT_SERVICE_NAME
 from ..protocols import SpanExporter
-from .context import _CURRENT_SPAN
-from .span import Span
+from .span import CURRENT_SPAN, Span
 from .tracer import Tracer
+
+if TYPE_CHECKING:
+    from ..config import TracingConfig
 
 __all__ = ["DEFAULT_MAX_SPANS", "InMemoryTraceProvider"]
 
@@ -24,7 +28,7 @@ class InMemoryTraceProvider:
 
     def __init__(
         self,
-        service_name: str = "lexigram-service",
+        service_name: str = DEFAULT_SERVICE_NAME,
         max_spans: int = DEFAULT_MAX_SPANS,
         exporter: SpanExporter | None = None,
         *,
@@ -43,11 +47,11 @@ class InMemoryTraceProvider:
 
     def get_current_span(self) -> Span | None:
         """The current span of this thread / asyncio task, or None."""
-        return _CURRENT_SPAN.get()
+        return CURRENT_SPAN.get()
 
     def set_current_span(self, span: Span | None) -> None:
         """Make *span* current in this thread / asyncio task (None clears it)."""
-        _CURRENT_SPAN.set(span)
+        CURRENT_SPAN.set(span)
 
     def get_all_spans(self) -> list[Span]:
         """Ended sampled spans, oldest first (at most ``max_spans``)."""

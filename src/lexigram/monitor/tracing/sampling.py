@@ -16,11 +16,14 @@ sampled flag, so a trace is never cut in half inside one process.
 from __future__ import annotations
 
 import threading
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .._clock import SYSTEM_CLOCK, Clock
-from ..config import SamplerType, TracingConfig
-from .context import SAMPLED_FLAG, SpanContext
+from ..defaults import SamplerType
+from .spancontext import SAMPLED_FLAG, SpanContext
+
+if TYPE_CHECKING:
+    from ..config import TracingConfig
 
 __all__ = [
     "AlwaysOffSampler",

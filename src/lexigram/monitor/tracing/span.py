@@ -14,18 +14,20 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from contextvars import Token
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from enum import IntEnum
 from types import TracebackType
 from typing import Any
 
+from ..defaults import DEFAULT_SPAN_LIMIT
 from ..exceptions import SpanError
 from .attributes import AttributeValue, bounded_attributes, check_attribute
-from .context import _CURRENT_SPAN, RandomIdGenerator, SpanContext, _make
 from .propagation import EMPTY_TRACE_STATE
+from .spancontext import RandomIdGenerator, SpanContext, _make
 
 __all__ = [
+    "CURRENT_SPAN",
     "MAX_STACKTRACE_CHARS",
     "Span",
     "SpanEvent",
@@ -35,6 +37,11 @@ __all__ = [
 ]
 
 MAX_STACKTRACE_CHARS = 16_384
+
+#: The span current in this thread / asyncio task (None: no span). ``tracing.context``
+#: wraps it (``get_current_span`` ...); code on the request path may call its
+#: ``get`` / ``set`` / ``reset`` directly, which costs no Python frame.
+CURRENT_SPAN: ContextVar[Span | None] = ContextVar("lexigram_monitor_current_span", default=None)
 
 
 class SpanKind(IntEnum):
@@ -84,9 +91,9 @@ class SpanRuntime:
         self,
         service_name: str = "",
         *,
-        max_attributes: int = 128,
-        max_events: int = 128,
-        max_links: int = 128,
+        max_attributes: int = DEFAULT_SPAN_LIMIT,
+        max_events: int = DEFAULT_SPAN_LIMIT,
+        max_links: int = DEFAULT_SPAN_LIMIT,
         time: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         on_end: Callable[[Span], None] | None = None,
@@ -307,7 +314,7 @@ class Span:
 
     # -- context manager ------------------------------------------------------------
     def __enter__(self) -> Span:
-        self._token = _CURRENT_SPAN.set(self)
+        self._token = CURRENT_SPAN.set(self)
         return self
 
     def __exit__(
@@ -344,7 +351,7 @@ def _restore(span: Span) -> None:
         return
     span._token = None
     try:
-        _CURRENT_SPAN.reset(token)
+        CURRENT_SPAN.reset(token)
     except ValueError:
         # exited in another context (e.g. a generator finalised elsewhere): best effort
-        _CURRENT_SPAN.set(token.old_value if token.old_value is not Token.MISSING else None)
+        CURRENT_SPAN.set(token.old_value if token.old_value is not Token.MISSING else None)

@@ -12,23 +12,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, MutableMapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
-from ..config import TracingConfig
+from ..defaults import DEFAULT_SERVICE_NAME
 from ..exceptions import SpanError
 from ..protocols import SpanExporter
-from .context import (
-    _CURRENT_SPAN,
-    SAMPLED_FLAG,
-    IdGenerator,
-    RandomIdGenerator,
-    SpanContext,
-    _make,
-    extract,
-    inject,
-)
 from .export import BatchSpanProcessor
 from .nonrecording import NonRecordingSpan, unsampled_span
 from .propagation import EMPTY_TRACE_STATE
@@ -40,7 +30,19 @@ from .sampling import (
     TraceIdRatioSampler,
     build_sampler,
 )
-from .span import Span, SpanKind, SpanLink, SpanRuntime
+from .span import CURRENT_SPAN, Span, SpanKind, SpanLink, SpanRuntime
+from .spancontext import (
+    SAMPLED_FLAG,
+    IdGenerator,
+    RandomIdGenerator,
+    SpanContext,
+    _make,
+    extract,
+    inject,
+)
+
+if TYPE_CHECKING:
+    from ..config import TracingConfig
 
 __all__ = ["Tracer", "get_default_tracer", "set_default_tracer"]
 
@@ -73,7 +75,11 @@ class Tracer:
         clock: Clock = SYSTEM_CLOCK,
         id_generator: IdGenerator | None = None,
     ) -> None:
-        cfg = config if config is not None else TracingConfig(service_name=service_name)
+        if config is None:
+            from ..config import TracingConfig
+
+            config = TracingConfig(service_name=service_name)
+        cfg = config
         self.service_name = service_name
         self.config = cfg
         self._enabled = cfg.enabled
@@ -153,7 +159,7 @@ class Tracer:
         Invalid *attributes* raise :class:`~lexigram.monitor.exceptions.SpanError`.
         """
         if context is None:
-            current = _CURRENT_SPAN.get()
+            current = CURRENT_SPAN.get()
             parent = None if current is None else current.context
         elif isinstance(context, SpanContext):
             parent = context
@@ -213,7 +219,7 @@ class Tracer:
 
     def get_current_span(self) -> Span | None:
         """The span current in this thread / asyncio task, or None."""
-        return _CURRENT_SPAN.get()
+        return CURRENT_SPAN.get()
 
     def get_all_spans(self) -> list[Span]:
         """The most recent ended sampled spans (at most ``max_spans``), oldest first."""
@@ -236,7 +242,7 @@ class Tracer:
         if not self._propagate:
             return
         if context is None:
-            current = _CURRENT_SPAN.get()
+            current = CURRENT_SPAN.get()
             if current is None:
                 return
             ctx = current.context
@@ -309,7 +315,7 @@ def get_default_tracer() -> Tracer:
     if tracer is None:
         with _default_lock:
             if _default_tracer is None:
-                _default_tracer = Tracer(TracingConfig().service_name, None)
+                _default_tracer = Tracer(DEFAULT_SERVICE_NAME, None)
             tracer = _default_tracer
     return tracer
 

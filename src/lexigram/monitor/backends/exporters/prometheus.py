@@ -21,7 +21,7 @@ from typing import Any
 
 from ..._optional import require
 from ..._ratelimit import RateLimitedLogger
-from ...config import DEFAULT_BUCKETS
+from ...defaults import DEFAULT_BUCKETS, DEFAULT_MAX_SERIES
 from ...exceptions import BackendNotAvailableError, InvalidMetricError
 from ._app import metrics_asgi_app
 from ._exposition import (
@@ -44,7 +44,6 @@ __all__ = [
     "set_default_metrics",
 ]
 
-DEFAULT_MAX_SERIES = 2_000
 DEFAULT_MAX_METRICS = 10_000
 _OVERFLOW = "__overflow__"
 

@@ -1,0 +1,67 @@
+"""Default values shared by the configuration models and the core, free of pydantic.
+
+``config`` builds its models' defaults from these names, and ``metrics`` and ``tracing``
+use them directly, so importing the core never loads pydantic. Every value here is the
+default of the config field named beside it; change it here and both follow.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "DEFAULT_BUCKETS",
+    "DEFAULT_COLLECTION_INTERVAL",
+    "DEFAULT_MAX_OBSERVATIONS",
+    "DEFAULT_MAX_SERIES",
+    "DEFAULT_MAX_TRACES_PER_SECOND",
+    "DEFAULT_SAMPLER",
+    "DEFAULT_SAMPLE_RATE",
+    "DEFAULT_SERVICE_NAME",
+    "DEFAULT_SPAN_LIMIT",
+    "SamplerType",
+]
+
+#: Prometheus' default histogram buckets (seconds); ``MetricsConfig.histogram_buckets``.
+DEFAULT_BUCKETS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)  # fmt: skip
+
+#: Series per instrument before new label sets go to the overflow series;
+#: ``MetricsConfig.max_series_per_metric``.
+DEFAULT_MAX_SERIES = 2000
+
+#: Recent observations a histogram or summary keeps for ``get_observations()``;
+#: ``MetricsConfig.max_observations``.
+DEFAULT_MAX_OBSERVATIONS = 1000
+
+#: Seconds between two runs of the collection callbacks; ``MetricsConfig.collection_interval``.
+DEFAULT_COLLECTION_INTERVAL = 15.0
+
+#: Service name of spans when none is configured; ``TracingConfig.service_name``.
+DEFAULT_SERVICE_NAME = "lexigram-service"
+
+#: Attributes, events and links kept per span (each; the excess is dropped and counted);
+#: ``TracingConfig.max_attributes`` / ``max_events`` / ``max_links``.
+DEFAULT_SPAN_LIMIT = 128
+
+
+class SamplerType(StrEnum):
+    """Supported tracing sampler types."""
+
+    ALWAYS_ON = "always_on"
+    ALWAYS_OFF = "always_off"
+    PROBABILITY = "probability"
+    RATE_LIMITING = "rate_limiting"
+    PARENT_BASED = "parent_based"
+
+
+#: ``TracingConfig.sampler_type``: follow a remote parent, sample roots by ratio.
+DEFAULT_SAMPLER = SamplerType.PARENT_BASED
+
+#: Share of root traces sampled (0.0-1.0); ``TracingConfig.sample_rate``.
+DEFAULT_SAMPLE_RATE = 1.0
+
+#: Sampled traces per second of the rate-limiting sampler;
+#: ``TracingConfig.max_traces_per_second``.
+DEFAULT_MAX_TRACES_PER_SECOND = 100.0
