@@ -78,25 +78,6 @@ SIDEWAYS: dict[tuple[str, str], str] = {
 #: Packages whose private modules and names (leading ``_``) no other package may import.
 SEALED = ("metrics", "tracing")
 
-#: Known imports of a sealed package's private names, (importer, imported module). Each
-#: is a debt with an owner; the test fails when one is gone, so the entry gets removed.
-ALLOWED_PRIVATE_IMPORTS: dict[tuple[str, str], str] = {
-    # PrometheusMiddleware reads ATOMIC_ADD (and bound handles' internals) to pick its
-    # update path; the rewrite of the update paths replaces this with public handles.
-    (f"{PACKAGE}.middleware.prometheus", f"{PACKAGE}.metrics._series"): "ATOMIC_ADD",
-}
-
-#: Known import cycles (their member modules). Same rule: the test fails when one is gone.
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    # Instruments import their bound handles (bind()) and the handles import the
-    # instruments (update helpers at run time, the classes for type checkers). Owner: the
-    # rewrite of the update paths; typing the handles against the bound-handle and
-    # instrument Protocols of ``protocols`` instead of importing the instruments removes it.
-    frozenset(
-        f"{PACKAGE}.metrics.{name}" for name in ("bound", "counter", "gauge", "histogram")
-    ): "metrics update paths",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Edge:
@@ -287,12 +268,6 @@ def cycle_path(members: Iterable[str]) -> str:
     return ", ".join(sorted(inside))
 
 
-def _stale(kind: str, entries: Iterable[object]) -> list[str]:
-    return [
-        f"{kind} {entry!r} no longer occurs: remove it from the allow-list" for entry in entries
-    ]
-
-
 def test_every_module_has_a_floor() -> None:
     """Each top-level module or package of lexigram.monitor is placed on a floor."""
     unplaced = sorted({unit_of(m) for m in modules() if m not in EXEMPT} - set(FLOORS))
@@ -307,23 +282,18 @@ def test_imports_point_down() -> None:
 
 def test_no_import_cycles() -> None:
     """No set of modules imports itself round, counting imports in functions and under
-    TYPE_CHECKING; KNOWN_CYCLES lists the ones with an owner, exactly."""
-    found = set(cycles(edges()))
-    new = [
+    TYPE_CHECKING."""
+    found = [
         f"cycle of {len(c)} modules ({', '.join(sorted(c))}); one loop: {cycle_path(c)}"
-        for c in found - set(KNOWN_CYCLES)
+        for c in cycles(edges())
     ]
-    stale = _stale("known cycle", [sorted(c) for c in set(KNOWN_CYCLES) - found])
-    assert new + stale == [], "\n".join(new + stale)
+    assert found == [], "\n".join(found)
 
 
 def test_metrics_and_tracing_keep_their_private_names() -> None:
-    """No module outside metrics (tracing) imports a private module or name of it, apart
-    from the listed ALLOWED_PRIVATE_IMPORTS, which must all still occur."""
-    found = private_imports(edges())
-    new = [text for key, text in found.items() if key not in ALLOWED_PRIVATE_IMPORTS]
-    stale = _stale("private import", set(ALLOWED_PRIVATE_IMPORTS) - set(found))
-    assert new + stale == [], "\n".join(new + stale)
+    """No module outside metrics (tracing) imports a private module or name of it."""
+    found = list(private_imports(edges()).values())
+    assert found == [], "\n".join(found)
 
 
 def test_the_module_map_names_every_module_and_floor() -> None:
@@ -363,8 +333,6 @@ if __name__ == "__main__":
     for text in layering_violations(edges()):
         print("LAYER", text)
     for members in cycles(edges()):
-        known = " (known)" if members in KNOWN_CYCLES else ""
-        print(f"CYCLE{known}", len(members), cycle_path(members))
-    for key, text in private_imports(edges()).items():
-        known = " (allowed)" if key in ALLOWED_PRIVATE_IMPORTS else ""
-        print(f"PRIVATE{known}", text)
+        print("CYCLE", len(members), cycle_path(members))
+    for text in private_imports(edges()).values():
+        print("PRIVATE", text)

@@ -17,15 +17,10 @@ histogram handle in one call.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ._series import Instrument
 from ._update import RESETS, compiled
-
-if TYPE_CHECKING:
-    from ._series import Instrument
-    from .counter import Counter
-    from .gauge import Gauge
-    from .histogram import Histogram
 
 __all__ = ["BoundCounter", "BoundGauge", "BoundHistogram", "BoundPair"]
 
@@ -62,7 +57,6 @@ class BoundCounter(_Bound):
     """One series of a :class:`~lexigram.monitor.metrics.Counter` (``Counter.bind``)."""
 
     __slots__ = ()
-    _instrument: Counter
 
     @compiled("BoundCounter.increment")
     def increment(self, amount: float = 1) -> None:
@@ -79,7 +73,6 @@ class BoundGauge(_Bound):
     """
 
     __slots__ = ()
-    _instrument: Gauge
 
     @compiled("BoundGauge.enter")
     def enter(self) -> object:
@@ -106,10 +99,14 @@ class BoundHistogram(_Bound):
     """One series of a :class:`~lexigram.monitor.metrics.Histogram` (``Histogram.bind``)."""
 
     __slots__ = ("_bounds",)
-    _instrument: Histogram
 
-    def __init__(self, instrument: Histogram, labels: Mapping[str, str] | None) -> None:
-        self._bounds = instrument.buckets
+    def __init__(
+        self,
+        instrument: Instrument[Any, Any],
+        labels: Mapping[str, str] | None,
+        bounds: tuple[float, ...],
+    ) -> None:
+        self._bounds = bounds
         super().__init__(instrument, labels)
 
     @compiled("BoundHistogram.observe")
@@ -153,7 +150,7 @@ class BoundPair:
         self._counter = counter
         self._histogram = histogram
         self._owner = histogram._instrument
-        self._bounds = self._owner.buckets
+        self._bounds = histogram._bounds
         self._clock = self._owner._clock
         self._refresh()
 

@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
 from ._exemplars import RawExemplar, materialize
 from ._series import DEFAULT_MAX_SERIES, Instrument, describe
 from ._update import EXACT_INT, MAX_FLOAT_INT, compiled
+from .bound import BoundCounter
 from .snapshot import Exemplar, ValueSnapshot
-
-if TYPE_CHECKING:
-    from .bound import BoundCounter
 
 __all__ = ["Counter"]
 
@@ -71,8 +68,6 @@ class Counter(Instrument[_CounterSeries, ValueSnapshot]):
     def bind(self, labels: Mapping[str, str] | None = None) -> BoundCounter:
         """The series of *labels* as a handle whose ``increment(amount)`` skips the lookup
         (see ``metrics.bound``); bad labels raise here, as in :meth:`increment`."""
-        from .bound import BoundCounter
-
         return BoundCounter(self, labels)
 
     def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:

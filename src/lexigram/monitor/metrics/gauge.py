@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
 from ._series import DEFAULT_MAX_SERIES, Instrument, describe
 from ._update import compiled
+from .bound import BoundGauge
 from .snapshot import ValueSnapshot
-
-if TYPE_CHECKING:
-    from .bound import BoundGauge
 
 __all__ = ["Gauge"]
 
@@ -62,8 +59,6 @@ class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
     def bind(self, labels: Mapping[str, str] | None = None) -> BoundGauge:
         """The series of *labels* as a handle with ``set``/``increment``/``decrement`` that
         skip the lookup (see ``metrics.bound``); bad labels raise here."""
-        from .bound import BoundGauge
-
         return BoundGauge(self, labels)
 
     def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:

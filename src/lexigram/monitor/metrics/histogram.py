@@ -25,7 +25,6 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
-from typing import TYPE_CHECKING
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..defaults import DEFAULT_BUCKETS
@@ -38,10 +37,8 @@ from ._series import (
     check_max_observations,
 )
 from ._update import compiled, copy_histogram
+from .bound import BoundHistogram
 from .snapshot import Exemplar, HistogramSnapshot
-
-if TYPE_CHECKING:
-    from .bound import BoundHistogram
 
 __all__ = ["Histogram", "validate_buckets"]
 
@@ -133,9 +130,7 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
     def bind(self, labels: Mapping[str, str] | None = None) -> BoundHistogram:
         """The series of *labels* as a handle whose ``observe(value)`` skips the lookup (see
         ``metrics.bound``); bad labels raise here, as in :meth:`observe`."""
-        from .bound import BoundHistogram
-
-        return BoundHistogram(self, labels)
+        return BoundHistogram(self, labels, self._bounds)
 
     def record(self, value: float, labels: Mapping[str, str] | None = None) -> None:
         """Record *value*; the same operation as :meth:`observe`."""
