@@ -26,6 +26,8 @@ from .contracts import BootContainerProtocol, ContainerRegistrarProtocol
 
 if TYPE_CHECKING:
     from ..health import HealthCheckResult
+    from ..metrics import Counter, Gauge, Histogram, MetricsCollector
+    from ..tracing import Tracer
 
 __all__ = [
     "DATABASE_PROVIDER_KEY",
@@ -90,7 +92,10 @@ class MonitorProvider:
     priority = 100
 
     def __init__(
-        self, backend: Any, exporter: Any | None = None, config: Any | None = None
+        self,
+        backend: MetricsBackendProtocol,
+        exporter: Any | None = None,
+        config: MonitorConfig | None = None,
     ) -> None:
         from ..health import HealthCheckerRegistry, HealthCheckRegistry
         from ..metrics.collector import MetricsCollector, get_default_collector
@@ -102,11 +107,12 @@ class MonitorProvider:
         cfg = self.config
         self.name = cfg.name
         self._enabled = cfg.enabled
+        self.collector: MetricsCollector
         if cfg.metrics == type(cfg.metrics)():
-            self.collector: Any = get_default_collector()
+            self.collector = get_default_collector()
         else:
             self.collector = MetricsCollector(cfg.metrics)
-        self.tracer: Any = self._make_tracer()
+        self.tracer: Tracer | NoOpTracer = self._make_tracer()
         self.health_registry = HealthCheckRegistry(cfg.health, collector=self.collector)
         self.checker_registry = HealthCheckerRegistry()
         self.service = ObservabilityService(tracer=self.tracer, meter=self.collector)
@@ -114,7 +120,7 @@ class MonitorProvider:
         self._backend_error: str | None = None
         self._shut_down = False
 
-    def _make_tracer(self) -> Any:
+    def _make_tracer(self) -> Tracer | NoOpTracer:
         tracing = self.config.tracing
         if not (self.config.enabled and tracing.enabled):
             return NoOpTracer()
@@ -267,13 +273,13 @@ class MonitorProvider:
 
     def create_counter(
         self, name: str, description: str = "", labels: dict[str, str] | None = None
-    ) -> Any:
+    ) -> Counter:
         """Create a counter metric."""
         return self.collector.create_counter(name, description, labels)
 
     def create_gauge(
         self, name: str, description: str = "", labels: dict[str, str] | None = None
-    ) -> Any:
+    ) -> Gauge:
         """Create a gauge metric."""
         return self.collector.create_gauge(name, description, labels)
 
@@ -283,7 +289,7 @@ class MonitorProvider:
         description: str = "",
         labels: dict[str, str] | None = None,
         buckets: list[float] | None = None,
-    ) -> Any:
+    ) -> Histogram:
         """Create a histogram metric."""
         return self.collector.create_histogram(name, description, labels, buckets)
 
