@@ -65,6 +65,7 @@ __all__ = [
     "availability_rule_group",
     "check_bucket_bound",
     "clamped_windows",
+    "latency_sli",
     "metadata_rules",
     "prometheus_duration",
     "render_slo_rules",
@@ -256,6 +257,22 @@ def _burn_rules(
     return rules, alerts
 
 
+def latency_sli(
+    slo: SLO,
+    *,
+    histogram: str | None = None,
+    unit: Unit = "seconds",
+    selector: Mapping[str, str] | None = None,
+) -> HistogramSLI:
+    """The error-ratio SLI of latency *slo*: observations of its histogram above the
+    threshold (options as for :func:`slo_rule_group`)."""
+    if unit not in ("seconds", "milliseconds"):
+        raise ValueError(f"unit {unit!r} is invalid: use 'seconds' or 'milliseconds'")
+    name = _histogram_name(slo, histogram)
+    scale = 1000.0 if unit == "seconds" else 1.0
+    return HistogramSLI(name, slo.threshold_ms / scale, dict(selector or {}))
+
+
 def slo_rule_group(
     slo: SLO,
     *,
@@ -276,16 +293,12 @@ def slo_rule_group(
     upper bounds (in *unit*), when known: the threshold must be one of them
     (``ValueError`` otherwise).
     """
-    if unit not in ("seconds", "milliseconds"):
-        raise ValueError(f"unit {unit!r} is invalid: use 'seconds' or 'milliseconds'")
+    sli = latency_sli(slo, histogram=histogram, unit=unit, selector=selector)
     tiers = clamped_windows(slo.window, windows, min_window)
     selector = dict(selector or {})
-    name = _histogram_name(slo, histogram)
-    scale = 1000.0 if unit == "seconds" else 1.0
-    bound = slo.threshold_ms / scale
+    name = sli.histogram
     if buckets is not None:
-        check_bucket_bound(bound, buckets, f"SLO {slo.name!r}: threshold_ms ({unit})")
-    sli = HistogramSLI(name, bound, selector)
+        check_bucket_bound(sli.threshold, buckets, f"SLO {slo.name!r}: threshold_ms ({unit})")
     this = f'{{slo="{escape_label_value(slo.name)}"}}'
     budget = promql_number(float(Decimal(1) - Decimal(repr(slo.percentile))))
 

@@ -12,7 +12,7 @@ from typing import Literal
 from .burn import AlertKind, BurnRateWindow
 from .rules import prometheus_duration
 
-__all__ = ["SLOKind", "SLOStatus", "WindowPairStatus", "budget_status"]
+__all__ = ["SLOKind", "SLOStatus", "WindowPairStatus", "budget_status", "ratio_status"]
 
 SLOKind = Literal["latency", "availability"]
 
@@ -56,7 +56,7 @@ class SLOStatus:
         pairs: The four alert tiers (see :mod:`.burn`), in page-then-ticket order.
         page: True when a page tier fires (``SLOErrorBudgetBurn`` / Sloth's page alert).
         ticket: True when a ticket tier fires.
-        events: Events counted over the period.
+        events: Events counted over the period (NaN when unknown, e.g. from Prometheus).
         evaluated_at: UTC time of the evaluation.
     """
 
@@ -79,10 +79,9 @@ class SLOStatus:
         return 1.0 - self.objective
 
 
-def _burn(errors: float, total: float, budget: float) -> float | None:
-    if total <= 0:
+def _burn(ratio: float | None, budget: float) -> float | None:
+    if ratio is None or math.isnan(ratio):
         return None
-    ratio = errors / total
     if budget <= 0:
         return 0.0 if ratio <= 0 else math.inf
     return ratio / budget
@@ -99,8 +98,26 @@ def budget_status(
 ) -> SLOStatus:
     """The status from (errors, total) *counts* per window (every tier window and the
     *period*); *tiers* are already scaled to the period."""
+    ratios = {w: (e / t if t > 0 else None) for w, (e, t) in counts.items()}
+    return ratio_status(
+        name, kind, objective, period, tiers, ratios, evaluated_at, counts[period][1]
+    )
+
+
+def ratio_status(
+    name: str,
+    kind: SLOKind,
+    objective: float,
+    period: timedelta,
+    tiers: Sequence[BurnRateWindow],
+    ratios: Mapping[timedelta, float | None],
+    evaluated_at: datetime,
+    events: float = math.nan,
+) -> SLOStatus:
+    """The status from the error ratio per window (None or NaN: no data), e.g. as
+    Prometheus computes it; *events* over the period when known."""
     budget = 1.0 - objective
-    burns = {w: _burn(e, t, budget) for w, (e, t) in counts.items()}
+    burns = {w: _burn(r, budget) for w, r in ratios.items()}
     pairs: list[WindowPairStatus] = []
     for tier in tiers:
         long_burn, short_burn = burns[tier.long], burns[tier.short]
@@ -122,19 +139,19 @@ def budget_status(
                 firing,
             )
         )
-    errors, total = counts[period]
+    ratio = ratios[period]
     period_burn = burns[period]
     return SLOStatus(
         name=name,
         kind=kind,
         objective=objective,
         period=period,
-        sli=None if total <= 0 else 1.0 - errors / total,
+        sli=None if period_burn is None or ratio is None else 1.0 - ratio,
         error_budget_remaining=None if period_burn is None else 1.0 - period_burn,
         burn_rates=MappingProxyType({prometheus_duration(w): burns[w] for w in sorted(burns)}),
         pairs=tuple(sorted(pairs, key=lambda p: p.kind != "page")),
         page=any(p.firing for p in pairs if p.kind == "page"),
         ticket=any(p.firing for p in pairs if p.kind == "ticket"),
-        events=total,
+        events=events,
         evaluated_at=evaluated_at,
     )
