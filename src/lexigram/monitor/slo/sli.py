@@ -127,12 +127,13 @@ class RequestsSLI:
         return {**self.selector, **route}
 
     def error_ratio_query(self, window: str) -> str:
-        """PromQL: failed requests over all requests in the last *window*."""
+        """PromQL: failed requests over all requests in the last *window* (0, not no
+        data, while no request has failed yet: a failed status has no series then)."""
         base = self._matchers()
         status = f'status=~"{escape_label_value(self.error_status)}"'
         errors = f"sum(rate({self.metric}{selector_text(base, status)}[{window}]))"
         total = f"sum(rate({self.metric}{selector_text(base)}[{window}]))"
-        return f"({errors}) / ({total})"
+        return f"({errors} or vector(0)) / ({total})"
 
 
 @dataclass(frozen=True, slots=True)
