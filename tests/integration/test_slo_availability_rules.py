@@ -122,8 +122,9 @@ def _expected(groups: list[dict[str, Any]], fmt: str, kind: str) -> list[dict[st
             continue  # the fast burn is 1x over 6h: only the 1h/5m page tier fires
         labels = {**_labels(groups), **rule["labels"]}
         annotations = {
-            key: text.replace("{{$labels.sloth_service}}", labels.get("sloth_service", ""))
-            .replace("{{$labels.sloth_slo}}", labels.get("sloth_slo", ""))
+            key: text.replace("{{$labels.sloth_service}}", labels.get("sloth_service", "")).replace(
+                "{{$labels.sloth_slo}}", labels.get("sloth_slo", "")
+            )
             for key, text in rule["annotations"].items()
         }
         out.append({"exp_labels": labels, "exp_annotations": annotations})
@@ -160,8 +161,7 @@ def test_burns_fire_the_right_alert_and_budgets_are_recorded(
     match = "{" + ",".join(f'{k}="{v}"' for k, v in selector.items()) + "}"
     # Sloth's period rules keep the sloth_window label of the period's SLI rule.
     remaining = (
-        f"round(max without (sloth_window) (slo:period_error_budget_remaining:ratio{match}), "
-        "0.001)"
+        f"round(max without (sloth_window) (slo:period_error_budget_remaining:ratio{match}), 0.001)"
     )
     labels = "{" + ",".join(f'{k}="{v}"' for k, v in sorted(_labels(groups).items())) + "}"
 
@@ -179,7 +179,8 @@ def test_burns_fire_the_right_alert_and_budgets_are_recorded(
             ],
         }  # fmt: skip
 
-    assert _expected(groups, fmt, "page") and _expected(groups, fmt, "ticket")
+    assert _expected(groups, fmt, "page")
+    assert _expected(groups, fmt, "ticket")
     tests = tmp_path / "tests.yml"
     tests.write_text(
         yaml.safe_dump(

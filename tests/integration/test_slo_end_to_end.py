@@ -34,10 +34,11 @@ pytestmark = pytest.mark.integration
 
 PERIOD = timedelta(days=1)
 OPTIONS = SpecOptions(default_period=PERIOD, scrape_interval=timedelta(seconds=1))
-SPEC = """
+ORDERS = 'http_requests_total{job="app",route="/orders/{order_id}"'
+SPEC = f"""
 version: prometheus/v1
 service: lexigram-demo
-labels: {owner: shop-team}
+labels: {{owner: shop-team}}
 slos:
   - name: orders-availability
     objective: 99
@@ -45,12 +46,12 @@ slos:
     sli:
       events:
         # "or vector(0)": no 5xx series exists until the first failure
-        error_query: sum(rate(http_requests_total{job="app",route="/orders/{order_id}",status=~"5.."}[{{.window}}])) or vector(0)
-        total_query: sum(rate(http_requests_total{job="app",route="/orders/{order_id}"}[{{.window}}]))
+        error_query: sum(rate({ORDERS},status=~"5.."}}[{{{{.window}}}}])) or vector(0)
+        total_query: sum(rate({ORDERS}}}[{{{{.window}}}}]))
     alerting:
       name: DemoOrdersErrorBudgetBurn
-      page_alert: {labels: {severity: critical}}
-      ticket_alert: {labels: {severity: warning}}
+      page_alert: {{labels: {{severity: critical}}}}
+      ticket_alert: {{labels: {{severity: warning}}}}
 """
 SLOTH_LABELS = {
     "alertname": "DemoOrdersErrorBudgetBurn",
