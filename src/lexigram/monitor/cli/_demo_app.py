@@ -251,8 +251,9 @@ def build_demo(
     service_box: list[DemoService] = []
 
     async def evaluate_slos() -> None:
+        # Real time, not *sleep*: tests that fake sleeping would spin this loop.
         while True:
-            await sleep(slo_interval)
+            await asyncio.sleep(slo_interval)
             await slo_monitor.evaluate()
 
     @contextlib.asynccontextmanager

@@ -146,13 +146,14 @@ def _sli(value: object, at: str) -> tuple[SLI, list[QueryField]]:
         raise InputError(f"{where} must hold exactly one of 'events' and 'raw'")
     kind = "events" if "events" in sli else "raw"
     keys = ("error_query", "total_query") if kind == "events" else ("error_ratio_query",)
-    body = expect_mapping(sli[kind], f"{at}: field 'sli.{kind}'")
-    no_unknown_keys(body, keys, f"{at}: field 'sli.{kind}'")
+    inner = f"{at}: field 'sli.{kind}'"
+    body = expect_mapping(sli[kind], inner)
+    no_unknown_keys(body, keys, inner)
     fields = {k: expect_string(body.get(k), f"{at}: field 'sli.{kind}.{k}'") for k in keys}
     if kind == "events":
-        built = _make(lambda: EventsSLI(fields["total_query"], fields["error_query"]), where)
+        built = _make(lambda: EventsSLI(fields["total_query"], fields["error_query"]), inner)
     else:
-        built = _make(lambda: RawSLI(fields["error_ratio_query"]), where)
+        built = _make(lambda: RawSLI(fields["error_ratio_query"]), inner)
     return built, [QueryField(f"{at}: field 'sli.{kind}.{k}'", v) for k, v in fields.items()]
 
 
