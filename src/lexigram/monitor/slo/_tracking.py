@@ -1,12 +1,9 @@
-"""In-process error budgets: event windows per availability objective, and the status of
-latency SLOs from their samples."""
+"""In-process error budgets: event windows per objective (availability and latency)."""
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from datetime import datetime, timedelta
-from itertools import accumulate
+from datetime import datetime
 from typing import Any
 
 from ..metrics import Counter
@@ -17,7 +14,7 @@ from .objective import SLO
 from .sli import RequestsSLI
 from .status import SLOStatus, budget_status
 
-__all__ = ["AvailabilityTracker", "RequestCounter", "latency_status"]
+__all__ = ["AvailabilityTracker", "LatencyTracker", "RequestCounter"]
 
 
 class RequestCounter:
@@ -71,13 +68,14 @@ class AvailabilityTracker:
     its period, and the period), fed by :meth:`record` or, for a :class:`RequestsSLI`,
     by :meth:`poll`. Not thread safe: the monitor holds its lock."""
 
-    __slots__ = ("counter", "slo", "tiers", "windows")
+    __slots__ = ("_spans", "counter", "slo", "tiers", "windows")
 
     def __init__(self, slo: AvailabilitySLO, now: float) -> None:
         self.slo = slo
         self.tiers = scaled_windows(slo.period)
         spans = {*sli_windows(self.tiers), slo.period}
-        self.windows = EventWindows([w.total_seconds() for w in spans], now)
+        self._spans = {w.total_seconds(): w for w in spans}
+        self.windows = EventWindows(list(self._spans), now)
         self.counter = RequestCounter(slo.sli) if isinstance(slo.sli, RequestsSLI) else None
 
     def record(self, errors: float, total: float, now: float) -> None:
@@ -93,41 +91,39 @@ class AvailabilityTracker:
 
     def status(self, now: float, evaluated_at: datetime) -> SLOStatus:
         """The objective's status at monotonic time *now*."""
-        counts = self.windows.counts(now)
-        by_window = {timedelta(seconds=s): c for s, c in counts.items()}
+        spans = self._spans
+        counts = {spans[s]: c for s, c in self.windows.counts(now).items()}
+        slo = self.slo
         return budget_status(
-            self.slo.name,
-            "availability",
-            self.slo.objective,
-            self.slo.period,
-            self.tiers,
-            _exact_keys(by_window, self.tiers, self.slo.period),
-            evaluated_at,
+            slo.name, "availability", slo.objective, slo.period, self.tiers, counts, evaluated_at
         )
 
 
-def _exact_keys(
-    counts: dict[timedelta, tuple[float, float]], tiers: Any, period: timedelta
-) -> dict[timedelta, tuple[float, float]]:
-    """Re-key *counts* by the tiers' own timedeltas (float seconds may round)."""
-    wanted = {*sli_windows(tiers), period}
-    by_seconds = {round(k.total_seconds(), 6): v for k, v in counts.items()}
-    return {w: by_seconds[round(w.total_seconds(), 6)] for w in wanted}
+class LatencyTracker:
+    """The event windows of one latency :class:`SLO`: each sample is an event, failed
+    when above ``threshold_ms``; the error budget is ``1 - percentile`` and the period
+    is the SLO's window. Fed by the monitor's ``record_sample``, O(1) per sample. Not
+    thread safe: the monitor holds its lock."""
 
+    __slots__ = ("_spans", "slo", "threshold", "tiers", "windows")
 
-def latency_status(
-    slo: SLO, times: list[float], values: list[float], now: float, evaluated_at: datetime
-) -> SLOStatus:
-    """The status of latency *slo* from its metric's samples (monotonic *times*, ms
-    *values*, oldest first): a sample above ``threshold_ms`` is a failed event, the
-    error budget is ``1 - percentile`` and the period is the SLO's window. O(n)."""
-    tiers = scaled_windows(slo.window)
-    threshold = slo.threshold_ms
-    bad = list(accumulate((v > threshold for v in values), initial=0))
-    counts: dict[timedelta, tuple[float, float]] = {}
-    for window in {*sli_windows(tiers), slo.window}:
-        start = bisect_left(times, now - window.total_seconds())
-        counts[window] = (bad[-1] - bad[start], len(values) - start)
-    return budget_status(
-        slo.name, "latency", slo.percentile, slo.window, tiers, counts, evaluated_at
-    )
+    def __init__(self, slo: SLO, now: float) -> None:
+        self.slo = slo
+        self.threshold = slo.threshold_ms
+        self.tiers = scaled_windows(slo.window)
+        spans = {*sli_windows(self.tiers), slo.window}
+        self._spans = {w.total_seconds(): w for w in spans}
+        self.windows = EventWindows(list(self._spans), now)
+
+    def reset(self, now: float) -> None:
+        """Forget every event (the samples were cleared)."""
+        self.windows = EventWindows(list(self._spans), now)
+
+    def status(self, now: float, evaluated_at: datetime) -> SLOStatus:
+        """The SLO's status at monotonic time *now*."""
+        spans = self._spans
+        counts = {spans[s]: c for s, c in self.windows.counts(now).items()}
+        slo = self.slo
+        return budget_status(
+            slo.name, "latency", slo.percentile, slo.window, self.tiers, counts, evaluated_at
+        )

@@ -27,7 +27,7 @@ from ._latency import Series as _Series
 from ._latency import kth_smallest
 from ._latency import log_fields as _log_fields
 from ._latency import measure as _measure
-from ._tracking import AvailabilityTracker, latency_status
+from ._tracking import AvailabilityTracker, LatencyTracker
 from .availability import AvailabilitySLO
 from .objective import SLO, SLOViolation
 from .status import SLOStatus
@@ -138,6 +138,9 @@ class SLOMonitor:
         self._lock = threading.Lock()
         self._slos: dict[str, SLO] = {}
         self._trackers: dict[str, AvailabilityTracker] = {}
+        # latency SLO name -> its budget; metric -> the budgets fed by its samples
+        self._budgets: dict[str, LatencyTracker] = {}
+        self._latency: dict[str, list[LatencyTracker]] = {}
         self._collector = collector
         self._series: dict[str, _Series] = {}
         self._guard_log = RateLimitedLogger(_log, clock=clock)
@@ -198,9 +201,12 @@ class SLOMonitor:
                     f"an SLO named {slo.name!r} is already registered; SLO names are "
                     "unique, so give this one another name"
                 )
-            if tracker is None:
-                self._slos[slo.name] = slo  # type: ignore[assignment]
-            else:
+            if isinstance(slo, SLO):
+                self._slos[slo.name] = slo
+                latency = LatencyTracker(slo, self._monotonic())
+                self._budgets[slo.name] = latency
+                self._latency.setdefault(slo.metric, []).append(latency)
+            elif tracker is not None:
                 self._trackers[slo.name] = tracker
 
     def record_event(self, name: str, good: bool = True, count: int = 1) -> None:
@@ -233,23 +239,18 @@ class SLOMonitor:
 
     def status(self) -> list[SLOStatus]:
         """The :class:`~.status.SLOStatus` of every objective, in registration order
-        (latency SLOs first). Reads the request counters first; O(samples) for latency
-        SLOs, O(1) per availability SLO."""
-        self.poll()
+        (latency SLOs first); reads the request counters first. O(1) per objective."""
         now = self._clock.monotonic()
-        evaluated_at = datetime.fromtimestamp(self._clock.time(), UTC)
+        return self._statuses(now, datetime.fromtimestamp(self._clock.time(), UTC))
+
+    def _statuses(self, now: float, evaluated_at: datetime) -> list[SLOStatus]:
+        collector = self.collector
         with self._lock:
-            slos = list(self._slos.values())
-            series = {s.metric: self._series.get(s.metric) for s in slos}
-            snapshots = {
-                m: (list(x.times), list(x.values)) for m, x in series.items() if x is not None
-            }
-            availability = [t.status(now, evaluated_at) for t in self._trackers.values()]
-        latency = [
-            latency_status(slo, *snapshots.get(slo.metric, ([], [])), now, evaluated_at)
-            for slo in slos
-        ]
-        return latency + availability
+            statuses = [b.status(now, evaluated_at) for b in self._budgets.values()]
+            for tracker in self._trackers.values():
+                tracker.poll(collector, now)
+                statuses.append(tracker.status(now, evaluated_at))
+        return statuses
 
     def record_sample(self, metric: str, value_ms: float) -> None:
         """Record a measurement (milliseconds, finite and >= 0) for *metric*, timestamped now.
@@ -277,16 +278,25 @@ class SLOMonitor:
                 series = self._add_series(metric)
                 if series is None:
                     return
+            value = float(value_ms)
             series.times.append(now)
-            series.values.append(float(value_ms))
+            series.values.append(value)
+            for latency in self._latency.get(metric, ()):
+                latency.windows.add(value > latency.threshold, 1, now)
 
     def clear_samples(self, metric: str | None = None) -> None:
-        """Remove recorded samples of *metric*, or of every metric when None."""
+        """Remove recorded samples of *metric*, or of every metric when None (the error
+        budgets of the latency SLOs over them start afresh too)."""
+        now = self._monotonic()
         with self._lock:
             if metric is None:
                 self._series.clear()
+                budgets = list(self._budgets.values())
             else:
                 self._series.pop(metric, None)
+                budgets = self._latency.get(metric, [])
+            for budget in budgets:
+                budget.reset(now)
 
     def sample_count(self, metric: str) -> int:
         """Samples currently held for *metric* (evicted ones excluded)."""
@@ -323,11 +333,7 @@ class SLOMonitor:
             measured = await asyncio.to_thread(_measure, slos, snapshots, now)
         else:
             measured = _measure(slos, snapshots, now)
-        statuses = [
-            latency_status(slo, *snapshots.get(slo.metric, ([], [])), now, detected_at)
-            for slo in slos
-        ]
-        statuses += self._availability_statuses(now, detected_at)
+        statuses = self._statuses(now, detected_at)
         _gauges.publish(self.collector, statuses)
         violations: list[SLOViolation] = []
         for slo, value, count in measured:
@@ -349,14 +355,6 @@ class SLOMonitor:
         if violations or burns:
             await self._alert(violations, burns)
         return violations
-
-    def _availability_statuses(self, now: float, evaluated_at: datetime) -> list[SLOStatus]:
-        collector = self.collector
-        with self._lock:
-            trackers = list(self._trackers.values())
-            for tracker in trackers:
-                tracker.poll(collector, now)
-            return [tracker.status(now, evaluated_at) for tracker in trackers]
 
     def _add_series(self, metric: str) -> _Series | None:
         # Called with the lock held.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -79,6 +80,11 @@ class SLOStatus:
         return 1.0 - self.objective
 
 
+@functools.lru_cache(maxsize=1024)
+def _label(window: timedelta) -> str:
+    return prometheus_duration(window)
+
+
 def _burn(ratio: float | None, budget: float) -> float | None:
     if ratio is None or math.isnan(ratio):
         return None
@@ -148,7 +154,7 @@ def ratio_status(
         period=period,
         sli=None if period_burn is None or ratio is None else 1.0 - ratio,
         error_budget_remaining=None if period_burn is None else 1.0 - period_burn,
-        burn_rates=MappingProxyType({prometheus_duration(w): burns[w] for w in sorted(burns)}),
+        burn_rates=MappingProxyType({_label(w): burns[w] for w in sorted(burns)}),
         pairs=tuple(sorted(pairs, key=lambda p: p.kind != "page")),
         page=any(p.firing for p in pairs if p.kind == "page"),
         ticket=any(p.firing for p in pairs if p.kind == "ticket"),
