@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -131,6 +132,11 @@ def test_faults_page_through_alertmanager_and_every_view_agrees(
     page_pair = checked["pairs"][0]
     assert (page_pair["long"], page_pair["short"], page_pair["alert"]) == ("2m", "10s", "page")
     assert checked["burn_rates"]["10s"] < 65, checked
+
+    table = io.StringIO()
+    assert run_check(str(spec), prometheus.url, options=OPTIONS, out=table) == EXIT_FIRING
+    assert "alerts: page FIRING" in table.getvalue()
+    assert re.search(r"2m / 10s\s+page\s+14.4x\s+[\d.]+x\s+[\d.]+x\s+FIRING", table.getvalue())
 
     status = _in_process_page(service)
     assert 35 < status.burn_rates["10s"] < 65, status
