@@ -30,6 +30,7 @@ from ._latency import measure as _measure
 from ._tracking import AvailabilityTracker, LatencyTracker
 from .availability import AvailabilitySLO
 from .objective import SLO, SLOViolation
+from .sli import RequestsSLI
 from .status import SLOStatus
 
 __all__ = ["SLOMonitor", "kth_smallest"]
@@ -88,9 +89,9 @@ class SLOMonitor:
     :attr:`dropped_samples` and ``lexigram_monitor_slo_dropped_samples_total`` until
     :meth:`clear_samples` frees room. Samples older than
     the longest window of the metric's SLOs are evicted at each evaluation. Evaluations
-    over more than :data:`OFFLOAD_SAMPLES` samples compute in a worker thread. An
-    availability SLO holds 2 x 60 numbers per window (9 windows): O(1) per event,
-    windows exact to 1/60 of their length (see ``_budget.py``).
+    over more than :data:`OFFLOAD_SAMPLES` samples compute in a worker thread. The error
+    budget of every SLO (either kind) holds 2 x 60 numbers per window (9 windows): O(1)
+    per event or sample, windows exact to 1/60 of their length (see ``_budget.py``).
     """
 
     def __init__(
@@ -222,10 +223,11 @@ class SLOMonitor:
             tracker = self._trackers.get(name)
             if tracker is None:
                 raise KeyError(f"no availability SLO named {name!r} is registered")
-            if tracker.counter is not None:
+            sli = tracker.slo.sli
+            if isinstance(sli, RequestsSLI):
                 raise ValueError(
-                    f"SLO {name!r} counts the requests of {tracker.slo.sli.metric!r} "  # type: ignore[union-attr]
-                    "itself; record_event() is for SLOs with another SLI"
+                    f"SLO {name!r} counts the requests of {sli.metric!r} itself; "
+                    "record_event() is for SLOs with another SLI"
                 )
             tracker.record(0 if good else count, count, now)
 
