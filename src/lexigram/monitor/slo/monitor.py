@@ -20,9 +20,9 @@ from ..alerts._suppress import SuppressionWindow
 from ..exceptions import InvalidMetricError
 from ..metrics import MetricsCollector, get_default_collector
 from ..protocols import AlertDispatcherProtocol
-from . import _gauges
 from ._alerting import AlertSender
 from ._burns import ErrorBudgetBurn, burn_context, burns_of
+from ._gauges import publish as _publish_gauges
 from ._latency import Series as _Series
 from ._latency import kth_smallest
 from ._latency import log_fields as _log_fields
@@ -336,7 +336,7 @@ class SLOMonitor:
         else:
             measured = _measure(slos, snapshots, now)
         statuses = self._statuses(now, detected_at)
-        _gauges.publish(self.collector, statuses)
+        _publish_gauges(self.collector, statuses)
         violations: list[SLOViolation] = []
         for slo, value, count in measured:
             burn_rate = value / slo.threshold_ms
