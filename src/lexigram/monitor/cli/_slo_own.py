@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from ..slo.availability import AvailabilitySLO
@@ -229,7 +230,7 @@ def _availability(
     try:
         slo = AvailabilitySLO(
             name=entry["name"],
-            objective=float(_percent_to_ratio(objective)),
+            objective=_percent_to_ratio(objective),
             period=window,
             sli=sli,
             description=entry.get("description", ""),
@@ -252,8 +253,6 @@ def _availability(
 
 
 def _percent_to_ratio(percent: float) -> float:
-    from decimal import Decimal
-
     return float(Decimal(repr(percent)) / 100)
 
 
