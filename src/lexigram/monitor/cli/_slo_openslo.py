@@ -23,6 +23,7 @@ displayName or index>``. OpenSLO has no alert names: both alerts are called
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -116,7 +117,7 @@ def _slos(
         raise InputError(f"{where}: field 'spec.description' must be a string")
     if version == "openslo/v1alpha":
         period = _v1alpha_period(spec.get("timeWindows"), f"{where}: field 'spec.timeWindows'")
-        indicator: dict[str, Any] | None = None
+        indicator: dict[str, Any] = {}
     else:
         period = _v1_period(spec.get("timeWindow"), f"{where}: field 'spec.timeWindow'")
         indicator = _indicator(spec, indicators, where)
@@ -130,7 +131,6 @@ def _slos(
         if version == "openslo/v1alpha":
             sli, queries = _v1alpha_sli(objective, at)
         else:
-            assert indicator is not None
             sli, queries = _v1_sli(indicator, objective, at, options)
         target = expect_number(objective.get("target"), f"{at}: field 'target'")
         if not 0 < target < 1:
@@ -147,16 +147,10 @@ def _slos(
         sloth = SlothSLO(service, slo, labels, SlothAlerting(ALERT_NAME), spec=str(version))
         spec_item = spec_slo(sloth, at, tuple(queries))
         if isinstance(sli, HistogramSLI):
-            spec_item = _as_latency(spec_item)
+            spec_item = replace(spec_item, kind="latency")
         check_windows(spec_item, options, "spec.timeWindow")
         out.append(spec_item)
     return out
-
-
-def _as_latency(spec: SpecSLO) -> SpecSLO:
-    from dataclasses import replace
-
-    return replace(spec, kind="latency")
 
 
 def _v1alpha_period(value: object, where: str) -> timedelta:
