@@ -49,6 +49,7 @@ __all__ = [
     "EXIT_UNUSABLE",
     "add_arguments",
     "load_rule_groups",
+    "load_specs",
     "parse_duration",
     "render_rules_file",
     "run",
