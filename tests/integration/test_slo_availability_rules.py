@@ -6,6 +6,7 @@ give the expected error budget remaining."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,6 @@ import pytest
 import yaml
 
 from lexigram.monitor.cli.slo import render_rules_file
-
-from .test_slo_rules import run_promtool
 
 pytestmark = pytest.mark.integration
 
@@ -98,6 +97,15 @@ FAST_BURN = _series(f"0+500x{HEALTHY} {HEALTHY * 500 + 475}+475x{BURST - 1}",
                     f"0+0x{HEALTHY} 25+25x{BURST - 1}")  # fmt: skip
 SLOW_BURN = _series(f"0+1990x{HEALTHY + BURST}", f"0+10x{HEALTHY + BURST}")
 NO_BURN = _series(f"0+1999x{HEALTHY + BURST}", f"0+1x{HEALTHY + BURST}")
+
+
+def run_promtool(promtool: str, *args: str) -> str:
+    """Run promtool (generous deadline: a rule test evaluates 438 steps and the machine
+    may be busy); fail with its output unless it exits 0."""
+    done = subprocess.run([promtool, *args], capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, f"promtool {' '.join(args)} failed:\n{output}"
+    return output
 
 
 def _alerts(groups: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
