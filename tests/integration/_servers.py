@@ -248,9 +248,13 @@ def start_prometheus(
     metrics_path: str = "/metrics",
     extra_flags: Sequence[str] = (),
     job: str = "app",
+    rule_files: Sequence[Path] = (),
+    alertmanager: str | None = None,
 ) -> PrometheusServer:
-    """Start Prometheus scraping *targets* (``host:port``) every *scrape_interval*."""
-    config = {
+    """Start Prometheus scraping *targets* (``host:port``) every *scrape_interval*, which
+    is also the rule evaluation interval; *rule_files* are loaded and alerts sent to
+    *alertmanager* (its base URL) when given."""
+    config: dict[str, Any] = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
         "scrape_configs": [
             {
@@ -262,6 +266,12 @@ def start_prometheus(
             }
         ],
     }
+    if rule_files:
+        config["rule_files"] = [str(path) for path in rule_files]
+    if alertmanager is not None:
+        config["alerting"] = {
+            "alertmanagers": [{"static_configs": [{"targets": [host_port(alertmanager)]}]}]
+        }
     config_path = workdir / "prometheus.yml"
     config_path.write_text(json.dumps(config, indent=2))  # JSON is valid YAML
 
@@ -414,4 +424,6 @@ class StartPrometheus(Protocol):
         metrics_path: str = "/metrics",
         extra_flags: Sequence[str] = (),
         job: str = "app",
+        rule_files: Sequence[Path] = (),
+        alertmanager: str | None = None,
     ) -> PrometheusServer: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,8 +36,10 @@ def promtool() -> str:
 @pytest.fixture
 def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartPrometheus]:
     """Factory: ``prometheus_server(["127.0.0.1:8000"], scrape_interval="1s",
-    metrics_path="/metrics", extra_flags=["--enable-feature=exemplar-storage"])``
-    starts a Prometheus scraping those targets and returns a :class:`PrometheusServer`."""
+    metrics_path="/metrics", extra_flags=["--enable-feature=exemplar-storage"],
+    rule_files=[path], alertmanager=url)`` starts a Prometheus scraping those targets
+    (evaluating the rule files, alerting the Alertmanager) and returns a
+    :class:`PrometheusServer`."""
     binary = require_binary("prometheus", "prometheus")
     stack = ExitStack()
 
@@ -47,6 +50,8 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Star
         metrics_path: str = "/metrics",
         extra_flags: Sequence[str] = (),
         job: str = "app",
+        rule_files: Sequence[Path] = (),
+        alertmanager: str | None = None,
     ) -> PrometheusServer:
         server = start_prometheus(
             binary,
@@ -56,6 +61,8 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Star
             metrics_path=metrics_path,
             extra_flags=extra_flags,
             job=job,
+            rule_files=rule_files,
+            alertmanager=alertmanager,
         )
         stack.callback(server.stop)
         return server

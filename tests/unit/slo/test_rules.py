@@ -107,14 +107,23 @@ def test_thirty_day_slo_uses_the_workbook_windows() -> None:
     assert first["labels"]["slo"] == "api.p99_latency"
 
 
+METADATA = (
+    "slo:objective:ratio",
+    "slo:error_budget:ratio",
+    "slo:time_period:days",
+    "slo:current_burn_rate:ratio",
+    "slo:period_burn_rate:ratio",
+    "slo:period_error_budget_remaining:ratio",
+)
+
+
 def test_error_ratio_recording_rules() -> None:
-    """Each window is recorded once: share of observations above the threshold bucket."""
+    """Each window is recorded once: share of observations above the threshold bucket;
+    the period's ratio and Sloth's metadata rules follow."""
     records = by_name(slo_rule_group(slo(), selector={"job": "api"}))
+    windows = ("1h", "5m", "6h", "30m", "1d", "2h", "3d", "30d")
     assert sorted(records) == sorted(
-        [
-            "slo:latency:ms",
-            *(f"slo:sli_error:ratio_rate{w}" for w in ("1h", "5m", "6h", "30m", "1d", "2h", "3d")),
-        ]
+        ["slo:latency:ms", *(f"slo:sli_error:ratio_rate{w}" for w in windows), *METADATA]
     )
     rule = records["slo:sli_error:ratio_rate5m"]
     assert rule["expr"] == (

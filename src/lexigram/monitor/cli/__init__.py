@@ -19,7 +19,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": (".demo", "run an instrumented demo service with metrics, traces and probes"),
     "check": (".check", "check the monitoring configuration against an environment's rules"),
     "doctor": (".doctor", "report the Python, package, optional extras and backend in use"),
-    "slo": (".slo", "SLO tools: render Prometheus recording and alerting rules"),
+    "slo": (".slo", "SLOs as code: Prometheus rules from our, Sloth or OpenSLO specs; check"),
 }
 
 

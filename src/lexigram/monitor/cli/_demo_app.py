@@ -3,7 +3,14 @@
 Routes: ``GET /`` (index), ``GET /orders/{order_id}`` (a database lookup; ids above 950
 are unknown: 404), ``GET /reports/slow`` (200-800 ms), ``POST /checkout`` (fails with
 500 about one time in five), the probes ``/health``, ``/health/live``,
-``/health/ready``, ``/health/startup`` and the scrape endpoint ``/metrics``.
+``/health/ready``, ``/health/startup``, the scrape endpoint ``/metrics`` and the fault
+switch ``/-/faults`` (``POST /-/faults?share=0.5`` makes half of the shop's requests
+fail with a 500; see ``_demo_faults.py``).
+
+An :class:`~lexigram.monitor.slo.SLOMonitor` tracks the availability SLO
+``orders-availability`` (99 % of ``GET /orders/{order_id}`` requests not 5xx, over
+*slo_period*) from the request counter and evaluates it every *slo_interval* seconds
+while the app runs, so ``/metrics`` shows its ``lexigram_slo_*`` gauges.
 
 Metrics stay in process, in the embedded memory backend (``MemoryBackend`` over the
 collector, ``MonitorConfig()``'s default backend). The stack, outermost first:
@@ -23,6 +30,7 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import IO, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
@@ -31,10 +39,12 @@ from ..config import TracingConfig
 from ..health import HealthCheckCategory, HealthChecker, HealthCheckResult, HealthStatus
 from ..metrics import MetricsCollector, get_default_collector
 from ..protocols import ASGIApp
+from ..slo import AvailabilitySLO, RequestsSLI, SLOMonitor
 from ..tracing import ConsoleSpanExporter, SpanKind, SpanStatus, Tracer
+from ._demo_faults import FAULTS_PATH, FaultSwitch
 from ._demo_traffic import TrafficGenerator
 
-__all__ = ["DemoService", "FakeDatabase", "build_demo"]
+__all__ = ["DemoService", "FakeDatabase", "build_demo", "demo_slo"]
 
 SERVICE_NAME = "lexigram-demo"
 UNKNOWN_ORDER_ABOVE = 950
@@ -42,6 +52,19 @@ CHECKOUT_FAILURE_RATE = 0.2
 SLOW_REPORT_SECONDS = (0.2, 0.8)
 WARM_UP_SECONDS = 2.0
 """The startup probe reports STARTING until the service has run this long."""
+ORDERS_ROUTE = "/orders/{order_id}"
+
+
+def demo_slo(period: timedelta = timedelta(days=30)) -> AvailabilitySLO:
+    """The demo's SLO: 99 % of order lookups succeed (not 5xx) over *period*."""
+    return AvailabilitySLO(
+        "orders-availability",
+        0.99,
+        period,
+        RequestsSLI(route=ORDERS_ROUTE),
+        "Order lookups answer without a server error.",
+    )
+
 
 Sleep = Callable[[float], Awaitable[Any]]
 
@@ -96,6 +119,8 @@ class DemoService:
     checker: HealthChecker
     database: FakeDatabase
     traffic: TrafficGenerator | None
+    faults: FaultSwitch
+    slo_monitor: SLOMonitor
     spans_stream: IO[str] | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -116,6 +141,9 @@ def build_demo(
     sleep: Sleep = asyncio.sleep,
     clock: Clock = SYSTEM_CLOCK,
     tracing: TracingConfig | None = None,
+    fault_share: float = 0.0,
+    slo_period: timedelta = timedelta(days=30),
+    slo_interval: float = 5.0,
 ) -> DemoService:
     """Build the demo stack.
 
@@ -123,6 +151,8 @@ def build_demo(
     only). *traffic_client* returns the httpx client the traffic generator uses (None:
     no background traffic); it is started on lifespan start-up and stopped on shut-down,
     which also flushes the spans. *rng*, *sleep* and *clock* make tests deterministic.
+    *fault_share* is the fault switch's initial share; the SLO monitor uses *slo_period*
+    and evaluates every *slo_interval* seconds while the app runs.
     """
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -146,6 +176,9 @@ def build_demo(
         "demo_basket_items", "Items per checkout basket.", buckets=[1, 2, 3, 5, 8, 13]
     )
     started = clock.monotonic()
+    faults = FaultSwitch(fault_share, random.Random(rng.random()))
+    slo_monitor = SLOMonitor(collector=collector, clock=clock)
+    slo_monitor.register(demo_slo(slo_period))
 
     checker = HealthChecker(collector=collector)
     checker.add("database", database.probe, timeout=1.0, category=HealthCheckCategory.READINESS)
@@ -170,6 +203,7 @@ def build_demo(
                     "POST /checkout",
                     "GET /metrics",
                     "GET /health/ready",
+                    f"POST {FAULTS_PATH}?share=0.5",
                 ],
             }
         )
@@ -216,24 +250,35 @@ def build_demo(
     )
     service_box: list[DemoService] = []
 
+    async def evaluate_slos() -> None:
+        # Real time, not *sleep*: tests that fake sleeping would spin this loop.
+        while True:
+            await asyncio.sleep(slo_interval)
+            await slo_monitor.evaluate()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         await backend.initialize()
         if traffic is not None:
             traffic.start()
+        evaluator = asyncio.create_task(evaluate_slos(), name="demo-slo-evaluation")
         try:
             yield
         finally:
+            evaluator.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await evaluator
             if traffic is not None:
                 await traffic.stop()
             await backend.shutdown()
             await asyncio.to_thread(service_box[0].close)
 
     routes = [
-        Route("/", index),
-        Route("/orders/{order_id:int}", order),
-        Route("/reports/slow", slow_report),
-        Route("/checkout", checkout, methods=["POST"]),
+        Route("/", faults.wrap(index)),
+        Route("/orders/{order_id:int}", faults.wrap(order)),
+        Route("/reports/slow", faults.wrap(slow_report)),
+        Route("/checkout", faults.wrap(checkout), methods=["POST"]),
+        Route(FAULTS_PATH, faults.endpoint, methods=["GET", "POST"]),
         *(Route(path, health) for path in _probe_paths(health.path)),
     ]
     shop = Starlette(routes=routes, lifespan=lifespan)
@@ -241,7 +286,9 @@ def build_demo(
     # Outermost, so the request span is current while the request metrics are recorded
     # and their exemplars carry its trace id; /metrics and /health* are not traced.
     app = OTelMiddleware(metrics, tracer=tracer, collector=collector)
-    service = DemoService(app, tracer, collector, checker, database, traffic, spans_stream)
+    service = DemoService(
+        app, tracer, collector, checker, database, traffic, faults, slo_monitor, spans_stream
+    )
     service_box.append(service)
     return service
 

@@ -25,6 +25,7 @@ __all__ = [
     "env_name",
     "field_errors",
     "read_yaml",
+    "read_yaml_documents",
     "settings_error",
 ]
 
@@ -91,10 +92,34 @@ def read_yaml(path: str | os.PathLike[str], what: str) -> Any:
     """
     import yaml
 
+    text = _read_text(path, what)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(
+            f"{what} {os.fspath(path)!r} is not valid YAML: {_yaml_problem(exc)}"
+        ) from None
+
+
+def read_yaml_documents(path: str | os.PathLike[str], what: str) -> list[Any]:
+    """Every YAML document of the file at *path* (``---`` separated; empty file: none);
+    errors as for :func:`read_yaml`."""
+    import yaml
+
+    text = _read_text(path, what)
+    try:
+        return list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        raise InputError(
+            f"{what} {os.fspath(path)!r} is not valid YAML: {_yaml_problem(exc)}"
+        ) from None
+
+
+def _read_text(path: str | os.PathLike[str], what: str) -> str:
     shown = os.fspath(path)
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(
             f"{what} {shown!r} does not exist (looked for {file.absolute()}); "
@@ -112,10 +137,6 @@ def read_yaml(path: str | os.PathLike[str], what: str) -> Any:
         ) from None
     except OSError as exc:
         raise InputError(f"{what} {shown!r} cannot be read: {exc.strerror or exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{what} {shown!r} is not valid YAML: {_yaml_problem(exc)}") from None
 
 
 def _yaml_problem(exc: Any) -> str:

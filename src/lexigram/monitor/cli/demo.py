@@ -8,17 +8,25 @@ port is reported with the way out and exit code 2, a missing ``web`` extra (star
 uvicorn) with exit code 3; nothing is started then. Without httpx there is no traffic.
 Ctrl-C stops it cleanly: uvicorn drains the connections, the lifespan shut-down stops
 the traffic and flushes the spans, and the command exits 0 without a traceback.
+
+Fault switch: ``--fault-rate SHARE`` makes that share (0 to 1) of the shop's requests
+fail with a 500 from the start; ``curl -X POST 'http://HOST:PORT/-/faults?share=0.5'``
+changes it while the demo runs (``share=0`` turns faults off). The in-process SLO
+``orders-availability`` (99 % over ``--slo-period``, default 30d) shows the burn in the
+``lexigram_slo_*`` gauges of ``/metrics``.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import math
 import os
 import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -60,6 +68,8 @@ class DemoOptions:
     spans_file: str = DEFAULT_SPANS_FILE
     traffic: bool = True
     rate: float = DEFAULT_RATE
+    fault_rate: float = 0.0
+    slo_period: timedelta = timedelta(days=30)
 
 
 def _port(text: str) -> int:
@@ -80,6 +90,25 @@ def _rate(text: str) -> float:
     if not 0 < value <= 1000:
         raise argparse.ArgumentTypeError(f"rate {value} must be > 0 and <= 1000 requests/s")
     return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"fault rate {text!r} is not a number") from None
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise argparse.ArgumentTypeError(f"fault rate {value} must be in [0, 1] (0.5 = half)")
+    return value
+
+
+def _period(text: str) -> timedelta:
+    from ._duration import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _default_port() -> int:
@@ -120,6 +149,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_RATE,
         help=f"background requests per second (default {DEFAULT_RATE:g})",
     )
+    parser.add_argument(
+        "--fault-rate",
+        type=_share,
+        default=0.0,
+        metavar="SHARE",
+        help="share of shop requests that fail with a 500, 0 to 1 (default 0); change it "
+        "at run time with POST /-/faults?share=0.5",
+    )
+    parser.add_argument(
+        "--slo-period",
+        type=_period,
+        default=timedelta(days=30),
+        metavar="DURATION",
+        help="period of the demo's availability SLO, e.g. 1d to see burns within "
+        "minutes (default 30d)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
         spans_file=args.spans_file,
         traffic=args.traffic,
         rate=args.rate,
+        fault_rate=args.fault_rate,
+        slo_period=args.slo_period,
     )
     return run_demo(options)
 
@@ -145,6 +192,7 @@ def demo_urls(base: str) -> list[tuple[str, str]]:
         (f"{base}/health/live", "liveness probe"),
         (f"{base}/health/ready", "readiness probe (simulated database)"),
         (f"{base}/health/startup", "startup probe"),
+        (f"{base}/-/faults", "fault switch (POST ?share=0.5 makes half the requests fail)"),
     ]
 
 
@@ -214,7 +262,13 @@ def _build(options: DemoOptions, base: str, stream: TextIO, err: TextIO) -> Any:
             def traffic_client() -> Any:
                 return httpx.AsyncClient(base_url=base, timeout=5.0, trust_env=False)
 
-    return build_demo(spans_stream=stream, traffic_client=traffic_client, traffic_rate=options.rate)
+    return build_demo(
+        spans_stream=stream,
+        traffic_client=traffic_client,
+        traffic_rate=options.rate,
+        fault_share=options.fault_rate,
+        slo_period=options.slo_period,
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -258,6 +312,8 @@ def _banner(out: TextIO, options: DemoOptions, base: str, spans_path: Path) -> N
     lines.append("")
     if options.traffic:
         lines.append(f"background traffic: about {options.rate:g} requests/s (--no-traffic: none)")
+    if options.fault_rate:
+        lines.append(f"faults: {options.fault_rate:.0%} of shop requests fail (/-/faults)")
     lines.append(f"spans: appended to {spans_path} as JSON lines")
     lines.append("press Ctrl-C to stop")
     print("\n".join(lines), file=out, flush=True)

@@ -1,91 +1,87 @@
-"""In-process SLO evaluation over timestamped samples, with suppressed alert dispatch."""
+"""In-process SLO evaluation: latency SLOs over timestamped samples, availability SLOs
+over event windows (error budgets), with suppressed alert dispatch."""
 
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import math
 import threading
-from bisect import bisect_left
-from collections import deque
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
 from .._selfmetrics import (
-    SLO_DISPATCH_FAILURES,
     SLO_DROPPED_SAMPLES,
     count_failure,
-    failure_reason,
 )
 from ..alerts._suppress import SuppressionWindow
-from ..alerts.dispatcher import dispatch_failure
 from ..exceptions import InvalidMetricError
-from ..hooks import AlertFiredHook, default_bus
+from ..metrics import MetricsCollector, get_default_collector
 from ..protocols import AlertDispatcherProtocol
+from ._alerting import AlertSender
+from ._burns import ErrorBudgetBurn, burn_context, burns_of
+from ._gauges import publish as _publish_gauges
+from ._latency import Series as _Series
+from ._latency import kth_smallest
+from ._latency import log_fields as _log_fields
+from ._latency import measure as _measure
+from ._tracking import AvailabilityTracker, LatencyTracker
+from .availability import AvailabilitySLO
 from .objective import SLO, SLOViolation
+from .sli import RequestsSLI
+from .status import SLOStatus
 
 __all__ = ["SLOMonitor", "kth_smallest"]
+
+Objective = SLO | AvailabilitySLO
 
 _log = logging.getLogger("lexigram.monitor.slo")
 _INF = math.inf
 OFFLOAD_SAMPLES = 200_000
 """Above this many samples (summed over SLOs), :meth:`SLOMonitor.evaluate` computes the
 percentiles in a worker thread instead of on the event loop."""
-ALERT_NAME = "SLOViolation"
-"""``alert_name`` given to dispatchers for SLO violations (Alertmanager's ``alertname``)."""
-
-
-def kth_smallest(values: Sequence[float], k: int) -> float:
-    """The *k*-th smallest (1-based) of *values*, which must hold at least *k* items.
-
-    Ranks near either end (the usual p90-p99.9) use a bounded heap, O(n log m) with
-    ``m = min(k, n-k+1)``; ranks in the middle sort (C timsort beats a Python select).
-    """
-    n = len(values)
-    tail = n - k + 1
-    if tail <= n >> 4:
-        return heapq.nlargest(tail, values)[-1]
-    if k <= n >> 4:
-        return heapq.nsmallest(k, values)[-1]
-    return sorted(values)[k - 1]
-
-
-class _Series:
-    """Samples of one metric: parallel deques of monotonic times and values (ms)."""
-
-    __slots__ = ("times", "values")
-
-    def __init__(self, maxlen: int) -> None:
-        self.times: deque[float] = deque(maxlen=maxlen)
-        self.values: deque[float] = deque(maxlen=maxlen)
-
-    def evict_before(self, cutoff: float) -> None:
-        times, values = self.times, self.values
-        while times and times[0] < cutoff:
-            times.popleft()
-            values.popleft()
 
 
 class SLOMonitor:
     """Tracks SLO compliance and fires alerts on error-budget exhaustion.
 
-    Records metric samples in memory, then evaluates each registered SLO when
-    :meth:`evaluate` is called. Violations are returned, logged as structured warnings
-    (logger ``lexigram.monitor.slo``), announced as :class:`~lexigram.monitor.hooks.AlertFiredHook`
-    on ``hooks.default_bus`` and, when a *dispatcher* is given, sent with
-    ``send_metric_alert`` (context: ``alert_name="SLOViolation"``, ``labels={"slo": name}``,
-    the percentile, burn rate, window and summary).
+    **Latency SLOs** (:class:`~.objective.SLO`): records metric samples in memory, then
+    evaluates each registered SLO when :meth:`evaluate` is called. Violations are
+    returned, logged as structured warnings (logger ``lexigram.monitor.slo``), announced
+    as :class:`~lexigram.monitor.hooks.AlertFiredHook` on ``hooks.default_bus`` and, when
+    a *dispatcher* is given, sent with ``send_metric_alert`` (context:
+    ``alert_name="SLOViolation"``, ``labels={"slo": name}``, the percentile, burn rate,
+    window and summary).
 
-    Alerts (hook and dispatch) for one SLO are suppressed for *suppression_window*
-    after it fired (default 15 minutes; ``timedelta(0)`` disables), while every
-    evaluation still returns and logs its violations. A dispatcher that raises or takes
-    longer than *dispatch_timeout* seconds is logged (rate limited) and counted in
-    :attr:`dispatch_failures` and ``lexigram_monitor_slo_dispatch_failures_total``;
-    :meth:`evaluate` never raises because of it.
+    **Availability SLOs** (:class:`~.availability.AvailabilitySLO`): an error budget
+    over the SLO's period. Events come from :meth:`record_event` or, for a
+    :class:`~.sli.RequestsSLI`, from the collector's request counter, read at each
+    :meth:`evaluate`/:meth:`status`/:meth:`poll` (what it gained since the previous read
+    is dated at the read, so poll at least every few seconds for short periods). Each
+    evaluation sends a firing page or ticket (the state the generated Prometheus alerts
+    would have, see :mod:`.burn`) like a violation: log, hook and
+    ``send_metric_alert(<name> burn rate, burn rate, factor, context)`` with
+    ``alert_name="SLOErrorBudgetBurn"`` and ``labels={"slo": name, "alert_kind":
+    "page"|"ticket"}``. They are not in :meth:`evaluate`'s result (a list of latency
+    :class:`SLOViolation`, as the reference defines it): read them from :meth:`status`.
+
+    **Status** (:meth:`status`): one immutable :class:`~.status.SLOStatus` per objective,
+    latency ones included (a sample above the threshold is a failed event), with the
+    objective, period, SLI over the period, error budget remaining, burn rate per window
+    and the page/ticket state. :meth:`evaluate` also publishes them as gauges in the
+    *collector* (default: the default collector): ``lexigram_slo_objective_ratio``,
+    ``lexigram_slo_sli_ratio``, ``lexigram_slo_error_budget_remaining_ratio``,
+    ``lexigram_slo_burn_rate{window}``, ``lexigram_slo_alert_firing{severity}``.
+
+    Alerts (hook and dispatch) for one SLO (for availability: one SLO and kind) are
+    suppressed for *suppression_window* after it fired (default 15 minutes;
+    ``timedelta(0)`` disables), while every evaluation still returns and logs its
+    violations. A dispatcher that raises or takes longer than *dispatch_timeout* seconds
+    is logged (rate limited) and counted in :attr:`dispatch_failures` and
+    ``lexigram_monitor_slo_dispatch_failures_total``; :meth:`evaluate` never raises
+    because of it.
 
     Memory: at most *max_samples_per_metric* samples per metric (the oldest go first,
     so a percentile covers at most that many of the most recent samples) and at most
@@ -93,7 +89,9 @@ class SLOMonitor:
     :attr:`dropped_samples` and ``lexigram_monitor_slo_dropped_samples_total`` until
     :meth:`clear_samples` frees room. Samples older than
     the longest window of the metric's SLOs are evicted at each evaluation. Evaluations
-    over more than :data:`OFFLOAD_SAMPLES` samples compute in a worker thread.
+    over more than :data:`OFFLOAD_SAMPLES` samples compute in a worker thread. The error
+    budget of every SLO (either kind) holds 2 x 60 numbers per window (9 windows): O(1)
+    per event or sample, windows exact to 1/60 of their length (see ``_budget.py``).
     """
 
     def __init__(
@@ -105,6 +103,7 @@ class SLOMonitor:
         suppression_window: timedelta | float = timedelta(minutes=15),
         dispatch_timeout: float = 10.0,
         clock: Clock = SYSTEM_CLOCK,
+        collector: MetricsCollector | None = None,
     ) -> None:
         for name, bound in (
             ("max_samples_per_metric", max_samples_per_metric),
@@ -127,23 +126,37 @@ class SLOMonitor:
             if isinstance(suppression_window, timedelta)
             else suppression_window
         )
-        self._suppression = SuppressionWindow(window, max_keys=4096, clock=clock)
+        self._sender = AlertSender(
+            SuppressionWindow(window, max_keys=4096, clock=clock),
+            dispatcher,
+            float(dispatch_timeout),
+            RateLimitedLogger(_log, clock=clock),
+        )
         self._max_samples = max_samples_per_metric
         self._max_metrics = max_metrics
-        self._dispatcher = dispatcher
-        self._dispatch_timeout = float(dispatch_timeout)
         self._clock = clock
         self._monotonic = clock.monotonic
         self._lock = threading.Lock()
         self._slos: dict[str, SLO] = {}
+        self._trackers: dict[str, AvailabilityTracker] = {}
+        # latency SLO name -> its budget; metric -> the budgets fed by its samples
+        self._budgets: dict[str, LatencyTracker] = {}
+        self._latency: dict[str, list[LatencyTracker]] = {}
+        self._collector = collector
         self._series: dict[str, _Series] = {}
         self._guard_log = RateLimitedLogger(_log, clock=clock)
         self.dropped_samples = 0
         """Samples refused because *max_metrics* metrics were already tracked."""
-        self.dispatch_failures = 0
+
+    @property
+    def dispatch_failures(self) -> int:
         """Dispatches that raised or timed out."""
-        self.suppressed_alerts = 0
-        """Violations not alerted because their SLO fired within the suppression window."""
+        return self._sender.failures
+
+    @property
+    def suppressed_alerts(self) -> int:
+        """Alerts not sent because their SLO fired within the suppression window."""
+        return self._sender.suppressed
 
     @property
     def registered_slos(self) -> dict[str, SLO]:
@@ -152,21 +165,94 @@ class SLOMonitor:
             return dict(self._slos)
 
     @property
+    def objectives(self) -> dict[str, Objective]:
+        """Every registered objective, latency and availability, keyed by name (a copy)."""
+        with self._lock:
+            return {
+                **self._slos,
+                **{name: tracker.slo for name, tracker in self._trackers.items()},
+            }
+
+    @property
+    def collector(self) -> MetricsCollector:
+        """Where request counters are read and the status gauges are set."""
+        return self._collector if self._collector is not None else get_default_collector()
+
+    @property
     def dispatcher(self) -> AlertDispatcherProtocol | None:
         """Where violations are dispatched, if anywhere."""
-        return self._dispatcher
+        return self._sender.dispatcher
 
-    def register(self, slo: SLO) -> None:
-        """Register an SLO for monitoring; ``ValueError`` if its name is taken."""
-        if not isinstance(slo, SLO):
-            raise TypeError(f"register() takes an SLO, got {slo!r}")
+    def register(self, slo: SLO | AvailabilitySLO) -> None:
+        """Register a latency or availability SLO; ``ValueError`` if its name is taken.
+
+        An availability SLO over the request counter starts counting from the
+        counter's current totals (earlier requests are not charged to its budget).
+        """
+        if not isinstance(slo, SLO | AvailabilitySLO):
+            raise TypeError(f"register() takes an SLO or an AvailabilitySLO, got {slo!r}")
+        tracker = None
+        if isinstance(slo, AvailabilitySLO):
+            tracker = AvailabilityTracker(slo, self._monotonic())
+            if tracker.counter is not None:
+                tracker.poll(self.collector, self._monotonic())
         with self._lock:
-            if slo.name in self._slos:
+            if slo.name in self._slos or slo.name in self._trackers:
                 raise ValueError(
                     f"an SLO named {slo.name!r} is already registered; SLO names are "
                     "unique, so give this one another name"
                 )
-            self._slos[slo.name] = slo
+            if isinstance(slo, SLO):
+                self._slos[slo.name] = slo
+                latency = LatencyTracker(slo, self._monotonic())
+                self._budgets[slo.name] = latency
+                self._latency.setdefault(slo.metric, []).append(latency)
+            elif tracker is not None:
+                self._trackers[slo.name] = tracker
+
+    def record_event(self, name: str, good: bool = True, count: int = 1) -> None:
+        """Count *count* events (good or failed) for availability SLO *name*; O(1).
+
+        ``KeyError`` for an unknown name; ``ValueError`` for an SLO fed from the request
+        counter (a :class:`~.sli.RequestsSLI`) and for a *count* that is not an int >= 0.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"count {count!r} is invalid: it must be an integer >= 0")
+        now = self._monotonic()
+        with self._lock:
+            tracker = self._trackers.get(name)
+            if tracker is None:
+                raise KeyError(f"no availability SLO named {name!r} is registered")
+            sli = tracker.slo.sli
+            if isinstance(sli, RequestsSLI):
+                raise ValueError(
+                    f"SLO {name!r} counts the requests of {sli.metric!r} itself; "
+                    "record_event() is for SLOs with another SLI"
+                )
+            tracker.record(0 if good else count, count, now)
+
+    def poll(self) -> None:
+        """Read the request counters of availability SLOs now (see the class docstring)."""
+        collector = self.collector
+        now = self._monotonic()
+        with self._lock:
+            for tracker in self._trackers.values():
+                tracker.poll(collector, now)
+
+    def status(self) -> list[SLOStatus]:
+        """The :class:`~.status.SLOStatus` of every objective, in registration order
+        (latency SLOs first); reads the request counters first. O(1) per objective."""
+        now = self._clock.monotonic()
+        return self._statuses(now, datetime.fromtimestamp(self._clock.time(), UTC))
+
+    def _statuses(self, now: float, evaluated_at: datetime) -> list[SLOStatus]:
+        collector = self.collector
+        with self._lock:
+            statuses = [b.status(now, evaluated_at) for b in self._budgets.values()]
+            for tracker in self._trackers.values():
+                tracker.poll(collector, now)
+                statuses.append(tracker.status(now, evaluated_at))
+        return statuses
 
     def record_sample(self, metric: str, value_ms: float) -> None:
         """Record a measurement (milliseconds, finite and >= 0) for *metric*, timestamped now.
@@ -194,16 +280,25 @@ class SLOMonitor:
                 series = self._add_series(metric)
                 if series is None:
                     return
+            value = float(value_ms)
             series.times.append(now)
-            series.values.append(float(value_ms))
+            series.values.append(value)
+            for latency in self._latency.get(metric, ()):
+                latency.windows.add(value > latency.threshold, 1, now)
 
     def clear_samples(self, metric: str | None = None) -> None:
-        """Remove recorded samples of *metric*, or of every metric when None."""
+        """Remove recorded samples of *metric*, or of every metric when None (the error
+        budgets of the latency SLOs over them start afresh too)."""
+        now = self._monotonic()
         with self._lock:
             if metric is None:
                 self._series.clear()
+                budgets = list(self._budgets.values())
             else:
                 self._series.pop(metric, None)
+                budgets = self._latency.get(metric, [])
+            for budget in budgets:
+                budget.reset(now)
 
     def sample_count(self, metric: str) -> int:
         """Samples currently held for *metric* (evicted ones excluded)."""
@@ -240,6 +335,8 @@ class SLOMonitor:
             measured = await asyncio.to_thread(_measure, slos, snapshots, now)
         else:
             measured = _measure(slos, snapshots, now)
+        statuses = self._statuses(now, detected_at)
+        _publish_gauges(self.collector, statuses)
         violations: list[SLOViolation] = []
         for slo, value, count in measured:
             burn_rate = value / slo.threshold_ms
@@ -253,8 +350,12 @@ class SLOMonitor:
                 )
                 violations.append(violation)
                 _log.warning(violation.message, extra=_log_fields(violation))
-        if violations:
-            await self._alert(violations)
+        burns = [burn for status in statuses if status.kind == "availability"
+                 for burn in burns_of(status)]  # fmt: skip
+        for burn in burns:
+            _log.warning(burn.message, extra=_burn_fields(burn))
+        if violations or burns:
+            await self._alert(violations, burns)
         return violations
 
     def _add_series(self, metric: str) -> _Series | None:
@@ -279,100 +380,16 @@ class SLOMonitor:
         self._series[metric] = series
         return series
 
-    async def _alert(self, violations: list[SLOViolation]) -> None:
-        sends = []
-        for violation in violations:
-            if not self._suppression.should_fire(violation.slo.name):
-                self.suppressed_alerts += 1
-                continue
-            context = _alert_context(violation)
-            if default_bus.has_subscribers(AlertFiredHook):
-                default_bus.emit(
-                    AlertFiredHook(
-                        alert_name=violation.slo.name,
-                        severity=violation.severity,
-                        message=violation.message,
-                        context=context,
-                        fired_at=violation.detected_at.timestamp(),
-                    )
-                )
-            if self._dispatcher is not None:
-                sends.append(self._dispatch(self._dispatcher, violation, context))
-        if sends:
-            await asyncio.gather(*sends)
-
-    async def _dispatch(
-        self,
-        dispatcher: AlertDispatcherProtocol,
-        violation: SLOViolation,
-        context: dict[str, Any],
-    ) -> None:
-        slo = violation.slo
-        try:
-            async with asyncio.timeout(self._dispatch_timeout):
-                await dispatcher.send_metric_alert(
-                    slo.metric,
-                    violation.measured_value,
-                    slo.threshold_ms,
-                    {**context, "alert_name": ALERT_NAME, "labels": {"slo": slo.name}},
-                )
-        except Exception as exc:
-            self.dispatch_failures += 1
-            count_failure(SLO_DISPATCH_FAILURES, failure_reason(exc))
-            self._guard_log.warning(
-                f"slo:dispatch:{type(exc).__name__}",
-                "dispatching the violation of SLO %r failed: %s",
-                slo.name,
-                dispatch_failure(exc, self._dispatch_timeout),
-            )
+    async def _alert(self, violations: list[SLOViolation], burns: list[ErrorBudgetBurn]) -> None:
+        with self._lock:
+            descriptions = {n: t.slo.description for n, t in self._trackers.items()}
+        await self._sender.send(violations, burns, descriptions)
 
 
-def _measure(
-    slos: list[SLO], snapshots: dict[str, tuple[list[float], list[float]]], now: float
-) -> list[tuple[SLO, float, int]]:
-    """(SLO, nearest-rank percentile, samples in window) for each SLO with samples."""
-    results: list[tuple[SLO, float, int]] = []
-    for slo in slos:
-        times, values = snapshots.get(slo.metric, ([], []))
-        start = bisect_left(times, now - slo.window.total_seconds())
-        count = len(values) - start
-        if count > 0:
-            window_values = values[start:] if start else values
-            results.append((slo, kth_smallest(window_values, slo.rank(count)), count))
-    return results
+_BURN_LOG_FIELDS = ("slo", "alert_kind", "burn_rate", "long_window", "short_window", "sli")
 
 
-def _alert_context(violation: SLOViolation) -> dict[str, Any]:
-    slo = violation.slo
-    return {
-        "slo": slo.name,
-        "metric": slo.metric,
-        "percentile": slo.percentile,
-        "threshold_ms": slo.threshold_ms,
-        "measured_value": violation.measured_value,
-        "burn_rate": violation.burn_rate,
-        "burn_rate_threshold": slo.burn_rate_threshold,
-        "window_seconds": slo.window.total_seconds(),
-        "sample_count": violation.sample_count,
-        "summary": violation.message,
-        "description": slo.description,
-        "detected_at": violation.detected_at.isoformat(),
-    }
-
-
-_LOG_FIELDS = (
-    "slo",
-    "metric",
-    "percentile",
-    "measured_value",
-    "threshold_ms",
-    "burn_rate",
-    "sample_count",
-    "window_seconds",
-)
-
-
-def _log_fields(violation: SLOViolation) -> dict[str, Any]:
-    """The core fields of :func:`_alert_context`, as ``extra`` of the violation's log record."""
-    context = _alert_context(violation)
-    return {key: context[key] for key in _LOG_FIELDS}
+def _burn_fields(burn: ErrorBudgetBurn) -> dict[str, Any]:
+    """``extra`` of a burn's log record."""
+    context = burn_context(burn, "")
+    return {key: context[key] for key in _BURN_LOG_FIELDS}
