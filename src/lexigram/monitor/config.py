@@ -108,6 +108,11 @@ class MetricsConfig(BaseModel):
     Interval for periodic metrics collection (seconds). max_series_per_metric: series cap
     per instrument (label sets past it go to the overflow series). max_observations:
     recent observations kept per histogram/summary for ``get_observations()``.
+    multiprocess_dir: directory of the shared storage of the multi-process mode (off
+    when unset; env ``LEX_MONITOR__METRICS__MULTIPROCESS_DIR``, also read by a
+    collector created without a config). multiprocess_service: the service's
+    subdirectory there (default ``default``; env
+    ``LEX_MONITOR__METRICS__MULTIPROCESS_SERVICE``). See ``metrics.multiprocess``.
     """
 
     model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
@@ -119,6 +124,8 @@ class MetricsConfig(BaseModel):
     collection_interval: float = Field(default=DEFAULT_COLLECTION_INTERVAL, gt=0)
     max_series_per_metric: int = Field(default=DEFAULT_MAX_SERIES, ge=1)
     max_observations: int = Field(default=DEFAULT_MAX_OBSERVATIONS, ge=0)
+    multiprocess_dir: str | None = None
+    multiprocess_service: str | None = None
 
     @field_validator("prefix")
     @classmethod

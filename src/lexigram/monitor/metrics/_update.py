@@ -47,10 +47,15 @@ Where a series keeps its numbers
 --------------------------------
 The fragments read and write a series' numbers only through the expressions of a
 :class:`Layout`: :data:`IN_PROCESS` keeps them in Python attributes (``series.value``,
-``series.sum``, ``series.counts[i]``); a layout over shared memory (one ``memoryview``
-of doubles per series, for the multi-process mode) compiles the same steps against its
-cells, for series classes that also offer ``lock``, ``recent`` and
-``keep_exemplar(...)``.
+``series.sum``, ``series.counts[i]``); :data:`SHARED` keeps them in ``series.cells``, a
+``memoryview`` of float64 cells inside a memory-mapped file of the multi-process mode
+(``metrics._shared``), and compiles the same steps against those cells, for series
+classes that also offer ``lock``, ``recent`` and ``keep_exemplar(...)``. An item ``+=``
+on a ``memoryview`` is one C-level get and one C-level set, no Python code, so the GIL
+rule above holds unchanged; each process writes only its own file, so no lock is taken
+between processes. The shared layout also counts a summary's observations in a cell
+(``count``) and stamps a gauge's cell with the wall-clock time of its last update
+(``stamp``, read by the ``latest`` merge mode).
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from time import time
 from typing import Any, Final, TypeVar
 
 from ._exemplars import capture, state
@@ -73,8 +79,10 @@ __all__ = [
     "IN_PROCESS",
     "MAX_FLOAT_INT",
     "RESETS",
+    "SHARED",
     "Layout",
     "compiled",
+    "copy_cells",
     "copy_histogram",
     "forced",
     "source",
@@ -112,15 +120,29 @@ class Layout:
     ``value`` is a counter's total or a gauge's value, ``sum`` a histogram's or
     summary's sum, ``bucket`` the count of bucket ``{i}``. Each must be an assignable
     expression whose ``+=`` runs no Python-level code (see the module docstring).
+    ``count`` (a summary's number of observations) and ``stamp`` (a gauge's time of
+    last update) are optional: empty means the layout keeps no such cell.
     """
 
     name: str
     value: str = "{s}.value"
     sum: str = "{s}.sum"
     bucket: str = "{s}.counts[{i}]"
+    count: str = ""
+    stamp: str = ""
 
 
 IN_PROCESS: Final = Layout("in-process")
+#: Cells of the multi-process mode: a counter ``[value]``, a gauge ``[value, stamp]``,
+#: a histogram ``[bucket 0, ..., bucket n-1, sum]``, a summary ``[count, sum]``.
+SHARED: Final = Layout(
+    "shared",
+    value="{s}.cells[0]",
+    sum="{s}.cells[-1]",
+    bucket="{s}.cells[{i}]",
+    count="{s}.cells[0]",
+    stamp="{s}.cells[-1]",
+)
 
 # -- the fragments -------------------------------------------------------------------------
 #
@@ -194,8 +216,10 @@ _OBSERVE_AND_COUNT = {
     True: "{sum} += {x}\n{bucket} += 1\n{count} += 1\n{s}.recent.append({x})\n",
     False: _locked("{s}", _HISTOGRAM_STEP) + _locked("{c}", "{count} += 1\n"),
 }
-# The sketch's add is Python code: always under the series' lock.
-_SKETCH = _locked("{s}", "{s}.sketch.add({x})\n{sum} += {x}\n{s}.recent.append({x})\n")
+# The sketch's add is Python code: always under the series' lock. A layout with a
+# count cell adds 1 to it (the sketch counts for itself in process).
+_SKETCH_STEP = "{s}.sketch.add({x})\n{sum} += {x}\n{s}.recent.append({x})\n"
+_SKETCH = {False: _locked("{s}", _SKETCH_STEP), True: _locked("{s}", "{count} += 1\n" + _SKETCH_STEP)}
 
 # Exemplars: the probe (a C-level call) answers whether a span is current; only then
 # is the source asked. Failures of the source are counted inside ``capture``.
@@ -223,6 +247,14 @@ if probe is not None and probe() is not None:
 """
 
 
+def _stamped(layout: Layout, step: str, s: str) -> str:
+    """*step* followed by the gauge's time stamp when *layout* keeps one; the time is
+    read first, so value and stamp are stored with no call between them."""
+    if not layout.stamp:
+        return step
+    return _join("now = _time()\n", step, _fill("{stamp} = now\n", layout, s=s))
+
+
 def _gauge(step: dict[bool, str], op: str, negate: bool = False) -> Callable[..., str]:
     def build(layout: Layout, atomic: bool, bound: bool) -> str:
         owner = "self._instrument" if bound else "self"
@@ -231,7 +263,7 @@ def _gauge(step: dict[bool, str], op: str, negate: bool = False) -> Callable[...
         return _join(
             _fill(number, owner=owner, x="amount" if op != "set" else "value", op=op),
             _fill(series, s="series"),
-            _fill(step[atomic], layout, s="series", x="number"),
+            _stamped(layout, _fill(step[atomic], layout, s="series", x="number"), "series"),
         )
 
     return build
@@ -241,14 +273,14 @@ def _enter(layout: Layout, atomic: bool, bound: bool) -> str:
     # BoundGauge.enter: +1 on the current series, which is returned as the token.
     return _join(
         _fill(_BOUND_SERIES, s="series"),
-        _fill(_ADD[atomic], layout, s="series", x="1"),
+        _stamped(layout, _fill(_ADD[atomic], layout, s="series", x="1"), "series"),
         "return series\n",
     )
 
 
 def _leave(layout: Layout, atomic: bool, bound: bool) -> str:
     # BoundGauge.leave: -1 on the series entered, even if a reset replaced it since.
-    return _fill(_ADD[atomic], layout, s="token", x="-1")
+    return _stamped(layout, _fill(_ADD[atomic], layout, s="token", x="-1"), "token")
 
 
 def _counter(layout: Layout, atomic: bool, bound: bool) -> str:
@@ -289,7 +321,7 @@ def _summary(layout: Layout, atomic: bool, bound: bool) -> str:
     return _join(
         _fill(_OBSERVED_NUMBER, owner="self", x="value"),
         _fill(_LOOKUP, s="series"),
-        _fill(_SKETCH, layout, s="series", x="value"),
+        _fill(_SKETCH[bool(layout.count)], layout, s="series", x="value"),
     )
 
 
@@ -318,6 +350,7 @@ _GLOBALS: Final[dict[str, Any]] = {
     "_bisect": bisect_left,
     "_capture": capture,
     "_state": state,
+    "_time": time,
 }
 
 # Every compiled function, so that :func:`forced` can swap its code in place.
@@ -333,6 +366,8 @@ def _fill(fragment: str, layout: Layout | None = None, **names: str) -> str:
             text.replace("{value}", layout.value)
             .replace("{sum}", layout.sum)
             .replace("{bucket}", layout.bucket)
+            .replace("{count}", layout.count)
+            .replace("{stamp}", layout.stamp)
         )
     for key, value in names.items():
         text = text.replace("{" + key + "}", value)
@@ -425,3 +460,11 @@ def copy_histogram(series: Any) -> tuple[list[int], float]:
         return counts, total
     with series.lock:
         return series.counts[:], series.sum
+
+
+def copy_cells(series: Any) -> list[float]:
+    """Every cell of a :data:`SHARED` series (a copy), read in one C call, so the values
+    are consistent with each other against the updates of this process (other processes
+    write their own files)."""
+    cells: list[float] = series.cells.tolist()
+    return cells

@@ -17,16 +17,18 @@ histogram handle in one call.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ._series import Instrument
-from ._update import RESETS, compiled
+from ._update import IN_PROCESS, RESETS, Layout, compiled
 
 __all__ = ["BoundCounter", "BoundGauge", "BoundHistogram", "BoundPair"]
 
 
 class _Bound:
     __slots__ = ("_epoch", "_instrument", "_labels", "_series")
+    #: Where the series of this handle class keep their numbers (``metrics._update``).
+    layout: ClassVar[Layout] = IN_PROCESS
 
     def __init__(self, instrument: Instrument[Any, Any], labels: Mapping[str, str] | None) -> None:
         self._instrument = instrument
@@ -140,6 +142,18 @@ class BoundPair:
         "_owner",
     )
 
+    def __new__(cls, counter: BoundCounter, histogram: BoundHistogram) -> BoundPair:
+        """The pair class compiled for the handles' layout, chosen once, here: handles
+        of two layouts (instruments of a multi-process and an in-process collector)
+        get a pair that calls both handles."""
+        if cls is BoundPair:
+            layout = getattr(counter, "layout", None)
+            if layout is getattr(histogram, "layout", None):
+                cls = PAIRS.get(layout, BoundPair)  # type: ignore[arg-type]
+            else:
+                cls = _SplitPair
+        return object.__new__(cls)
+
     def __init__(self, counter: BoundCounter, histogram: BoundHistogram) -> None:
         if not isinstance(counter, BoundCounter) or not isinstance(histogram, BoundHistogram):
             raise TypeError(
@@ -173,3 +187,18 @@ class BoundPair:
     @compiled("BoundPair.record")
     def record(self, value: float) -> None:
         """Count one event and observe *value*."""
+
+
+class _SplitPair(BoundPair):
+    """A pair of handles of two layouts: ``increment(1)`` then ``observe(value)``."""
+
+    __slots__ = ()
+
+    def record(self, value: float) -> None:
+        """Count one event and observe *value* (two updates)."""
+        self._histogram.observe(value)  # first: a rejected value changes nothing
+        self._counter.increment(1)
+
+
+#: Layout -> the BoundPair class compiled for it (the shared layout registers its own).
+PAIRS: dict[Layout, type[BoundPair]] = {IN_PROCESS: BoundPair}

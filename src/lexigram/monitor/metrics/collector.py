@@ -23,10 +23,16 @@ Exporters read :meth:`MetricsCollector.get_all_metrics` and, for every instrumen
 A collection callback that raises is counted in
 ``lexigram_monitor_collection_failures_total`` of the default collector (this module
 counts it: ``metrics`` imports nothing above itself).
+
+Multi-process mode (``config.multiprocess_dir`` or ``LEX_MONITOR__METRICS__MULTIPROCESS_DIR``,
+see ``metrics.multiprocess``) is decided once, when the collector is created: its
+instruments then keep their series in this process's shared file, and
+:meth:`MetricsCollector.exposed_instruments` returns the merge of every worker.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -42,6 +48,7 @@ from .collection import COLLECTION_FAILURES, CollectionCallback, CollectionCallb
 from .counter import Counter
 from .gauge import Gauge
 from .histogram import Histogram
+from .multiprocess import MultiProcess, gauge_mode, settings
 from .naming import to_metric_name, validate_metric_name
 from .summary import DEFAULT_QUANTILES, Summary
 
@@ -106,11 +113,30 @@ class MetricsCollector:
         self._collection = CollectionCallbacks(
             self._config.collection_interval, on_failure=_count_collection_failure
         )
+        found = settings(self._config)
+        self._multiprocess = None if found is None else MultiProcess(*found, _count_failure)
+        if self._multiprocess is not None:
+            from ._shared_series import SharedCounter, SharedGauge, SharedHistogram, SharedSummary
+
+            shared = self._multiprocess.shared
+            self._kinds: dict[type[Any], Callable[..., Any]] = {
+                Counter: functools.partial(SharedCounter, shared=shared),
+                Gauge: functools.partial(SharedGauge, shared=shared),
+                Histogram: functools.partial(SharedHistogram, shared=shared),
+                Summary: functools.partial(SharedSummary, shared=shared),
+            }
+        else:
+            self._kinds = {Counter: Counter, Gauge: Gauge, Histogram: Histogram, Summary: Summary}
 
     @property
     def config(self) -> MetricsConfig:
         """The configuration this collector honours."""
         return self._config
+
+    @property
+    def multiprocess(self) -> MultiProcess | None:
+        """The multi-process mode of this collector (None in single-process mode)."""
+        return self._multiprocess
 
     @property
     def dropped(self) -> int:
@@ -127,19 +153,36 @@ class MetricsCollector:
         return self._get_or_create(
             Counter,
             full,
-            lambda: Counter(full, description, self._labels(labels), **self._series_kwargs()),
+            lambda: self._kinds[Counter](
+                full, description, self._labels(labels), **self._series_kwargs()
+            ),
         )
 
     def create_gauge(
-        self, name: str, description: str = "", labels: dict[str, str] | None = None
+        self,
+        name: str,
+        description: str = "",
+        labels: dict[str, str] | None = None,
+        *,
+        multiprocess_mode: str | None = None,
     ) -> Gauge:
-        """Get or create the gauge *name* (prefixed by ``config.prefix``)."""
+        """Get or create the gauge *name* (prefixed by ``config.prefix``).
+
+        *multiprocess_mode* says how the workers' values combine in multi-process mode
+        (``all``, ``sum``, ``live_sum``, ``max``, ``min``, ``latest``; see
+        ``metrics.multiprocess``); it is checked in either mode.
+        """
         full = self._full_name(name)
-        return self._get_or_create(
-            Gauge,
-            full,
-            lambda: Gauge(full, description, self._labels(labels), **self._series_kwargs()),
-        )
+        mode = gauge_mode(name, multiprocess_mode)
+
+        def make() -> Gauge:
+            options = self._series_kwargs()
+            if self._multiprocess is not None:
+                options["mode"] = mode
+            gauge: Gauge = self._kinds[Gauge](full, description, self._labels(labels), **options)
+            return gauge
+
+        return self._get_or_create(Gauge, full, make)
 
     def create_histogram(
         self,
@@ -154,7 +197,7 @@ class MetricsCollector:
         return self._get_or_create(
             Histogram,
             full,
-            lambda: Histogram(
+            lambda: self._kinds[Histogram](
                 full,
                 description,
                 self._labels(labels),
@@ -177,7 +220,7 @@ class MetricsCollector:
         return self._get_or_create(
             Summary,
             full,
-            lambda: Summary(
+            lambda: self._kinds[Summary](
                 full,
                 description,
                 self._labels(labels),
@@ -239,6 +282,16 @@ class MetricsCollector:
         with self._lock:
             metrics = list(self._metrics.values())
         return [m for m in metrics if isinstance(m, Counter | Gauge | Histogram | Summary)]
+
+    def exposed_instruments(self, process_metrics: bool = True) -> list[Any]:
+        """What ``/metrics`` shows: :meth:`instruments`, or in multi-process mode the
+        service view — every worker's instruments merged, plus the process metrics of
+        every live worker when *process_metrics* (see ``metrics.multiprocess``; raises
+        ``MultiprocessError`` when the shared directory cannot be read)."""
+        own = self.instruments()
+        if self._multiprocess is None:
+            return list(own)
+        return self._multiprocess.instruments(own, process_metrics)
 
     def clear(self) -> None:
         """Forget every metric (instruments already handed out keep working, unregistered)."""
@@ -399,6 +452,26 @@ def _count_collection_failure(reason: str) -> None:
         get_default_collector().create_counter(name, description).increment(1, {"reason": reason})
     except Exception:
         _log.warning(f"selfmetric:{name}", "could not count %s (reason %s)", name, reason)
+
+
+_counting = threading.local()
+
+
+def _count_failure(metric: tuple[str, str], reason: str, message: str) -> None:
+    """Log a multi-process failure and count it in the default collector, if one exists
+    already (never creates it, never recurses, never raises)."""
+    _log.warning(f"multiprocess:{reason}", "multi-process mode: %s", message)
+    collector = _default
+    if collector is None or getattr(_counting, "active", False):
+        return
+    _counting.active = True
+    try:
+        name, description = metric
+        collector.create_counter(name, description).increment(1, {"reason": reason})
+    except Exception:
+        _log.warning(f"selfmetric:{name}", "could not count %s (reason %s)", name, reason)
+    finally:
+        _counting.active = False
 
 
 _default_lock = threading.Lock()

@@ -23,8 +23,9 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import pairwise
+from typing import Any, ClassVar
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..defaults import DEFAULT_BUCKETS
@@ -99,6 +100,8 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
     """
 
     kind = "histogram"
+    #: Reads a series' counts and sum consistently (the shared layout has its own).
+    _copy: ClassVar[Callable[[Any], tuple[list[int], float]]] = staticmethod(copy_histogram)
     _reserved_labels = frozenset({"le"})
     _nan_rule = "NaN has no bucket"
     __slots__ = ("_bounds", "_max_observations")
@@ -139,7 +142,7 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
     def get_bucket_counts(self, labels: Mapping[str, str] | None = None) -> dict[float, int]:
         """``{upper bound: observations <= bound}`` for every bound, ``inf`` included."""
         series = self._lookup(labels)
-        counts = [0] * len(self._bounds) if series is None else copy_histogram(series)[0]
+        counts = [0] * len(self._bounds) if series is None else self._copy(series)[0]
         result: dict[float, int] = {}
         running = 0
         for bound, count in zip(self._bounds, counts, strict=True):
@@ -150,7 +153,7 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
     def get_count(self, labels: Mapping[str, str] | None = None) -> int:
         """Number of observations of the series since the last reset."""
         series = self._lookup(labels)
-        return 0 if series is None else sum(copy_histogram(series)[0])
+        return 0 if series is None else sum(self._copy(series)[0])
 
     def get_exemplars(
         self, labels: Mapping[str, str] | None = None
@@ -168,7 +171,7 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
     def _snapshot(
         self, names: tuple[str, ...], values: tuple[str, ...], series: _HistogramSeries
     ) -> HistogramSnapshot:
-        counts, total = copy_histogram(series)
+        counts, total = self._copy(series)
         cumulative: list[int] = []
         running = 0
         for count in counts:
