@@ -28,11 +28,16 @@ from prometheus_client.samples import Sample
 from ...metrics.snapshot import Exemplar
 from ._text import ErrorHandler, exposed_names, format_bound
 
-__all__ = ["SnapshotCollector", "bridge_suppressed"]
+__all__ = ["SnapshotCollector", "bridge_instruments", "bridge_suppressed"]
 
 #: While True in the current context, every ``SnapshotCollector`` yields nothing: the
 #: fast text path renders the instruments itself and asks the registry for the rest.
 bridge_suppressed: ContextVar[bool] = ContextVar("lexigram_bridge_suppressed", default=False)
+#: The instruments a render already read (the multi-process merge is read once per
+#: render); None: the collector reads its source.
+bridge_instruments: ContextVar[Sequence[Any] | None] = ContextVar(
+    "lexigram_bridge_instruments", default=None
+)
 
 
 def _exemplar(ex: Exemplar | None) -> PromExemplar | None:
@@ -68,11 +73,19 @@ class SnapshotCollector:
         """One family per instrument of the source collector."""
         if bridge_suppressed.get():
             return
-        instruments = getattr(self._source(), "instruments", None)
-        if instruments is None:
-            return
+        read = bridge_instruments.get()
+        if read is None:
+            source = self._source()
+            exposed = getattr(source, "exposed_instruments", None)
+            if exposed is not None:
+                read = exposed()
+            else:
+                instruments = getattr(source, "instruments", None)
+                if instruments is None:
+                    return
+                read = instruments()
         used: set[str] = set(self._reserved())
-        for instrument in instruments():
+        for instrument in read:
             try:
                 kind = instrument.kind
                 _, occupied = exposed_names(kind, instrument.name)

@@ -14,6 +14,11 @@ equivalent native metrics, see ``bench/bench_exposition.py`` — followed by
 ``generate_latest`` for the registry's other collectors. Without prometheus_client the
 built-in renderer serves text 0.0.4 whatever the ``Accept`` header says.
 
+Multi-process mode: the instruments are the collector's ``exposed_instruments()``, the
+merge of every worker (``metrics.multiprocess``), read once per render; its process
+metrics (per worker ``pid`` and the service total) replace prometheus_client's process
+and GC collectors, which only know the scraping process.
+
 Failures: an instrument that fails to collect or clashes by name is left out and
 counted in ``lexigram_monitor_render_failures_total``; if prometheus_client's encoder
 raises, the response falls back to the built-in text format. ``render()`` itself only
@@ -151,12 +156,11 @@ def _set_defaults(enabled: bool) -> None:
         return
     import prometheus_client as pc
 
-    # these constructors register themselves into the registry they are given
-    collectors = [
-        pc.ProcessCollector(registry=_registry),
-        pc.GCCollector(registry=_registry),
-        pc.PlatformCollector(registry=_registry),
-    ]
+    # these constructors register themselves into the registry they are given; in
+    # multi-process mode the merge brings the process and GC metrics of every worker
+    collectors = [pc.PlatformCollector(registry=_registry)]
+    if getattr(_default_collector(), "multiprocess", None) is None:
+        collectors += [pc.ProcessCollector(registry=_registry), pc.GCCollector(registry=_registry)]
     names: set[str] = set()
     for collector in collectors:
         _defaults.append(collector)
@@ -171,6 +175,17 @@ def _instruments(collector: Any) -> Iterable[ExposedInstrument]:
     return () if instruments is None else instruments()
 
 
+def exposed(collector: Any) -> list[ExposedInstrument]:
+    """What the exposition of *collector* shows: its ``exposed_instruments()`` (the
+    merge of every worker in multi-process mode, with the process metrics while default
+    metrics are on), else its instruments. Raises when the merge cannot be read."""
+    merged = getattr(collector, "exposed_instruments", None)
+    if merged is None:
+        return list(_instruments(collector))
+    instruments: list[ExposedInstrument] = merged(process_metrics=bool(_defaults))
+    return instruments
+
+
 def series_count(collector: Any = None) -> int:
     """Number of series *collector* (default: the process one) would expose now."""
     target = _default_collector() if collector is None else collector
@@ -181,9 +196,9 @@ def series_count(collector: Any = None) -> int:
     return total
 
 
-def _text(collector: Any, reserved: frozenset[str]) -> bytes:
+def _text(instruments: Iterable[ExposedInstrument], reserved: frozenset[str]) -> bytes:
     """Built-in text exposition; lone surrogates in label values become ``?``."""
-    chunks, _ = render_text(_instruments(collector), reserved=reserved, on_error=_on_error)
+    chunks, _ = render_text(instruments, reserved=reserved, on_error=_on_error)
     return "".join(chunks).encode("utf-8", "replace")
 
 
@@ -193,7 +208,12 @@ def _encode(collector: Any, accept: str) -> tuple[bytes, str]:
     target = _default_collector() if collector is None else collector
     client = _client()
     if client is None:
-        return _text(target, frozenset()), TEXT_CONTENT_TYPE
+        return _text(exposed(target), frozenset()), TEXT_CONTENT_TYPE
+    if process:
+        get_registry()  # the default collectors decide what the merge includes
+    # read once (in multi-process mode, the merge of every worker); a failure here
+    # propagates: the scrape answers 500 instead of a partial exposition
+    instruments = exposed(target)
     encoder, content_type = client.choose_encoder(accept)
     fast_text = content_type.startswith("text/plain") and "escaping=dots" not in content_type
     try:
@@ -206,15 +226,18 @@ def _encode(collector: Any, accept: str) -> tuple[bytes, str]:
                 rest: bytes = client.generate_latest(registry)
             finally:
                 bridge_suppressed.reset(token)
-            return _text(target, _reserved) + rest, content_type
+            return _text(instruments, _reserved) + rest, content_type
         if fast_text:
-            return _text(target, frozenset()), content_type
-        from ._bridge import SnapshotCollector
+            return _text(instruments, frozenset()), content_type
+        from ._bridge import SnapshotCollector, bridge_instruments
 
-        source = (
-            get_registry() if process else SnapshotCollector(lambda: target, on_error=_on_error)
-        )
-        return encoder(source), content_type
+        if not process:
+            return encoder(SnapshotCollector(lambda: target, on_error=_on_error)), content_type
+        token = bridge_instruments.set(instruments)
+        try:
+            return encoder(get_registry()), content_type
+        finally:
+            bridge_instruments.reset(token)
     except Exception as exc:
         _log.error(
             "render:encoder",
@@ -225,7 +248,7 @@ def _encode(collector: Any, accept: str) -> tuple[bytes, str]:
             exc_info=exc,
         )
         count_failure(RENDER_FAILURES, "encoder_error")
-        return _text(target, frozenset()), TEXT_CONTENT_TYPE
+        return _text(instruments, frozenset()), TEXT_CONTENT_TYPE
 
 
 def _gzip_accepted(accept_encoding: str) -> bool:
