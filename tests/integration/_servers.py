@@ -77,10 +77,19 @@ def host_port(url: str) -> str:
 class ServerProcess:
     """A background process whose output goes to *log_path*; stopped by its pid."""
 
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
+        self.env = env
+        self.cwd = cwd
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -99,7 +108,8 @@ class ServerProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                cwd=self.log_path.parent,
+                cwd=self.cwd or self.log_path.parent,
+                env=self.env,
                 start_new_session=True,
             )
 
@@ -151,14 +161,18 @@ def launch(
     argv_for_port: Callable[[int], list[str]],
     ready_path: str = "/-/ready",
     timeout: float = STARTUP_TIMEOUT,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> tuple[ServerProcess, str]:
     """Start a server on a free port (retrying a lost port race) and wait until it is ready.
 
+    *env* replaces the environment and *cwd* the working directory (default: *workdir*).
     Returns the running process and its base URL ``http://127.0.0.1:<port>``.
     """
     for attempt in range(1, _PORT_ATTEMPTS + 1):
         port = free_port()
-        proc = ServerProcess(name, argv_for_port(port), workdir / f"{name}-{attempt}.log")
+        log = workdir / f"{name}-{attempt}.log"
+        proc = ServerProcess(name, argv_for_port(port), log, env=env, cwd=cwd)
         proc.start()
         url = f"http://127.0.0.1:{port}"
         died_with = _wait_ready(proc, url + ready_path, timeout)
