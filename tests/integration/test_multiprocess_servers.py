@@ -21,7 +21,6 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ._servers import (
-    PrometheusServer,
     ServerProcess,
     StartPrometheus,
     host_port,
@@ -98,7 +97,9 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], tuple[s
     return out
 
 
-def _route_total(samples: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, float]], name: str) -> float:
+def _route_total(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, float]], name: str
+) -> float:
     return sum(
         value
         for (sample, labels), (_, value) in samples.items()
@@ -216,8 +217,9 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     try:
         _until(
             f"{WORKERS} workers in the process metrics",
-            lambda: len(running.workers()) == WORKERS
-            and running.workers() <= running.scraped_pids(),
+            lambda: (
+                len(running.workers()) == WORKERS and running.workers() <= running.scraped_pids()
+            ),
         )
         yield running
     finally:

@@ -66,12 +66,13 @@ class InstrumentTable:
                 f"metric_type {kind!r} for metric {name!r} is not supported; use one of "
                 f"{', '.join(KINDS)}"
             )
-        create = {
+        creators: dict[str, Callable[[str], Any]] = {
             "counter": collector.create_counter,
             "gauge": collector.create_gauge,
             "histogram": collector.create_histogram,
             "summary": collector.create_summary,
-        }[kind]
+        }
+        create = creators[kind]
         instrument = create(to_metric_name(name))
         if len(self._cache) < MAX_CACHED:
             self._cache[(kind, name)] = instrument

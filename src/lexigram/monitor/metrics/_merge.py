@@ -37,7 +37,7 @@ from ._shared import EXEMPLARS, HEADER_SIZE, MAGIC, PAD, RECORD, VERSION
 from ._shared_series import SLOT_CELLS
 from .snapshot import Exemplar, HistogramSnapshot, SummarySnapshot, ValueSnapshot
 
-__all__ = ["FileReader", "Merger", "MergeState", "Meta", "SkipFile"]
+__all__ = ["FileReader", "MergeState", "Merger", "Meta", "SkippedFileError"]
 
 _HEAD = struct.Struct("<8sII")
 
@@ -55,7 +55,7 @@ _GAUGE_RULES: Final = {
 KEPT: Final = frozenset({SUM, MAX, MIN, LATEST})
 
 
-class SkipFile(Exception):
+class SkippedFileError(Exception):
     """A file that is not ours to read; ``reason`` is the counted label value."""
 
     def __init__(self, reason: str, message: str) -> None:
@@ -88,7 +88,9 @@ class FileReader:
             stat = os.fstat(fd)
             self.identity = (stat.st_ino, stat.st_ctime_ns)
             if stat.st_size < HEADER_SIZE or stat.st_size % 8:
-                raise SkipFile("corrupt", f"{path} has {stat.st_size} bytes, not a shared file")
+                raise SkippedFileError(
+                    "corrupt", f"{path} has {stat.st_size} bytes, not a shared file"
+                )
             self._map = mmap.mmap(fd, stat.st_size, access=mmap.ACCESS_READ)
         finally:
             os.close(fd)
@@ -97,18 +99,22 @@ class FileReader:
         magic, version, length = _HEAD.unpack_from(self._bytes, 0)
         if magic != MAGIC:
             self.close()
-            raise SkipFile("foreign", f"{path} is not a lexigram-monitor shared file")
+            raise SkippedFileError("foreign", f"{path} is not a lexigram-monitor shared file")
         if version != VERSION:
             self.close()
-            raise SkipFile("version", f"{path} has format version {version}, expected {VERSION}")
+            raise SkippedFileError(
+                "version", f"{path} has format version {version}, expected {VERSION}"
+            )
         try:
-            self.header: dict[str, Any] = json.loads(bytes(self._bytes[_HEAD.size : _HEAD.size + length]))
+            self.header: dict[str, Any] = json.loads(
+                bytes(self._bytes[_HEAD.size : _HEAD.size + length])
+            )
         except ValueError:
             self.close()
-            raise SkipFile("corrupt", f"{path} has an unreadable header") from None
+            raise SkippedFileError("corrupt", f"{path} has an unreadable header") from None
         if self.header.get("service") != service:
             self.close()
-            raise SkipFile(
+            raise SkippedFileError(
                 "other_service",
                 f"{path} belongs to service {self.header.get('service')!r}, not {service!r}",
             )
@@ -142,7 +148,7 @@ class FileReader:
             if size_word == 0:
                 break
             if size_word % 8 or offset + size_word > end:
-                raise SkipFile("corrupt", f"{self.path} has a broken record at {offset}")
+                raise SkippedFileError("corrupt", f"{self.path} has a broken record at {offset}")
             if kind != PAD:
                 key = bytes(data[offset + RECORD.size : offset + RECORD.size + key_length])
                 first = (offset + size_word) // 8 - cells
@@ -159,10 +165,7 @@ def _meta(key: bytes) -> Meta:
     names, values = tuple(names), tuple(values)
     if len(names) != len(values) or not isinstance(name, str):
         raise ValueError("label names and values differ in length")
-    if kind_name == "gauge":
-        rule = _GAUGE_RULES[extra]
-    else:
-        rule = SUM
+    rule = _GAUGE_RULES[extra] if kind_name == "gauge" else SUM
     return Meta(key, kind_name, name, description, names, values, extra, rule)
 
 
@@ -187,7 +190,10 @@ class Merger:
         except (ValueError, TypeError, KeyError):
             self.slots[key] = -1
             return -1
-        identity = (meta.name, tuple((n, v) for n, v in zip(meta.label_names, meta.label_values) if v))
+        identity = (
+            meta.name,
+            tuple((n, v) for n, v in zip(meta.label_names, meta.label_values, strict=False) if v),
+        )
         found = self._identities.get(identity)
         if found is not None:
             other = self.metas[found]
@@ -217,7 +223,7 @@ class MergeState:
 
     def add_file(self, reader: FileReader, live: bool, archive: bool = False) -> None:
         """Combine every record of *reader* (a worker that is *live* or not)."""
-        cells = reader.cells
+        cells: Any = reader.cells
         metas = self.metas
         scalars = self.scalars
         vectors = self.vectors
@@ -244,17 +250,16 @@ class MergeState:
 
     def _pick(self, slot: int, rule: int, values: list[float]) -> None:
         current = self.vectors.get(slot)
-        if current is None:
-            self.vectors[slot] = values
-        elif rule == MAX and values[0] > current[0]:
-            self.vectors[slot] = values
-        elif rule == MIN and values[0] < current[0]:
-            self.vectors[slot] = values
-        elif rule == LATEST and values[-1] > current[-1]:
+        if (
+            current is None
+            or (rule == MAX and values[0] > current[0])
+            or (rule == MIN and values[0] < current[0])
+            or (rule == LATEST and values[-1] > current[-1])
+        ):
             self.vectors[slot] = values
 
     def _exemplars(self, reader: FileReader, first: int, count: int, slot: int) -> None:
-        cells = reader.cells
+        cells: Any = reader.cells
         data = reader.cells.cast("B")
         try:
             best = self.exemplars.get(slot)

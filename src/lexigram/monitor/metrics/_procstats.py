@@ -17,16 +17,17 @@ descriptors) are sums over the live workers. Names are prometheus_client's
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from collections.abc import Callable
 from time import process_time
 from typing import Any, Final
 
-from ._shared import Storage, encode_key, local_cells
+from ._shared import Cells, Storage, encode_key, local_cells
 from .snapshot import ValueSnapshot
 
-__all__ = ["PROCESS_KEY", "ProcessRecord", "ProcessReading", "read_process"]
+__all__ = ["PROCESS_KEY", "ProcessReading", "ProcessRecord", "read_process"]
 
 #: Cells: CPU seconds, then collections, collected and uncollectable per generation.
 CELLS: Final = 10
@@ -57,7 +58,7 @@ class ProcessRecord:
     """This process's record, kept current by a ``gc`` callback."""
 
     def __init__(self, storage: Storage) -> None:
-        self.cells = storage.allocate(self, PROCESS_KEY, CELLS, ProcessRecord._moved)
+        self.cells: Cells = storage.allocate(self, PROCESS_KEY, CELLS, ProcessRecord._moved)
         for generation, stats in enumerate(gc.get_stats()[:3]):
             self.cells[1 + generation] = stats["collections"]
             self.cells[4 + generation] = stats["collected"]
@@ -65,7 +66,7 @@ class ProcessRecord:
         self.cells[0] = process_time()
         gc.callbacks.append(self._after_collection)
 
-    def _moved(self, cells: memoryview | None) -> None:
+    def _moved(self, cells: Cells | None) -> None:
         # a forked child: fresh zeroed cells count this process's collections from now
         self.cells = cells if cells is not None else local_cells(CELLS)
         self.cells[0] = process_time()
@@ -118,10 +119,8 @@ def read_process(pid: int) -> ProcessReading:
         reading.resident = float(int(fields[21]) * _PAGE)
     except (OSError, IndexError, ValueError):
         pass
-    try:
+    with contextlib.suppress(OSError):
         reading.open_fds = float(len(os.listdir(f"/proc/{pid}/fd")))
-    except OSError:
-        pass
     try:
         with open(f"/proc/{pid}/limits") as limits:
             for line in limits:
@@ -173,7 +172,14 @@ def process_families(
             cpu.append(ValueSnapshot(pid_names, (str(pid),), max(values), created))
     if total is not None:
         cpu.append(ValueSnapshot((), (), total[0], created))
-    families.append(("counter", "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpu))
+    families.append(
+        (
+            "counter",
+            "process_cpu_seconds_total",
+            "Total user and system CPU time spent in seconds.",
+            cpu,
+        )
+    )
     for name, description, field, with_total in _GAUGES:
         snaps = []
         sum_ = 0.0
@@ -193,10 +199,14 @@ def process_families(
             if cells:
                 for generation in range(3):
                     value = cells[first + generation]
-                    snaps.append(ValueSnapshot(names, (str(generation), str(pid)), int(value), created))
+                    snaps.append(
+                        ValueSnapshot(names, (str(generation), str(pid)), int(value), created)
+                    )
         if total is not None:
             for generation in range(3):
                 value = total[first + generation]
-                snaps.append(ValueSnapshot(("generation",), (str(generation),), int(value), created))
+                snaps.append(
+                    ValueSnapshot(("generation",), (str(generation),), int(value), created)
+                )
         families.append(("counter", name, description, snaps))
     return families

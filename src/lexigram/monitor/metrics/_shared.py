@@ -53,12 +53,13 @@ __all__ = [
     "RECORD",
     "SERIES",
     "VERSION",
+    "Cells",
     "Storage",
     "StorageError",
+    "boot_id",
     "encode_header",
     "encode_key",
     "local_cells",
-    "boot_id",
     "parse_worker_file_name",
     "process_start",
     "record_size",
@@ -168,19 +169,26 @@ class _Chunk:
     __slots__ = ("map", "offset", "size", "view")
 
     def __init__(self, fd: int, offset: int, size: int) -> None:
-        self.map = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=offset)
+        self.map = mmap.mmap(
+            fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=offset
+        )
         self.view = memoryview(self.map)
         self.offset = offset
         self.size = size
 
 
-def local_cells(cells: int) -> memoryview:
+#: Float64 cells: a ``memoryview`` cast to ``'d'`` (typed loosely: typeshed's
+#: memoryview items are ints).
+Cells = Any
+
+
+def local_cells(cells: int) -> Cells:
     """Zeroed float64 cells in this process's memory only: what a series gets when its
     record cannot be written (the failure is counted; the merge never sees them)."""
     return memoryview(bytearray(8 * cells)).cast("d")
 
 
-Attach = Callable[[Any, "memoryview | None"], None]
+Attach = Callable[[Any, "Cells | None"], None]
 
 
 class Storage:
@@ -254,7 +262,7 @@ class Storage:
 
     def allocate(
         self, owner: Any, key: bytes, cells: int, attach: Attach, kind: int = SERIES
-    ) -> memoryview:
+    ) -> Cells:
         """A new record for *key* with *cells* zeroed cells. Should this process fork,
         the child calls ``attach(owner, fresh_cells)`` for a series record and
         ``attach(owner, None)`` for exemplar slots (made again on their next use)."""
@@ -265,7 +273,7 @@ class Storage:
             self._owners.append((owner, key, cells, kind, attach))
             return view
 
-    def _write(self, key: bytes, cells: int, kind: int) -> memoryview:
+    def _write(self, key: bytes, cells: int, kind: int) -> Cells:
         size = record_size(len(key), cells)
         chunk = self._chunks[-1]
         end = chunk.offset + chunk.size

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Final
 
 from ._exemplars import RawExemplar
 from ._series import OVERFLOW_VALUE
-from ._shared import EXEMPLARS, Storage, encode_key, local_cells
+from ._shared import EXEMPLARS, Cells, Storage, encode_key, local_cells
 from ._update import SHARED, compiled, copy_cells
 from .bound import PAIRS, BoundCounter, BoundGauge, BoundHistogram, BoundPair
 from .counter import Counter
@@ -63,7 +63,7 @@ class Shared:
         self.report = report
 
 
-def write_exemplar(slots: memoryview, index: int, exemplar: RawExemplar) -> bool:
+def write_exemplar(slots: Any, index: int, exemplar: RawExemplar) -> bool:
     """Write *exemplar* into slot *index* (a sequence lock: odd while writing); False
     when its ids do not fit the slot (more than 32/16 ASCII characters)."""
     value, trace_id, span_id, timestamp = exemplar
@@ -94,13 +94,13 @@ class _SharedSeries:
 
     def __init__(self, created: float, home: Shared) -> None:
         self.lock = threading.Lock()
-        self.cells: memoryview = local_cells(0)
+        self.cells: Cells = local_cells(0)
         self.created = created
         self._home = home
         self._key = b""
-        self._slots: memoryview | None = None
+        self._slots: Cells | None = None
 
-    def attach(self, cells: memoryview | None) -> None:
+    def attach(self, cells: Cells | None) -> None:
         """Take *cells* (a forked child's fresh record); None forgets the exemplar slots."""
         if cells is None:
             self._slots = None
@@ -127,7 +127,7 @@ class _SharedSeries:
             write_exemplar(record, index, exemplar)
 
 
-def _reattach(series: _SharedSeries, cells: memoryview | None) -> None:
+def _reattach(series: _SharedSeries, cells: Cells | None) -> None:
     series.attach(cells)
 
 
@@ -141,7 +141,8 @@ class _CounterSeries(_SharedSeries):
     @property
     def value(self) -> float:
         """This process's total."""
-        return self.cells[0]
+        value: float = self.cells[0]
+        return value
 
     @property
     def exemplar(self) -> RawExemplar | None:
@@ -160,7 +161,8 @@ class _GaugeSeries(_SharedSeries):
     @property
     def value(self) -> float:
         """This process's value."""
-        return self.cells[0]
+        value: float = self.cells[0]
+        return value
 
 
 class _HistogramSeries(_SharedSeries):
@@ -174,7 +176,8 @@ class _HistogramSeries(_SharedSeries):
     @property
     def sum(self) -> float:
         """This process's sum of observations."""
-        return self.cells[-1]
+        value: float = self.cells[-1]
+        return value
 
     def keep_exemplar(self, index: int, exemplar: RawExemplar) -> None:
         """Keep *exemplar* as the latest of bucket *index*, here and in the file."""
@@ -196,12 +199,8 @@ class _SummarySeries(_SharedSeries):
     @property
     def sum(self) -> float:
         """This process's sum of observations."""
-        return self.cells[-1]
-
-
-def _copy_histogram(series: _HistogramSeries) -> tuple[list[int], float]:
-    cells = copy_cells(series)
-    return [int(c) for c in cells[:-1]], cells[-1]
+        value: float = self.cells[-1]
+        return value
 
 
 class _SharedInstrument:
@@ -377,7 +376,12 @@ class SharedHistogram(_SharedInstrument, Histogram):
 
     __slots__ = ("_shared",)
     _cells = 0
-    _copy = staticmethod(_copy_histogram)  # type: ignore[assignment]
+
+    @staticmethod
+    def _copy(series: Any) -> tuple[list[int], float]:
+        """The series' counts and sum, read in one C call."""
+        cells = copy_cells(series)
+        return [int(c) for c in cells[:-1]], cells[-1]
 
     def __init__(self, *args: Any, shared: Shared, **kwargs: Any) -> None:
         self._shared = shared

@@ -219,7 +219,10 @@ _OBSERVE_AND_COUNT = {
 # The sketch's add is Python code: always under the series' lock. A layout with a
 # count cell adds 1 to it (the sketch counts for itself in process).
 _SKETCH_STEP = "{s}.sketch.add({x})\n{sum} += {x}\n{s}.recent.append({x})\n"
-_SKETCH = {False: _locked("{s}", _SKETCH_STEP), True: _locked("{s}", "{count} += 1\n" + _SKETCH_STEP)}
+_SKETCH = {
+    False: _locked("{s}", _SKETCH_STEP),
+    True: _locked("{s}", "{count} += 1\n" + _SKETCH_STEP),
+}
 
 # Exemplars: the probe (a C-level call) answers whether a span is current; only then
 # is the source asked. Failures of the source are counted inside ``capture``.

@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from itertools import pairwise
-from typing import Any, ClassVar
+from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..defaults import DEFAULT_BUCKETS
@@ -100,8 +100,6 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
     """
 
     kind = "histogram"
-    #: Reads a series' counts and sum consistently (the shared layout has its own).
-    _copy: ClassVar[Callable[[Any], tuple[list[int], float]]] = staticmethod(copy_histogram)
     _reserved_labels = frozenset({"le"})
     _nan_rule = "NaN has no bucket"
     __slots__ = ("_bounds", "_max_observations")
@@ -164,6 +162,11 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
         if exemplars is None:
             return dict.fromkeys(self._bounds)
         return {b: materialize(e) for b, e in zip(self._bounds, list(exemplars), strict=True)}
+
+    @staticmethod
+    def _copy(series: Any) -> tuple[list[int], float]:
+        """A series' counts and sum, consistent (the shared layout has its own)."""
+        return copy_histogram(series)
 
     def _new_series(self) -> _HistogramSeries:
         return _HistogramSeries(len(self._bounds), self._clock.time(), self._max_observations)

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .._ratelimit import RateLimitedLogger
 from ..exceptions import MonitorError
 from ._archive import write_archive
-from ._merge import FileReader, Merger, MergeState, Meta, SkipFile
+from ._merge import FileReader, Merger, MergeState, Meta, SkippedFileError
 from ._procstats import PROCESS_KEY, ProcessRecord, process_families
 from ._shared import (
     ARCHIVE_NAME,
@@ -204,7 +204,7 @@ class _Files:
         except FileNotFoundError:
             self.drop(name)
             return None
-        except SkipFile as exc:
+        except SkippedFileError as exc:
             self.drop(name)
             self._skip(name, exc.reason, str(exc))
             return None
@@ -354,7 +354,7 @@ class MultiProcess:
                 continue
             try:
                 reader = FileReader(self.directory / name, self.service)
-            except (OSError, SkipFile):
+            except (OSError, SkippedFileError):
                 continue
             other, other_parent = reader.pid, int(reader.header.get("ppid", -1))
             reader.close()
@@ -395,7 +395,9 @@ class MultiProcess:
                     if name in absorbed or name in (ARCHIVE_NAME, LOCK_NAME):
                         continue
                     if parse_worker_file_name(name) is None:
-                        files._skip(name, "foreign", f"{self.directory / name} is not a shared file")
+                        files._skip(
+                            name, "foreign", f"{self.directory / name} is not a shared file"
+                        )
                         continue
                     reader = files.reader(name)
                     if reader is None:
@@ -426,9 +428,11 @@ class MultiProcess:
 
     def _process_cells(self, reader: FileReader) -> list[float] | None:
         slot = self._files.merger.slots.get(PROCESS_KEY)
+        cells: Any = reader.cells
         for first, count, found, _ in reader.entries:
             if found == slot:
-                return reader.cells[first : first + count].tolist()
+                values: list[float] = cells[first : first + count].tolist()
+                return values
         return None
 
     def compact(self) -> None:

@@ -158,7 +158,7 @@ def _set_defaults(enabled: bool) -> None:
 
     # these constructors register themselves into the registry they are given; in
     # multi-process mode the merge brings the process and GC metrics of every worker
-    collectors = [pc.PlatformCollector(registry=_registry)]
+    collectors: list[Any] = [pc.PlatformCollector(registry=_registry)]
     if getattr(_default_collector(), "multiprocess", None) is None:
         collectors += [pc.ProcessCollector(registry=_registry), pc.GCCollector(registry=_registry)]
     names: set[str] = set()
@@ -233,11 +233,11 @@ def _encode(collector: Any, accept: str) -> tuple[bytes, str]:
 
         if not process:
             return encoder(SnapshotCollector(lambda: target, on_error=_on_error)), content_type
-        token = bridge_instruments.set(instruments)
+        read = bridge_instruments.set(instruments)
         try:
             return encoder(get_registry()), content_type
         finally:
-            bridge_instruments.reset(token)
+            bridge_instruments.reset(read)
     except Exception as exc:
         _log.error(
             "render:encoder",
