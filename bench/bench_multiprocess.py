@@ -220,7 +220,7 @@ def main() -> None:
         goal = "—" if target is None else f"≤ {target}"
         mark = "" if target is None else (" ✓" if ratio <= target else " ✗")
         print(
-            f"| scrape (text), {workers} worker(s) × {SERIES:,} series "
+            f"| scrape (text), {workers} worker(s) x {SERIES:,} series "
             f"({mine_lines:,} / {theirs_lines:,} lines), ms | {mine_ms:.1f} | {theirs_ms:.1f} "
             f"| {ratio:.2f}{mark} | {goal} |"
         )

@@ -140,7 +140,8 @@ def test_every_update_path_writes_the_shared_cells(tmp_path: Path, update_mode: 
 
     assert counter.get_count() == 4001
     assert histogram.get_bucket_counts() == {0.1: 1, 1.0: 1, float("inf"): 1}
-    assert summary.get_count() == 2 and summary.get_sum() == 8
+    assert summary.get_count() == 2
+    assert summary.get_sum() == 8
     view = _view(collector)
     assert view["requests"][()].value == 4001
     assert view["requests"][(("code", "500"),)].value == 3
@@ -174,7 +175,8 @@ def test_workers_are_merged_by_rule(tmp_path: Path) -> None:
     view = _view(collector)
     jobs = view["jobs"][()]
     assert jobs.value == 8
-    assert jobs.exemplar is not None and jobs.exemplar.trace_id == "b" * 32
+    assert jobs.exemplar is not None
+    assert jobs.exemplar.trace_id == "b" * 32
     duration = view["dur"][()]
     assert (duration.counts, duration.sum, duration.count) == ((0, 2), 7.0, 2)
     assert (view["payload"][()].count, view["payload"][()].sum) == (2, 7.0)
@@ -247,7 +249,8 @@ def test_a_full_disk_keeps_updates_in_process_and_counts_it(
         counter.increment(1, {"id": f"{padding}{i}"})
     assert counter.get_count({"id": f"{padding}99"}) == 1
     failures = default.get_metric("lexigram_monitor_multiprocess_failures_total")
-    assert failures is not None and failures.get_count({"reason": "storage"}) > 0  # type: ignore[attr-defined]
+    assert failures is not None
+    assert failures.get_count({"reason": "storage"}) > 0
 
 
 def test_a_forked_child_writes_its_own_file(tmp_path: Path) -> None:
@@ -316,7 +319,8 @@ def test_child_exit_compacts_the_exited_worker(
     monkeypatch.setenv(mp.ENV_DIR, str(tmp_path))
     mp.child_exit(None, None)
     names = os.listdir(tmp_path / "default")
-    assert ARCHIVE_NAME in names and not [n for n in names if n.startswith("w-")]
+    assert ARCHIVE_NAME in names
+    assert not [n for n in names if n.startswith("w-")]
     monkeypatch.setenv(mp.ENV_DIR, str(tmp_path / "missing"))
     mp.child_exit(None, None)  # logged, not raised
     assert _view(_collector(tmp_path))["jobs"][()].value == 6
@@ -334,7 +338,8 @@ def test_exemplar_slots_survive_concurrent_writers(tmp_path: Path) -> None:
         set_exemplar_source(None)
     snap = _view(collector)["lat"][()]
     assert [e.value if e else None for e in snap.exemplars] == [0.5, 3.0]
-    assert snap.exemplars[0] is not None and snap.exemplars[0].span_id == "d" * 16
+    assert snap.exemplars[0] is not None
+    assert snap.exemplars[0].span_id == "d" * 16
 
 
 def test_the_update_source_of_the_shared_layout_reads_its_cells() -> None:
