@@ -347,3 +347,26 @@ def test_the_update_source_of_the_shared_layout_reads_its_cells() -> None:
     text = _update.source("Counter.increment", _update.SHARED)
     assert "series.cells[0] += amount" in text
     assert "series.cells[-1] = now" in _update.source("Gauge.set", _update.SHARED)
+
+
+def test_label_order_and_empty_labels_do_not_split_a_series(tmp_path: Path) -> None:
+    """Workers that locked their label schema in another key order, or wrote the
+    unlabelled series before the schema grew, still merge into one series each."""
+    _child(tmp_path, 'collector.create_counter("hits").increment(1, {"b": "2", "a": "1"})')
+    collector = _collector(tmp_path)
+    counter = collector.create_counter("hits")
+    counter.increment(1)  # unlabelled before the schema locks: no labels in its key
+    counter.increment(2, {"a": "1", "b": "2"})
+    counter.increment(4, {"a": "", "b": ""})
+    view = _view(collector)["hits"]
+    assert sorted(s.value for s in view.values()) == [3, 5]
+
+
+def test_a_reset_gauge_leaves_the_merge(tmp_path: Path) -> None:
+    """``reset()`` of a shared gauge marks its records dropped: old values stop counting."""
+    collector = _collector(tmp_path)
+    gauge = collector.create_gauge("queue", multiprocess_mode="max")
+    gauge.set(50)
+    gauge.reset()
+    gauge.set(3)
+    assert _view(collector)["queue"][()].value == 3

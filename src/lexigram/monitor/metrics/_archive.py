@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._merge import KEPT, SUM, MergeState
+from ._merge import MergeState
 from ._shared import ARCHIVE_NAME, EXEMPLARS, SERIES, encode_header, record_size
 from ._shared_series import SLOT_CELLS
 
@@ -67,9 +67,8 @@ def write_archive(directory: Path, service: str, state: MergeState, absorbed: li
         meta = metas[slot]
         parts.append(_record(meta.key, SERIES, struct.pack("<d", value)))
     for slot, values in state.vectors.items():
-        meta = metas[slot]
-        if meta.rule in KEPT or meta.kind == "process" or meta.rule == SUM:
-            parts.append(_record(meta.key, SERIES, struct.pack(f"<{len(values)}d", *values)))
+        # built from dead workers only: live_sum and all gauges never got here
+        parts.append(_record(metas[slot].key, SERIES, struct.pack(f"<{len(values)}d", *values)))
     for slot, slots in state.exemplars.items():
         if any(found is not None for found in slots):
             parts.append(_record(metas[slot].key, EXEMPLARS, _exemplar_cells(slots)))

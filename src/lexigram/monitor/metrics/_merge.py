@@ -192,7 +192,11 @@ class Merger:
             return -1
         identity = (
             meta.name,
-            tuple((n, v) for n, v in zip(meta.label_names, meta.label_values, strict=False) if v),
+            tuple(
+                sorted(
+                    (n, v) for n, v in zip(meta.label_names, meta.label_values, strict=True) if v
+                )
+            ),
         )
         found = self._identities.get(identity)
         if found is not None:
@@ -239,6 +243,8 @@ class MergeState:
                 scalars[slot] = scalars.get(slot, 0.0) + value
                 continue
             values = cells[first : first + count].tolist()
+            if metas[slot].kind == "gauge" and values[-1] < 0:
+                continue  # a gauge series dropped by reset()
             if rule == SUM or (rule == LIVE_SUM and live):
                 current = vectors.get(slot)
                 vectors[slot] = values if current is None else list(map(add, current, values))

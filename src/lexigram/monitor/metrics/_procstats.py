@@ -22,7 +22,7 @@ import gc
 import os
 from collections.abc import Callable
 from time import process_time
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from ._shared import Cells, Storage, encode_key, local_cells
 from .snapshot import ValueSnapshot
@@ -55,7 +55,18 @@ _BOOT: Final = _boot_time()
 
 
 class ProcessRecord:
-    """This process's record, kept current by a ``gc`` callback."""
+    """This process's record, kept current by a ``gc`` callback; one per storage
+    (:meth:`of`), however many collectors share it."""
+
+    _by_storage: ClassVar[dict[int, ProcessRecord]] = {}
+
+    @classmethod
+    def of(cls, storage: Storage) -> ProcessRecord:
+        """The record of *storage*, made on first call."""
+        record = cls._by_storage.get(id(storage))
+        if record is None:
+            record = cls._by_storage[id(storage)] = cls(storage)
+        return record
 
     def __init__(self, storage: Storage) -> None:
         self.cells: Cells = storage.allocate(self, PROCESS_KEY, CELLS, ProcessRecord._moved)

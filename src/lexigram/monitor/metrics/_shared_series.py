@@ -362,6 +362,18 @@ class SharedGauge(_SharedInstrument, Gauge):
     def decrement(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:
         """Subtract *amount* from the series of *labels*."""
 
+    def reset(self) -> None:
+        """Drop every series; their records are marked dropped (a negative stamp), so
+        the merge no longer counts this process's old values."""
+        with self._lock:
+            series = list(self._series.values())
+            if self._overflow is not None:
+                series.append(self._overflow)
+        for each in series:
+            each.cells[0] = 0.0
+            each.cells[-1] = -1.0
+        super().reset()
+
     def bind(self, labels: Mapping[str, str] | None = None) -> SharedBoundGauge:
         """The series of *labels* as a handle (see ``Gauge.bind``)."""
         return SharedBoundGauge(self, labels)

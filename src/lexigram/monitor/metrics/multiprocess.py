@@ -325,7 +325,7 @@ class MultiProcess:
             directory.mkdir(exist_ok=True)
             self._check_alone()
             storage = storage_for(directory, service)
-            self._process = ProcessRecord(storage)
+            self._process = ProcessRecord.of(storage)
         except StorageError as exc:
             raise MultiprocessError(
                 f"cannot use the multi-process directory {str(directory)!r}: {exc.strerror or exc}"
