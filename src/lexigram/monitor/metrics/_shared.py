@@ -25,9 +25,9 @@ nothing is fsynced). A record never spans two chunks.
 Memory and disk: one record per series (about 100 bytes for a counter, 16 + 8 per
 bucket more for a histogram), exemplar slots only for series that got an exemplar; a
 file is at least one chunk (256 KiB). Fork safety: a child process never writes its
-parent's file; right after ``fork`` (an ``os.register_at_fork`` hook) it opens its own file and moves every series
-of the parent's storage to fresh, zeroed cells there (the parent's counts stay in the
-parent's file).
+parent's file; right after ``fork`` (an ``os.register_at_fork`` hook) it opens its own
+file and moves every series of the parent's storage to fresh, zeroed cells there (the
+parent's counts stay in the parent's file).
 """
 
 from __future__ import annotations

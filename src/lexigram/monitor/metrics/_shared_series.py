@@ -366,7 +366,7 @@ class SharedGauge(_SharedInstrument, Gauge):
         """Drop every series; their records are marked dropped (a negative stamp), so
         the merge no longer counts this process's old values."""
         with self._lock:
-            series = list(self._series.values())
+            series: list[Any] = list(self._series.values())
             if self._overflow is not None:
                 series.append(self._overflow)
         for each in series:
