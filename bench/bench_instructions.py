@@ -176,8 +176,15 @@ def per_call(case: str, script: Path, workdir: Path, n: int = 20_000) -> float:
     def count(calls: int) -> int:
         out = workdir / f"update-{case}-{calls}.out"
         subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
-            + [sys.executable, str(script), case, str(calls)],
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                str(script),
+                case,
+                str(calls),
+            ],
             env=_ENV,
             check=True,
             capture_output=True,
