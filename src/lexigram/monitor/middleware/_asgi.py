@@ -125,7 +125,7 @@ class RouteTemplates:
     time and never cached, since their template depends on a header.
     """
 
-    __slots__ = ("_cache", "_lock", "_max_entries")
+    __slots__ = ("_cache", "_leaves", "_lock", "_max_entries")
 
     def __init__(self, max_entries: int = ROUTE_CACHE_SIZE) -> None:
         if max_entries < 0:
@@ -133,6 +133,9 @@ class RouteTemplates:
         self._max_entries = max_entries
         self._cache: OrderedDict[tuple[int, str, str, str], str | None] = OrderedDict()
         self._lock = threading.Lock()
+        # Route classes seen with a str ``path_format`` and no ``routes`` (leaf routes,
+        # not mounts or hosts): their template is read with one attribute load.
+        self._leaves: set[type] = set()
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -148,14 +151,17 @@ class RouteTemplates:
         unchanged — is read off the matched route without a table walk; it is the
         fast path both middlewares take per request.
         """
-        route = scope.get("route")
+        route: Any = scope.get("route")
         if root_path is None:
             root_path = scope.get("app_root_path", scope.get("root_path", ""))
         if route is not None:
             if scope.get("root_path", "") == root_path:
-                template = getattr(route, "path_format", None)
-                if template.__class__ is str and not hasattr(route, "routes"):
-                    return template
+                if type(route) in self._leaves:
+                    template: Any = route.path_format
+                    if template.__class__ is str:
+                        return template
+                elif self._is_leaf(route):
+                    return route.path_format  # type: ignore[no-any-return]
         elif "endpoint" not in scope:
             return None  # nothing matched: the router set neither key
         if owner is None:
@@ -164,6 +170,14 @@ class RouteTemplates:
         if not routes:
             return None
         return self._walk_cached(routes, scope, root_path)
+
+    def _is_leaf(self, route: Any) -> bool:
+        """Whether *route* is a leaf route with a str template; its class is remembered
+        (bounded by the number of route classes an app uses)."""
+        if isinstance(getattr(route, "path_format", None), str) and not hasattr(route, "routes"):
+            self._leaves.add(route.__class__)
+            return True
+        return False
 
     def _walk_cached(self, routes: Any, scope: Scope, entry_root: str) -> str | None:
         key = (id(routes), entry_root, scope.get("method", ""), scope.get("path", ""))
