@@ -55,7 +55,7 @@ class DeadlineExceeded(TimeoutError):
     """A call passed its whole-call deadline of :attr:`timeout` seconds and was cut off."""
 
     def __init__(self, timeout: float, what: str = "call") -> None:
-        super().__init__(f"{what} timed out after {timeout:g}s")
+        super().__init__(f"{what} timed out after {timeout:.3g}s")
         self.timeout = timeout
 
 

@@ -51,9 +51,9 @@ def describe_failure(exc: BaseException, timeout: float | None = None) -> tuple[
     for current in chain:
         limit_of = getattr(current, "timeout", None)  # _deadline.DeadlineExceeded
         if isinstance(current, TimeoutError) and isinstance(limit_of, int | float):
-            return "timeout", f"timeout after {limit_of:g}s"
+            return "timeout", f"timeout after {limit_of:.3g}s"
         if isinstance(current, TimeoutError | socket.timeout):
-            limit = f" after {timeout:g}s" if timeout is not None else ""
+            limit = f" after {timeout:.3g}s" if timeout is not None else ""
             return "timeout", f"timeout{limit}"
         if isinstance(current, WorkerBusyError):
             return "busy", str(current)
