@@ -45,6 +45,7 @@ __all__ = [
     "FAILED",
     "BatchSpanProcessor",
     "ExportStatsListener",
+    "flush_all",
     "get_export_stats_listener",
     "set_export_stats_listener",
     "shutdown_all",
@@ -291,12 +292,17 @@ class BatchSpanProcessor:
             self._start_worker()
             if self._worker is None:
                 return False
+        done = self._request_flush()
+        return done.wait(self._timeout if timeout is None else timeout)
+
+    def _request_flush(self) -> threading.Event:
+        """Ask the worker to export everything queued; the event is set when it did."""
         with self._lock:
             done = self._flush_done
             if done is None:
                 done = self._flush_done = threading.Event()
         self._wake.set()
-        return done.wait(self._timeout if timeout is None else timeout)
+        return done
 
     def _begin_shutdown(self) -> tuple[bool, threading.Thread | None]:
         """Refuse new spans and wake the worker to export what is queued.
@@ -378,6 +384,27 @@ def _track(processor: BatchSpanProcessor) -> None:
 def _after_fork_in_child() -> None:
     for processor in list(_LIVE):
         processor._after_fork()
+
+
+def flush_all(timeout: float | None = None) -> bool:
+    """Export what every running processor has queued, all at once.
+
+    Waits at most *timeout* seconds (default: each processor's ``export_timeout``). True
+    when everything was exported in time. ``OTelMiddleware`` calls this at the ASGI
+    lifespan shutdown, after the server answered its last request and before the
+    process ends (uvicorn ends on the SIGTERM it caught, without ``atexit``).
+    """
+    start = time.monotonic()
+    pending = [
+        (p, p._request_flush())
+        for p in list(_LIVE)
+        if not p._shutdown and p._worker is not None and (p._queue or p._in_flight)
+    ]
+    finished = True
+    for processor, done in pending:
+        limit = processor._timeout if timeout is None else timeout
+        finished = done.wait(max(0.0, start + limit - time.monotonic())) and finished
+    return finished
 
 
 def shutdown_all() -> bool:
