@@ -49,14 +49,14 @@ class Worker:
         self._pid = os.getpid()
         self._cond = threading.Condition()
         self._queue: deque[tuple[concurrent.futures.Future[Any], Callable[[], Any]]] = deque()
-        self._started = 0
-        self._idle = 0
+        self._started = 0  # threads
+        self._running = 0  # calls running now
 
     @property
     def busy(self) -> int:
         """Calls running or waiting."""
         with self._cond:
-            return self._started - self._idle + len(self._queue)
+            return self._running + len(self._queue)
 
     def submit(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
         """Run *fn* on a worker thread; raises :class:`WorkerBusyError` when full."""
@@ -64,14 +64,15 @@ class Worker:
             self._reset()
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         with self._cond:
-            running = self._started - self._idle
-            if running + len(self._queue) >= self.threads + self.max_pending:
+            waiting = len(self._queue)
+            if self._running + waiting >= self.threads + self.max_pending:
                 raise WorkerBusyError(
-                    f"{self.name}: {running} calls running and {len(self._queue)} waiting "
+                    f"{self.name}: {self._running} calls running and {waiting} waiting "
                     "(a slow peer?); this call was not started"
                 )
             self._queue.append((future, fn))
-            if self._idle:
+            idle = self._started - self._running - waiting
+            if idle > 0:
                 self._cond.notify()
             elif self._started < self.threads:
                 self._started += 1
@@ -84,18 +85,20 @@ class Worker:
         while True:
             with self._cond:
                 while not self._queue:
-                    self._idle += 1
                     self._cond.wait()
-                    self._idle -= 1
                 future, fn = self._queue.popleft()
-            if not future.set_running_or_notify_cancel():
-                continue
+                self._running += 1
             try:
-                result = fn()
-            except BaseException as exc:
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
+                if future.set_running_or_notify_cancel():
+                    try:
+                        result = fn()
+                    except BaseException as exc:
+                        future.set_exception(exc)
+                    else:
+                        future.set_result(result)
+            finally:
+                with self._cond:
+                    self._running -= 1
             del future, fn
 
     def call(self, fn: Callable[[], T], timeout: float) -> T:
