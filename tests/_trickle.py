@@ -7,6 +7,7 @@ call (Pushgateway, OTLP, alerts). Loopback only; every thread stops on :meth:`cl
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -55,10 +56,8 @@ class TricklingServer:
         with conn:
             conn.settimeout(self.interval)
             if self.read_request:
-                try:
+                with contextlib.suppress(OSError):
                     conn.recv(65536)
-                except OSError:
-                    pass
             for byte in ANSWER + b"x" * 1_000_000:
                 if self._stop.wait(self.interval):
                     return

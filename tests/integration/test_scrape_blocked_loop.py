@@ -46,14 +46,16 @@ def test_metrics_answer_within_100ms_while_a_handler_blocks_the_loop(
         await backend.shutdown()
 
     async def block(request: Request) -> PlainTextResponse:
-        time.sleep(BLOCK_SECONDS)  # blocks the event loop, as a careless handler does
+        time.sleep(BLOCK_SECONDS)  # noqa: ASYNC251 - blocks the loop, as a careless handler does
         return PlainTextResponse("done")
 
     base = uvicorn_server(Starlette(routes=[Route("/block", block)], lifespan=lifespan))
     metrics = f"http://127.0.0.1:{backend.port}/metrics"
     assert timed_get(metrics)[0] == 200  # warm
 
-    blocked = threading.Thread(target=lambda: urllib.request.urlopen(f"{base}/block", timeout=10).read())
+    blocked = threading.Thread(
+        target=lambda: urllib.request.urlopen(f"{base}/block", timeout=10).read()
+    )
     blocked.start()
     time.sleep(0.3)
     timings = []

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from lexigram.monitor._deadline import (
-    DeadlineExceeded,
+    DeadlineExceededError,
     HttpStatusError,
     deadline_scope,
     http_request,
@@ -75,10 +75,10 @@ def answering() -> Iterator[list[Answering]]:
 
 def test_a_trickling_peer_is_cut_off_at_the_deadline() -> None:
     """A byte every 0.1 s never trips a per-read timeout; the call's one deadline of
-    0.5 s shuts the socket down and raises DeadlineExceeded."""
+    0.5 s shuts the socket down and raises DeadlineExceededError."""
     with TricklingServer(0.1) as peer:
         started = time.monotonic()
-        with pytest.raises(DeadlineExceeded, match=r"push timed out after 0\.5s"):
+        with pytest.raises(DeadlineExceededError, match=r"push timed out after 0\.5s"):
             http_request("GET", peer.url, timeout=0.5, what="push")
         elapsed = time.monotonic() - started
         assert peer.wait_cut_off(1, 5.0)
@@ -89,7 +89,7 @@ def test_a_peer_that_never_reads_is_cut_off_while_sending() -> None:
     """A large upload to a peer that reads nothing blocks in send; the deadline ends it."""
     with TricklingServer(0.1, read_request=False) as peer:
         started = time.monotonic()
-        with pytest.raises(DeadlineExceeded):
+        with pytest.raises(DeadlineExceededError):
             http_request("POST", peer.url, timeout=0.5, body=b"x" * 50_000_000)
         assert time.monotonic() - started < 1.5
 
@@ -114,9 +114,8 @@ def test_nested_scopes_never_extend_the_outer_deadline() -> None:
     """An inner scope asking for more time gets what is left of the outer one."""
     with deadline_scope(0.2), deadline_scope(30) as inner:
         assert inner.timeout <= 0.2
-    with pytest.raises(ValueError, match="must be > 0"):
-        with deadline_scope(0):
-            pass
+    with pytest.raises(ValueError, match="must be > 0"), deadline_scope(0):
+        pass
 
 
 def test_a_socket_armed_after_the_deadline_is_refused() -> None:
@@ -124,7 +123,7 @@ def test_a_socket_armed_after_the_deadline_is_refused() -> None:
     left, right = socket.socketpair()
     with left, right, deadline_scope(0.01) as scope:
         time.sleep(0.05)
-        with pytest.raises(DeadlineExceeded):
+        with pytest.raises(DeadlineExceededError):
             scope.watch(left)
         assert left.recv(1) == b""  # shut down
 
@@ -159,7 +158,9 @@ async def test_a_worker_run_is_awaited_without_the_default_executor() -> None:
     worker = Worker("test-async", threads=1, max_pending=0)
     with Recording(1) as executor:
         asyncio.get_running_loop().set_default_executor(executor)
-        assert await worker.run(threading.current_thread, timeout=5) is not threading.current_thread()
+        assert (
+            await worker.run(threading.current_thread, timeout=5) is not threading.current_thread()
+        )
         release = threading.Event()
         with pytest.raises(TimeoutError):
             await worker.run(lambda: release.wait(5), timeout=0.1)
@@ -173,7 +174,7 @@ async def test_a_worker_run_is_awaited_without_the_default_executor() -> None:
 @pytest.mark.parametrize(
     ("exc", "label", "text"),
     [
-        (DeadlineExceeded(2.0, "push"), "timeout", "timeout after 2s"),
+        (DeadlineExceededError(2.0, "push"), "timeout", "timeout after 2s"),
         (TimeoutError(), "timeout", "timeout after 5s"),
         (ConnectionRefusedError(111, "Connection refused"), "refused", "connection refused"),
         (ConnectionResetError(104, "reset"), "reset", "connection reset by the peer"),
@@ -193,13 +194,10 @@ def test_failures_are_named(exc: BaseException, label: str, text: str) -> None:
 
 def test_the_cause_is_found_inside_wrappers() -> None:
     """A refused connection wrapped by a client library is still named as refused."""
-    try:
-        try:
-            raise ConnectionRefusedError(111, "Connection refused")
-        except OSError as inner:
-            raise RuntimeError("All connection attempts failed") from inner
-    except RuntimeError as outer:
-        assert describe_failure(outer) == ("refused", "connection refused")
+    inner = ConnectionRefusedError(111, "Connection refused")
+    outer = RuntimeError("All connection attempts failed")
+    outer.__cause__ = inner
+    assert describe_failure(outer) == ("refused", "connection refused")
 
 
 # -- alerts over the network ---------------------------------------------------------------------

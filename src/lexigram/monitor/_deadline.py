@@ -9,7 +9,7 @@ Here a call gets ONE deadline:
   ``backends/exporters/_otlp_session.py``) is *armed*: one watchdog thread shuts it
   down (both directions) when the deadline passes, so a blocked connect, read or write
   returns at once. The scope then reports :attr:`DeadlineScope.expired` and callers
-  raise :class:`DeadlineExceeded` (a ``TimeoutError``).
+  raise :class:`DeadlineExceededError` (a ``TimeoutError``).
 - Such calls run on a feature's own bounded worker (``_worker.Worker``), never on the
   event loop's default executor.
 - :func:`http_request` is one deadline-bounded HTTP request through ``urllib`` (proxies
@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 __all__ = [
-    "DeadlineExceeded",
+    "DeadlineExceededError",
     "DeadlineHTTPConnection",
     "DeadlineHTTPSConnection",
     "DeadlineScope",
@@ -51,7 +51,7 @@ __all__ = [
 MAX_BODY = 64 * 1024
 
 
-class DeadlineExceeded(TimeoutError):
+class DeadlineExceededError(TimeoutError):
     """A call passed its whole-call deadline of :attr:`timeout` seconds and was cut off."""
 
     def __init__(self, timeout: float, what: str = "call") -> None:
@@ -174,7 +174,7 @@ class DeadlineScope:
         if self.deadline <= time.monotonic():
             self.expired = True
             _Armed(sock, self.deadline).fire()
-            raise DeadlineExceeded(self.timeout)
+            raise DeadlineExceededError(self.timeout)
         self._armed[id(sock)] = _WATCHDOG.arm(sock, self.deadline)
 
     def close(self) -> None:
@@ -291,7 +291,7 @@ def http_request(
 
     Any status is answered (4xx/5xx included); network errors raise (``OSError``,
     ``urllib.error.URLError``), and a call cut off at the deadline raises
-    :class:`DeadlineExceeded` naming *what*. The connection is closed afterwards.
+    :class:`DeadlineExceededError` naming *what*. The connection is closed afterwards.
     """
     request = urllib.request.Request(url, data=body, method=method)
     for name, value in headers:
@@ -308,7 +308,7 @@ def http_request(
         except Exception as exc:
             scope.close()
             if scope.expired:
-                raise DeadlineExceeded(timeout, what) from exc
+                raise DeadlineExceededError(timeout, what) from exc
             if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
                 raise exc.reason from exc
             raise

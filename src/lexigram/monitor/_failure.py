@@ -49,7 +49,7 @@ def describe_failure(exc: BaseException, timeout: float | None = None) -> tuple[
         if isinstance(status, int) and 100 <= status <= 599:
             return f"http_{status}", _status_text(current, status)
     for current in chain:
-        limit_of = getattr(current, "timeout", None)  # _deadline.DeadlineExceeded
+        limit_of = getattr(current, "timeout", None)  # _deadline.DeadlineExceededError
         if isinstance(current, TimeoutError) and isinstance(limit_of, int | float):
             return "timeout", f"timeout after {limit_of:.3g}s"
         if isinstance(current, TimeoutError | socket.timeout):

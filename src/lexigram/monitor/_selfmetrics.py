@@ -97,4 +97,3 @@ def count_failure(metric: tuple[str, str], reason: str, amount: int = 1, **label
 def failure_reason(exc: BaseException) -> str:
     """``timeout`` for timeouts, else the exception's type name."""
     return "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
-

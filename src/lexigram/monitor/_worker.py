@@ -27,7 +27,6 @@ class WorkerBusyError(RuntimeError):
     """A feature's worker already runs and queues as many calls as its bound allows."""
 
 
-
 class Worker:
     """A bounded pool of daemon threads for one feature's blocking calls.
 

@@ -115,7 +115,7 @@ def test_a_port_in_use_raises_in_the_caller() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match="in use"):
             start_http_server(taken.getsockname()[1])
 
 
@@ -153,7 +153,7 @@ async def test_scrapes_answer_while_the_event_loop_is_blocked(
 
         scraper = threading.Thread(target=scrape)
         scraper.start()
-        time.sleep(1.0)  # the handler blocks the loop
+        time.sleep(1.0)  # noqa: ASYNC251 - the handler blocks the loop
         scraper.join(5)
         assert len(timings) == 4
         assert max(timings) < 0.1
@@ -298,10 +298,15 @@ def test_parse_head_reads_method_path_query_and_headers() -> None:
 
 @pytest.mark.parametrize(
     "head",
-    [b"GET /metrics\r\n\r\n", b"GET  /metrics HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1\r\n folded\r\n\r\n",
-     b"GET / HTTP/1.1\r\nno-colon\r\n\r\n", b"GET / HTTP/2\r\n\r\n"],
-)  # fmt: skip
+    [
+        b"GET /metrics\r\n\r\n",
+        b"GET  /metrics HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\n folded\r\n\r\n",
+        b"GET / HTTP/1.1\r\nno-colon\r\n\r\n",
+        b"GET / HTTP/2\r\n\r\n",
+    ],
+)
 def test_parse_head_refuses_malformed_heads(head: bytes) -> None:
     """Bad request lines, folded and colon-less header lines are refused."""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"bad|folded"):
         parse_head(head)

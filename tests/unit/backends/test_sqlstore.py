@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import sqlite3
 import threading
 import time
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any

@@ -267,7 +267,7 @@ def observe_sdk_drops(processor: Any) -> bool:
             "are not counted in lexigram_monitor_spans_dropped_total",
         )
         return False
-    if not isinstance(hook, _CountingProcessorMetrics):
+    if inner is not None and not isinstance(hook, _CountingProcessorMetrics):
         inner._metrics = _CountingProcessorMetrics(hook)
     return True
 

@@ -46,9 +46,9 @@ __all__ = [
     "MAX_CONNECTIONS",
     "MAX_HEAD",
     "READ_TIMEOUT",
+    "MetricsServer",
     "Request",
     "RouteHandler",
-    "MetricsServer",
     "parse_head",
 ]
 
@@ -95,7 +95,7 @@ def _plain(status: int, text: str = "", *extra: tuple[str, str]) -> ScrapeRespon
     return ScrapeResponse(status, headers, body)
 
 
-class _BadRequest(ValueError):
+class _BadRequestError(ValueError):
     pass
 
 
@@ -104,18 +104,18 @@ def parse_head(head: bytes) -> Request:
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[0].isalpha():
-        raise _BadRequest(f"bad request line {lines[0][:80]!r}")
+        raise _BadRequestError(f"bad request line {lines[0][:80]!r}")
     method, target, _ = parts
     headers: dict[str, str] = {}
     for line in lines[1:]:
         if not line:
             continue
         if line[0] in " \t":
-            raise _BadRequest("folded header lines are not accepted")
+            raise _BadRequestError("folded header lines are not accepted")
         name, sep, value = line.partition(":")
         key = name.lower()
         if not sep or not key or key != key.strip():
-            raise _BadRequest(f"bad header line {line[:80]!r}")
+            raise _BadRequestError(f"bad header line {line[:80]!r}")
         value = value.strip(" \t")
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
     if target.startswith(("http://", "https://")):
@@ -357,7 +357,8 @@ class MetricsServer:
         except Exception as exc:  # a broken client connection is never the app's problem
             _log.warning("scrape-connection", "scrape connection failed: %r", exc)
         finally:
-            self._connections.discard(task)  # type: ignore[arg-type]
+            if task is not None:
+                self._connections.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from .._selfmetrics import SPAN_EXPORT_FAILURES, SPANS_DROPPED, count_failure
 from ..metrics import get_exemplar_source, install_exemplar_source, set_exemplar_source
 from ..tracing import current_trace_ids
-from ..tracing.context import current_span_probe
 from ..tracing.batch import DROPPED, get_export_stats_listener, set_export_stats_listener
+from ..tracing.context import current_span_probe
 
 __all__ = [
     "disable_exemplars",

@@ -296,11 +296,10 @@ class OpenTelemetryBackend:
             self._state = _STOPPED
         deadline = self.config.timeout
         end = time.monotonic() + deadline
-        waits = []
-        for fn, what in ((self._stop_traces, "traces_exit"), (self._stop_metrics, "metrics_exit")):
-            done = threading.Event()
-            _start_daemon(lambda fn=fn, what=what, done=done: _guarded(fn, deadline, what, done.set))
-            waits.append(done)
+        waits = [
+            _stop_in_daemon(self._stop_traces, deadline, "traces_exit"),
+            _stop_in_daemon(self._stop_metrics, deadline, "metrics_exit"),
+        ]
         for done in waits:
             done.wait(max(0.0, end - time.monotonic()))
 
@@ -441,6 +440,13 @@ def _guarded(
         count_failure(OTEL_BACKEND_FAILURES, f"{what}_failed")
     finally:
         done()
+
+
+def _stop_in_daemon(fn: Callable[[float], None], deadline: float, what: str) -> threading.Event:
+    """Run ``fn(deadline)`` guarded on a daemon thread; the event is set when it ended."""
+    done = threading.Event()
+    _start_daemon(lambda: _guarded(fn, deadline, what, done.set))
+    return done
 
 
 def _start_daemon(target: Callable[[], None]) -> None:

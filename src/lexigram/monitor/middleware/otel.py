@@ -397,12 +397,15 @@ async def _flush_spans(backend: OpenTelemetryBackend | None) -> None:
             _log.warning("lifespan-flush", "flushing spans at shutdown failed: %r", exc)
         finally:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(
-                    lambda: finished.done() or finished.set_result(None)
-                )
+                loop.call_soon_threadsafe(_settle, finished)
 
     threading.Thread(target=flush, name="lexigram-monitor-span-flush", daemon=True).start()
     await finished
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class _PassThrough(OTelMiddleware):

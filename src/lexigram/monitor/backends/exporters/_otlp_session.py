@@ -10,7 +10,7 @@ the request fails with ``requests.exceptions.ReadTimeout`` (``timed out after Ns
 which the exporter reports as a failed export. Pooled connections are reused as usual.
 
 The exporters only say ``FAILURE``; :func:`last_failure` tells why the calling thread's
-last request through the session failed (``DeadlineExceeded``, the connection error, or
+last request through the session failed (``DeadlineExceededError``, the connection error, or
 ``HttpStatusError`` for a non-2xx answer), so the failure can be logged with its reason.
 
 Requires ``requests`` and ``urllib3`` (dependencies of the OTLP/HTTP exporter).
@@ -22,7 +22,7 @@ import threading
 from typing import Any
 
 from ..._deadline import (
-    DeadlineExceeded,
+    DeadlineExceededError,
     DeadlineScope,
     HttpStatusError,
     deadline_scope,
@@ -53,6 +53,7 @@ def _total(timeout: Any) -> float | None:
 def deadline_session() -> Any:
     """A ``requests.Session`` bounding every call by its ``timeout`` as a whole."""
     import requests
+    from requests import PreparedRequest, Response
     from requests.adapters import HTTPAdapter
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -96,8 +97,17 @@ def deadline_session() -> Any:
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = {"http": ArmedPool, "https": ArmedTLSPool}
 
-        def send(self, request: Any, stream: bool = False, timeout: Any = None, **kwargs: Any) -> Any:
+        def send(
+            self,
+            request: PreparedRequest,
+            stream: bool = False,
+            timeout: float | tuple[float | None, float | None] | None = None,
+            verify: bool | str = True,
+            cert: str | tuple[str, str] | None = None,
+            proxies: dict[str, str] | None = None,
+        ) -> Response:
             self.outcome.failure = None
+            kwargs = {"verify": verify, "cert": cert, "proxies": proxies}
             try:
                 response = self._send(request, stream, timeout, **kwargs)
             except Exception as exc:
@@ -108,7 +118,9 @@ def deadline_session() -> Any:
                 self.outcome.failure = HttpStatusError(response.status_code, detail)
             return response
 
-        def _send(self, request: Any, stream: bool, timeout: Any, **kwargs: Any) -> Any:
+        def _send(
+            self, request: PreparedRequest, stream: bool, timeout: Any, **kwargs: Any
+        ) -> Response:
             total = _total(timeout)
             if total is None or total <= 0:
                 return super().send(request, stream=stream, timeout=timeout, **kwargs)
@@ -119,12 +131,12 @@ def deadline_session() -> Any:
                     if not stream:
                         _ = response.content  # the body is read inside the deadline too
                     return response
-            except Exception as exc:
+            except Exception:
                 if scope is not None and scope.expired:
                     cut = requests.exceptions.ReadTimeout(
                         f"timed out after {total:.3g}s (whole-call deadline)", request=request
                     )
-                    raise cut from DeadlineExceeded(total, "OTLP export")
+                    raise cut from DeadlineExceededError(total, "OTLP export")
                 raise
 
     session = requests.Session()
