@@ -87,18 +87,22 @@ class Worker:
                     self._cond.wait()
                 future, fn = self._queue.popleft()
                 self._running += 1
-            try:
-                if future.set_running_or_notify_cancel():
-                    try:
-                        result = fn()
-                    except BaseException as exc:
-                        future.set_exception(exc)
-                    else:
-                        future.set_result(result)
-            finally:
-                with self._cond:
-                    self._running -= 1
-            del future, fn
+            outcome: Any = None
+            failure: BaseException | None = None
+            started = future.set_running_or_notify_cancel()
+            if started:
+                try:
+                    outcome = fn()
+                except BaseException as exc:
+                    failure = exc
+            with self._cond:
+                self._running -= 1  # before the caller hears back: it may submit again
+            if started:
+                if failure is not None:
+                    future.set_exception(failure)
+                else:
+                    future.set_result(outcome)
+            del future, fn, outcome, failure
 
     def call(self, fn: Callable[[], T], timeout: float) -> T:
         """Run *fn* on a worker thread and wait at most *timeout* seconds for its result.
