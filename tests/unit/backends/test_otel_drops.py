@@ -1,9 +1,15 @@
-"""Drops of the OpenTelemetry backend's span pipeline are counted live, by reason."""
+"""The OpenTelemetry backend's span pipeline: drops counted live by reason, and spans
+ended before a normal exit are exported."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -122,3 +128,26 @@ async def test_spans_after_shutdown_are_counted(isolated_metrics: MetricsCollect
     provider.get_tracer("t").start_span("late").end()
 
     assert dropped(isolated_metrics).get("shutdown", 0) == 1
+
+
+def test_spans_ended_before_exit_are_exported_without_shutdown() -> None:
+    """A script that never calls shutdown(): at interpreter exit the backend drains our
+    tracer into the SDK processor, then the SDK into the exporter (console here)."""
+    code = """
+        from lexigram.monitor.backends.opentelemetry import OpenTelemetryBackend
+
+        backend = OpenTelemetryBackend("exiting", config={"type": "console"})
+        with backend.create_span("last words"):
+            pass
+    """
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(root / "src")},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"name":"last words"' in result.stdout

@@ -211,11 +211,13 @@ def guard_sdk_exporter(
                 return outcome, (None if outcome is result.SUCCESS else cause())
 
             context = contextvars.copy_context()  # e.g. the SDK's suppress-instrumentation flag
-            future = calls.submit(lambda: context.run(call))
+            future: concurrent.futures.Future[Any] | None = None
             try:
+                future = calls.submit(lambda: context.run(call))
                 outcome, why = future.result(timeout)
             except concurrent.futures.TimeoutError:
-                stuck.append(future)
+                if future is not None:
+                    stuck.append(future)
                 return dropped("export_timeout", len(spans), f"no answer within {timeout:g}s")
             except Exception as exc:
                 return dropped("export_failed", len(spans), describe_failure(exc)[1])

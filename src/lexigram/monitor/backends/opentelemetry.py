@@ -186,6 +186,7 @@ class OpenTelemetryBackend:
         sdk_exporter, adapter = self._make_span_exporter(
             self.tracing_exporter_registry.create_exporter(cfg)
         )
+        adapter.prepare(self.service_name)
         guarded = guard_sdk_exporter(
             sdk_exporter, self._sdk_trace_export, cfg.timeout, adapter.failure_cause
         )

@@ -245,8 +245,9 @@ class BatchSpanProcessor:
 
     def _export(self, batch: list[Span]) -> None:
         name = type(self.exporter).__name__
-        call = self._calls.submit(lambda: self._call_exporter(batch))
+        call: concurrent.futures.Future[None] | None = None
         try:
+            call = self._calls.submit(lambda: self._call_exporter(batch))
             call.result(self._timeout)
         except concurrent.futures.TimeoutError:
             self._stuck = call

@@ -104,10 +104,21 @@ class OTLPSpanExporterAdapter:
     def _resource(self, service_name: str) -> Any:
         resource = self._resources.get(service_name)
         if resource is None:
-            resource = self._resources_mod.Resource.create({"service.name": service_name})
+            resources = self._resources_mod.Resource
+            try:
+                resource = resources.create({"service.name": service_name})
+            except RuntimeError:
+                # at interpreter exit the SDK's detectors cannot get their thread pool
+                return resources({"service.name": service_name})
             if len(self._resources) < _MAX_CACHED_RESOURCES:
                 self._resources[service_name] = resource
         return resource
+
+    def prepare(self, service_name: str) -> None:
+        """Build the resource of *service_name* now, while thread pools still work (the
+        SDK detects resource attributes on one; spans first exported at interpreter exit
+        would otherwise carry only ``service.name``)."""
+        self._resource(service_name)
 
     def _context(self, trace_id: int, span_id: int, flags: int, state: Any) -> Any:
         api = self._api
