@@ -9,8 +9,8 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
