@@ -33,13 +33,11 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
 
 from .._ratelimit import RateLimitedLogger
+from ._http_head import Request, RouteHandler, has_body, parse_head, plain, request_method
 from .exporters._app import ScrapeResponse, handle_scrape
 
 __all__ = [
@@ -69,67 +67,6 @@ LINGER_BYTES = 256 * 1024
 _START_TIMEOUT = 10.0
 
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.backends.prometheus"))
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One parsed request head: method, target, path, query and lower-cased headers."""
-
-    method: str
-    target: str
-    path: str
-    query: str
-    headers: Mapping[str, str]
-
-
-RouteHandler = Callable[[Request], Awaitable[ScrapeResponse]]
-
-
-def _plain(status: int, text: str = "", *extra: tuple[str, str]) -> ScrapeResponse:
-    body = (text or f"{HTTPStatus(status).phrase}\n").encode()
-    headers = [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(body))),
-        *extra,
-    ]
-    return ScrapeResponse(status, headers, body)
-
-
-class _BadRequestError(ValueError):
-    pass
-
-
-def parse_head(head: bytes) -> Request:
-    """Parse a request head (up to and including the blank line); ``ValueError`` if bad."""
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[0].isalpha():
-        raise _BadRequestError(f"bad request line {lines[0][:80]!r}")
-    method, target, _ = parts
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        if line[0] in " \t":
-            raise _BadRequestError("folded header lines are not accepted")
-        name, sep, value = line.partition(":")
-        key = name.lower()
-        if not sep or not key or key != key.strip():
-            raise _BadRequestError(f"bad header line {line[:80]!r}")
-        value = value.strip(" \t")
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    if target.startswith(("http://", "https://")):
-        split = urlsplit(target)
-        path, query = split.path or "/", split.query
-    else:
-        path, _, query = target.partition("?")
-    return Request(method, target, path, query, headers)
-
-
-def _request_method(data: bytes) -> str:
-    """The method of a (possibly cut) request head, '' when unreadable."""
-    method = data.split(b" ", 1)[0]
-    return method.decode("latin-1") if method.isalpha() else ""
 
 
 class MetricsServer:
@@ -349,7 +286,7 @@ class MetricsServer:
             self._connections.add(task)
         try:
             if len(self._connections) > MAX_CONNECTIONS:
-                await self._answer(writer, "GET", _plain(503, "", ("Retry-After", "1")))
+                await self._answer(writer, "GET", plain(503, "", ("Retry-After", "1")))
                 return
             await self._serve(reader, writer)
         except asyncio.CancelledError:
@@ -368,7 +305,7 @@ class MetricsServer:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT)
         except asyncio.LimitOverrunError:
             start = await reader.read(MAX_HEAD)
-            await self._answer(writer, _request_method(start), _plain(431))
+            await self._answer(writer, request_method(start), plain(431))
             await _linger(reader, writer)
             return
         except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
@@ -376,18 +313,18 @@ class MetricsServer:
         try:
             request = parse_head(head)
         except ValueError:
-            await self._answer(writer, _request_method(head), _plain(400))
+            await self._answer(writer, request_method(head), plain(400))
             await _linger(reader, writer)
             return
         response = await self._dispatch(request)
         await self._answer(writer, request.method, response)
-        if _has_body(request.headers):
+        if has_body(request.headers):
             await _linger(reader, writer)
 
     async def _dispatch(self, request: Request) -> ScrapeResponse:
         handler = self._routes.get(request.path)
         if handler is None:
-            return _plain(404)
+            return plain(404)
         try:
             return await handler(request)
         except Exception as exc:
@@ -398,7 +335,7 @@ class MetricsServer:
                 type(exc).__name__,
                 exc_info=exc,
             )
-            return _plain(500)
+            return plain(500)
 
     async def _scrape(self, request: Request) -> ScrapeResponse:
         return await handle_scrape(
@@ -420,11 +357,6 @@ class MetricsServer:
         if method != "HEAD":
             writer.write(response.body)
         await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
-
-
-def _has_body(headers: Mapping[str, str]) -> bool:
-    length = headers.get("content-length", "0").strip()
-    return "transfer-encoding" in headers or (length != "0" and length != "")
 
 
 async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
