@@ -38,6 +38,9 @@ FLOORS: dict[str, int] = {
     "_clock": 1,
     "_health_result": 1,
     "_optional": 1,
+    "_deadline": 1,
+    "_worker": 1,
+    "_failure": 1,
     "_ratelimit": 1,
     "_version": 1,
     # 2 core: instruments, spans, health checks

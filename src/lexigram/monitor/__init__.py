@@ -94,6 +94,8 @@ _EXPORTS: dict[str, str] = {
     "OpenTelemetryBackend": ".backends.opentelemetry",
     "MemoryBackend": ".backends.memory",
     "PrometheusBackend": ".backends.prometheus",
+    "MetricsServer": ".backends.prometheus",
+    "start_http_server": ".backends.prometheus",
     "PrometheusMetricsExporter": ".backends.exporters.prometheus",
     "create_backend": ".backends.factory",
     # metrics
@@ -192,7 +194,9 @@ if TYPE_CHECKING:  # static types for the lazily loaded names (kept in sync by a
         OpenTelemetryBackend as OpenTelemetryBackend,
     )
     from .backends.prometheus import (
+        MetricsServer as MetricsServer,
         PrometheusBackend as PrometheusBackend,
+        start_http_server as start_http_server,
     )
     from .config import (
         BackendType as BackendType,

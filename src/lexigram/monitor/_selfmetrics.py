@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from ._failure import describe_failure
 from ._ratelimit import RateLimitedLogger
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "SPANS_DROPPED",
     "SPAN_EXPORT_FAILURES",
     "count_failure",
+    "describe_failure",
     "failure_reason",
 ]
 
@@ -70,7 +72,7 @@ PROFILING_SAMPLING_FAILURES = (
 )
 SPANS_DROPPED = (
     "lexigram_monitor_spans_dropped_total",
-    "Ended spans not exported: export queue full, exporter failed, or left at shutdown.",
+    "Ended spans not exported, by reason: queue_full, export_failed, export_timeout, shutdown.",
 )
 SPAN_EXPORT_FAILURES = (
     "lexigram_monitor_span_export_failures_total",

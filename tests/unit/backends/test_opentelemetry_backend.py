@@ -376,13 +376,13 @@ def test_default_registries_build_otlp_exporters_from_the_config() -> None:
         endpoint="http://127.0.0.1:9",
         config={"headers": {"x-k": "v"}, "timeout": 1.5, "compression": "gzip"},
     )
-    http_exporter = backend.span_processor.span_exporter
+    http_exporter = backend.span_processor.span_exporter.target
     assert http_exporter._endpoint == "http://127.0.0.1:9/v1/traces"
     assert http_exporter._compression.value == Compression.Gzip.value == "gzip"
     grpc_backend = OpenTelemetryBackend(
         "checkout", config={"protocol": "grpc", "endpoint": "127.0.0.1:9", "insecure": True}
     )
-    assert isinstance(grpc_backend.span_processor.span_exporter, GrpcSpanExporter)
+    assert isinstance(grpc_backend.span_processor.span_exporter.target, GrpcSpanExporter)
     asyncio.run(backend.shutdown(1))
     asyncio.run(grpc_backend.shutdown(1))
 

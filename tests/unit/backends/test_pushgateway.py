@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ from lexigram.monitor.backends._pushgateway import Pusher
 from lexigram.monitor.backends.prometheus import PrometheusBackend
 from lexigram.monitor.config import PrometheusConfig
 from lexigram.monitor.metrics import MetricsCollector
+from tests._trickle import TricklingServer
 
 
 class FakeGateway:
@@ -89,7 +91,7 @@ async def test_a_push_puts_the_registry_under_the_job(gateways: list[FakeGateway
     assert pusher.pushes == 1
 
 
-@pytest.mark.parametrize(("status", "reason"), [(500, "http_5xx"), (400, "http_4xx")])
+@pytest.mark.parametrize(("status", "reason"), [(500, "http_500"), (400, "http_400")])
 async def test_error_answers_are_counted_not_raised(
     gateways: list[FakeGateway], isolated_metrics: MetricsCollector, status: int, reason: str
 ) -> None:
@@ -113,7 +115,7 @@ async def test_a_gateway_that_is_down_is_counted(isolated_metrics: MetricsCollec
 
     assert not await pusher.push_once()
 
-    assert push_failures(isolated_metrics) == {"unreachable": 1}
+    assert push_failures(isolated_metrics) == {"refused": 1}
 
 
 async def test_a_slow_gateway_is_cut_off_by_the_timeout(
@@ -129,6 +131,47 @@ async def test_a_slow_gateway_is_cut_off_by_the_timeout(
 
     assert time.monotonic() - started < 2.0
     assert push_failures(isolated_metrics) == {"timeout": 1}
+
+
+async def test_a_trickling_gateway_is_cut_off_at_the_deadline(
+    isolated_metrics: MetricsCollector, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A gateway answering one byte every 0.1 s never trips a per-read timeout; the
+    push's one deadline closes the connection after 0.5 s, logs and counts ``timeout``."""
+    with TricklingServer(0.1) as gateway:
+        pusher = Pusher(gateway.url, "job", registry_with_gauge(), interval=15, timeout=0.5)
+        started = time.monotonic()
+
+        assert not await pusher.push_once()
+        elapsed = time.monotonic() - started
+
+        assert gateway.wait_cut_off(1, 5.0)
+        assert 0.4 < elapsed < 1.5
+        assert gateway.cut_off[0] < 1.5
+    assert push_failures(isolated_metrics) == {"timeout": 1}
+    assert "failed: timeout after 0.5s" in caplog.text
+
+
+async def test_pushes_never_use_the_loops_default_executor(
+    gateways: list[FakeGateway],
+) -> None:
+    """A push runs on the pushes' own thread: the application's default executor (its
+    to_thread and DNS lookups) is never asked to run it."""
+    gateway = FakeGateway(200)
+    gateways.append(gateway)
+    submitted: list[Any] = []
+
+    class Recording(concurrent.futures.ThreadPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            submitted.append(fn)
+            return super().submit(fn, *args, **kwargs)
+
+    loop = asyncio.get_running_loop()
+    with Recording(1) as executor:
+        loop.set_default_executor(executor)
+        pusher = Pusher(gateway.url, "job", registry_with_gauge(), interval=15)
+        assert await pusher.push_once()
+    assert submitted == []
 
 
 async def test_default_timeout_is_bounded_by_the_interval() -> None:
@@ -196,5 +239,5 @@ async def test_backend_with_a_failing_gateway_starts_and_stops_cleanly(
     backend.record_metric("still_recorded", 1, "counter")
     await backend.shutdown()
 
-    assert push_failures(isolated_metrics)["http_5xx"] >= 1
+    assert push_failures(isolated_metrics)["http_500"] >= 1
     assert isolated_metrics.get_metric("still_recorded") is not None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import sqlite3
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -115,8 +118,55 @@ async def test_a_failing_database_is_counted_and_the_batch_retried(
     assert [row[1] for row in db.rows] == ["m"]
     assert store.write_failures == 1
     assert counter_values(isolated_metrics, "lexigram_monitor_db_write_failures_total") == {
-        "ConnectionError": 1
+        "unreachable": 1
     }
+
+
+class HangingSyncDb:
+    """A synchronous provider whose writes block until released (a stuck database)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.rows: list[Sequence[Any]] = []
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        pass
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.release.wait(10)
+        self.rows.extend(rows)
+
+
+async def test_a_hanging_sync_database_is_not_waited_for_past_the_deadline(
+    isolated_metrics: MetricsCollector, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sync write that hangs costs a flush at most ``timeout`` seconds: it is logged and
+    counted as ``timeout``, its rows stay buffered for the next flush, and the loop's
+    default executor is never asked to run it."""
+    db = HangingSyncDb()
+    store = SampleStore(db, "samples", timeout=0.3)
+    store.add("m", "counter", 1, None)
+    submitted: list[Any] = []
+
+    class Recording(concurrent.futures.ThreadPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            submitted.append(fn)
+            return super().submit(fn, *args, **kwargs)
+
+    with Recording(1) as executor:
+        asyncio.get_running_loop().set_default_executor(executor)
+        started = time.monotonic()
+        assert await store.flush() == 0
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 1.5
+    assert store.pending == 1
+    assert submitted == []
+    assert counter_values(isolated_metrics, "lexigram_monitor_db_write_failures_total") == {
+        "timeout": 1
+    }
+    assert "timeout after 0.3s" in caplog.text
+    db.release.set()
 
 
 async def test_requeue_respects_the_bound(isolated_metrics: MetricsCollector) -> None:

@@ -43,34 +43,57 @@ def test_failed_exports_and_drops_are_counted(collector: MetricsCollector) -> No
     failures = collector.get_metric("lexigram_monitor_span_export_failures_total")
     assert dropped is not None
     assert failures is not None
-    assert dropped.get_count(labels={"reason": "not_exported"}) == 3
-    assert failures.get_count(labels={"reason": "exporter_error"}) >= 1
+    assert dropped.get_count(labels={"reason": "export_failed"}) == 3
+    assert failures.get_count(labels={"reason": "export_failed"}) >= 1
 
 
-def test_queue_overflow_counted_at_shutdown(collector: MetricsCollector) -> None:
-    """Spans dropped because the queue was full are reported too."""
+def test_queue_overflow_is_counted_as_it_happens(collector: MetricsCollector) -> None:
+    """Spans dropped because the queue was full are on the counter at once, before any
+    export cycle or shutdown."""
     enable_span_export_metrics()
 
-    class Slow:
+    class Idle:
         def export(self, spans: Sequence[Any]) -> None:
             pass
 
-    processor = BatchSpanProcessor(Slow(), max_queue_size=1, export_interval=60.0)
+    processor = BatchSpanProcessor(Idle(), max_queue_size=1, export_interval=60.0)
     tracer = Tracer("overflow", None)
-    spans = [tracer.start_span(f"s{i}") for i in range(5)]
-    for span in spans:
-        processor.on_end(span)
-    processor.shutdown()
+    for i in range(5):
+        processor.on_end(tracer.start_span(f"s{i}"))
     dropped = collector.get_metric("lexigram_monitor_spans_dropped_total")
     assert dropped is not None
-    assert dropped.get_count(labels={"reason": "not_exported"}) == processor.dropped_spans
-    assert processor.dropped_spans >= 4
+    assert dropped.get_count(labels={"reason": "queue_full"}) == 4
+    processor.shutdown()
+
+
+def test_drops_before_the_listener_are_counted_when_it_arrives(
+    collector: MetricsCollector,
+) -> None:
+    """Drops that happened before the wiring was installed are reported at installation."""
+    set_export_stats_listener(None)
+
+    class Idle:
+        def export(self, spans: Sequence[Any]) -> None:
+            pass
+
+    processor = BatchSpanProcessor(Idle(), max_queue_size=1, export_interval=60.0)
+    tracer = Tracer("early", None)
+    for i in range(3):
+        processor.on_end(tracer.start_span(f"s{i}"))
+    assert collector.get_metric("lexigram_monitor_spans_dropped_total") is None
+
+    enable_span_export_metrics()
+
+    dropped = collector.get_metric("lexigram_monitor_spans_dropped_total")
+    assert dropped is not None
+    assert dropped.get_count(labels={"reason": "queue_full"}) == 2
+    processor.shutdown()
 
 
 def test_listener_failure_is_contained(collector: MetricsCollector) -> None:
     """A listener that raises never breaks the export worker."""
 
-    def broken(dropped: int, failed: int) -> None:
+    def broken(event: str, reason: str, count: int) -> None:
         raise RuntimeError("listener bug")
 
     set_export_stats_listener(broken)

@@ -19,7 +19,7 @@ from lexigram.monitor.metrics import MetricsCollector, set_default_collector
 from lexigram.monitor.middleware import OTelMiddleware
 from lexigram.monitor.middleware._otel_request import REDACTED, parse_host, redact_query
 from lexigram.monitor.middleware.prometheus import OVERFLOW_ROUTE, UNMATCHED_ROUTE
-from lexigram.monitor.tracing import Span, SpanKind, SpanStatus, Tracer
+from lexigram.monitor.tracing import InMemorySpanExporter, Span, SpanKind, SpanStatus, Tracer
 from lexigram.monitor.tracing.context import get_current_span
 
 from ._raw import http_scope, run_raw
@@ -476,11 +476,11 @@ async def test_tracer_with_tracing_disabled_makes_the_middleware_pass_through(
     assert "lexigram.monitor.otel" not in scope
 
 
-@pytest.mark.parametrize("kind", ["lifespan", "websocket"])
+@pytest.mark.parametrize("kind", ["websocket"])
 async def test_non_http_scopes_pass_through_untouched(
     tracer: Tracer, collector: MetricsCollector, kind: str
 ) -> None:
-    """Lifespan and websocket scopes reach the app with the server's receive and send."""
+    """Websocket scopes reach the app with the server's receive and send."""
     seen: list[tuple[Scope, Any, Any]] = []
 
     async def app(scope: Scope, receive: Any, send: Any) -> None:
@@ -498,6 +498,42 @@ async def test_non_http_scopes_pass_through_untouched(
     assert seen == [(scope, receive, send)]
     assert scope == original
     assert tracer.get_all_spans() == []
+
+
+async def test_lifespan_shutdown_exports_queued_spans_before_it_completes(
+    collector: MetricsCollector,
+) -> None:
+    """At the lifespan shutdown the spans still queued are exported before the server
+    hears ``lifespan.shutdown.complete`` (uvicorn exits on SIGTERM without atexit);
+    every lifespan message reaches the server unchanged."""
+    exporter = InMemorySpanExporter()
+    slow = Tracer("svc", exporter, config=TracingConfig(export_interval=3600))
+    slow.start_span("answered request").end()
+    assert exporter.get_finished_spans() == []
+    heard: list[tuple[str, int]] = []
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        heard.append((message["type"], len(exporter.get_finished_spans())))
+
+    scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0"}}
+    await _wrap(slow, collector, app)(scope, receive, send)
+
+    assert heard == [("lifespan.startup.complete", 0), ("lifespan.shutdown.complete", 1)]
+    slow.shutdown()
 
 
 async def test_double_wrapping_instruments_once(

@@ -22,7 +22,7 @@ from lexigram.monitor.tracing import (
     SpanKind,
     SpanStatus,
 )
-from lexigram.monitor.tracing.export import _after_fork_in_child
+from lexigram.monitor.tracing.batch import _after_fork_in_child
 
 
 def ended(name: str = "op") -> Span:
@@ -143,7 +143,7 @@ def test_full_queue_drops_and_counts() -> None:
     for i in range(5):
         processor.on_end(ended(str(i)))
     assert processor.queue_size == 2
-    assert processor.dropped_spans == 3
+    assert processor.drops == {"queue_full": 3}
     exporter.release.set()
     assert processor.force_flush(5)
     assert [s.name for s in exporter.spans] == ["first", "0", "1"]
@@ -162,7 +162,7 @@ def test_raising_exporter_is_logged_counted_and_contained(
         assert processor.force_flush(5)
     assert exporter.calls == 3
     assert processor.failed_exports == 3
-    assert processor.dropped_spans == 3
+    assert processor.drops == {"export_failed": 3}
     messages = [r.getMessage() for r in caplog.records if "FailingExporter" in r.getMessage()]
     assert len(messages) == 1
     assert "collector down" in messages[0]
@@ -184,7 +184,8 @@ def test_hanging_exporter_never_stalls_end_and_flush_times_out() -> None:
 
 
 def test_shutdown_with_deadline_drops_what_is_left() -> None:
-    """shutdown gives up after its deadline; queued spans are counted as dropped."""
+    """shutdown gives up after its deadline; the spans queued and the batch in the
+    hanging export call are counted as dropped for reason ``shutdown``."""
     exporter = BlockingExporter()
     processor = BatchSpanProcessor(exporter, export_interval=60)
     processor.on_end(ended())
@@ -193,9 +194,9 @@ def test_shutdown_with_deadline_drops_what_is_left() -> None:
     processor.on_end(ended())
     processor.on_end(ended())
     assert processor.shutdown(timeout=0.05) is False
-    assert processor.dropped_spans == 2
+    assert processor.drops == {"shutdown": 3}
     processor.on_end(ended())  # after shutdown: dropped
-    assert processor.dropped_spans == 3
+    assert processor.drops == {"shutdown": 4}
     exporter.release.set()
 
 

@@ -1,12 +1,22 @@
-"""Guarded JSON POSTs over httpx, shared by the webhook and Alertmanager dispatchers.
+"""Guarded JSON POSTs, shared by the webhook and Alertmanager dispatchers.
 
 :class:`JsonPoster` sends; :class:`PostingDispatcher` is the common shell of the two
 dispatchers (delivery counters, ``aclose``, ``async with``, the UTC timestamp).
-httpx (the ``alerts`` extra) is imported when a poster is built, never at package import.
-A send never raises: a network error, a timeout or a non-2xx answer is logged (rate
-limited, logger ``lexigram.monitor.alerts``), counted in :attr:`JsonPoster.failed` and in
-``lexigram_monitor_alert_failures_total{dispatcher, reason}``.
-Every send is bounded by ``timeout`` seconds in total.
+
+Every send has ONE deadline of ``timeout`` seconds for the whole call (connect, send,
+answer): a receiver that trickles its answer a byte a second is cut off like one that
+never answers. Sends run on the alerts' own worker threads (at most
+:data:`ALERT_THREADS` at once, :data:`ALERT_PENDING` waiting; past that a send fails as
+``busy``), never on the event loop's default executor, which the application's own
+``to_thread`` and DNS lookups share. A send never raises: a network error, a timeout or
+a non-2xx answer is logged (rate limited, logger ``lexigram.monitor.alerts``) with its
+reason (``timeout after 5s``, ``connection refused``, ``HTTP 503: ...``), counted in
+:attr:`JsonPoster.failed` and in ``lexigram_monitor_alert_failures_total{dispatcher,
+reason}`` (``timeout``, ``refused``, ``http_503``, ...).
+
+httpx (the ``alerts`` extra) is imported when a poster is built, never at package import;
+a poster given an httpx *transport* (tests: ``httpx.MockTransport``) sends through it
+instead, under the same deadline.
 """
 
 from __future__ import annotations
@@ -21,9 +31,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._deadline import HttpStatusError, http_request
+from .._failure import describe_failure
 from .._optional import require
 from .._ratelimit import RateLimitedLogger
 from .._selfmetrics import ALERT_FAILURES, count_failure
+from .._worker import Worker
 
 if TYPE_CHECKING:
     import httpx
@@ -32,6 +45,11 @@ __all__ = ["JsonPoster", "PostingDispatcher", "json_safe", "validate_http_url"]
 
 _MAX_DEPTH = 8
 _BODY_SNIPPET = 200
+#: Alert sends running at once in the process, and waiting beyond those.
+ALERT_THREADS = 2
+ALERT_PENDING = 32
+_GRACE = 1.0
+_WORKER = Worker("alerts", threads=ALERT_THREADS, max_pending=ALERT_PENDING)
 
 
 def validate_http_url(url: object, what: str) -> str:
@@ -77,10 +95,11 @@ def json_safe(value: Any, _depth: int = 0) -> Any:
 
 
 class JsonPoster:
-    """POSTs JSON documents to one URL with a shared ``httpx.AsyncClient``.
+    """POSTs JSON documents to one URL, each send within one deadline of *timeout* s.
 
-    Counters :attr:`sent` / :attr:`failed` grow by one per call. Memory: one client with
-    httpx's bounded connection pool; nothing is queued (the caller awaits the send).
+    Counters :attr:`sent` / :attr:`failed` grow by one per call. Memory: nothing is
+    queued beyond the alerts worker's bound (the caller awaits the send); with an httpx
+    *transport*, one client with httpx's bounded connection pool.
     """
 
     def __init__(
@@ -105,12 +124,15 @@ class JsonPoster:
         self._dispatcher = dispatcher
         self._timeout = float(timeout)
         self._safe_url = redact_url(url)
-        self._client: httpx.AsyncClient = client_lib.AsyncClient(
-            headers=dict(headers or {}),
-            timeout=client_lib.Timeout(self._timeout),
-            transport=transport,
-            trust_env=transport is None,
-        )
+        self._headers = [*dict(headers or {}).items(), ("Content-Type", "application/json")]
+        self._client: httpx.AsyncClient | None = None
+        if transport is not None:
+            self._client = client_lib.AsyncClient(
+                headers=dict(headers or {}),
+                timeout=client_lib.Timeout(self._timeout),
+                transport=transport,
+                trust_env=False,
+            )
         self._log = RateLimitedLogger(logging.getLogger("lexigram.monitor.alerts"), clock=clock)
         self.sent = 0
         self.failed = 0
@@ -123,21 +145,15 @@ class JsonPoster:
         """POST *document* as JSON; True on a 2xx answer. Never raises."""
         try:
             body = json.dumps(json_safe(document), allow_nan=False).encode()
-            async with asyncio.timeout(self._timeout):
-                response = await self._client.post(
-                    self._url, content=body, headers={"Content-Type": "application/json"}
-                )
-            if 200 <= response.status_code < 300:
-                self.sent += 1
-                return True
-            reason = f"HTTP {response.status_code}: {response.text[:_BODY_SNIPPET]}"
-            kind = f"http_{response.status_code}"
-        except TimeoutError:
-            reason = f"timed out after {self._timeout:g}s"
-            kind = "timeout"
+            if self._client is not None:
+                await self._post_through(self._client, body)
+            else:
+                await _WORKER.run(lambda: self._post_blocking(body), self._timeout + _GRACE)
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            kind = type(exc).__name__
+            kind, reason = describe_failure(exc, self._timeout)
+        else:
+            self.sent += 1
+            return True
         self.failed += 1
         count_failure(ALERT_FAILURES, kind, dispatcher=self._dispatcher)
         self._log.warning(
@@ -150,9 +166,26 @@ class JsonPoster:
         )
         return False
 
+    def _post_blocking(self, body: bytes) -> None:
+        answer = http_request(
+            "POST", self._url, timeout=self._timeout, body=body, headers=self._headers,
+            what=self._what,
+        )  # fmt: skip
+        if not answer.ok:
+            raise HttpStatusError(answer.status, answer.snippet(_BODY_SNIPPET))
+
+    async def _post_through(self, client: httpx.AsyncClient, body: bytes) -> None:
+        async with asyncio.timeout(self._timeout):
+            response = await client.post(
+                self._url, content=body, headers={"Content-Type": "application/json"}
+            )
+        if not 200 <= response.status_code < 300:
+            raise HttpStatusError(response.status_code, response.text[:_BODY_SNIPPET].strip())
+
     async def aclose(self) -> None:
-        """Close the HTTP client and its connections."""
-        await self._client.aclose()
+        """Close the HTTP client and its connections (with a transport)."""
+        if self._client is not None:
+            await self._client.aclose()
 
 
 class PostingDispatcher:

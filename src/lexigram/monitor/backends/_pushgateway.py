@@ -1,12 +1,16 @@
 """Periodic pushes to a Prometheus Pushgateway.
 
 Every ``interval`` seconds the registry is pushed with ``prometheus_client.push_to_gateway``
-(HTTP ``PUT``, replacing the job's group) in a worker thread — network I/O, off the event
-loop and off the hot path. Each push is bounded by ``timeout`` seconds (the socket
-timeout, plus one second of grace for the thread). A push that fails — gateway down,
-slow, or answering 4xx/5xx — is logged (rate limited) and counted in
-``lexigram_monitor_push_failures_total``; it is never raised. Pushes never overlap; a
-final push happens on :meth:`Pusher.stop`.
+(HTTP ``PUT``, replacing the job's group) on the pushes' own worker thread (never the
+event loop's default executor, which the application's ``to_thread`` and DNS lookups
+share). Each push has ONE deadline of ``timeout`` seconds for the whole call — connect,
+send, answer — so a gateway that trickles a byte a second is cut off like one that
+never answers (``_deadline``); the caller waits at most ``timeout`` plus one second of
+grace. A push that fails — gateway down, slow, or answering 4xx/5xx — is logged (rate
+limited) with its reason (``timeout after 2s``, ``connection refused``, ``HTTP 503:
+...``) and counted in ``lexigram_monitor_push_failures_total{reason}`` (``timeout``,
+``refused``, ``http_503``, ...); it is never raised. Pushes never overlap; a final push
+happens on :meth:`Pusher.stop`, bounded the same way.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from .._deadline import HttpStatusError, http_request
+from .._failure import describe_failure
 from .._ratelimit import RateLimitedLogger
 from .._selfmetrics import PUSH_FAILURES, count_failure
+from .._worker import Worker
 
 __all__ = ["DEFAULT_PUSH_TIMEOUT", "PushRejectedError", "Pusher"]
 
@@ -33,48 +38,40 @@ _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.backends.pushgatewa
 Sleep = Callable[[float], Awaitable[Any]]
 
 
-class PushRejectedError(OSError):
+class PushRejectedError(HttpStatusError):
     """The Pushgateway answered with an HTTP error status (``code``)."""
 
     def __init__(self, code: int, detail: str) -> None:
-        super().__init__(f"Pushgateway answered {code}: {detail}")
+        super().__init__(code, detail)
         self.code = code
+
+
+#: The thread every push runs on (one push at a time in the whole process).
+_WORKER = Worker("pushgateway", threads=1, max_pending=1)
 
 
 def _handler(
     url: str, method: str, timeout: float | None, headers: Sequence[tuple[str, str]], data: bytes
 ) -> Callable[[], None]:
-    """HTTP handler for ``push_to_gateway`` that always closes the response.
+    """HTTP handler for ``push_to_gateway``: one deadline of *timeout* for the whole call.
 
-    prometheus_client's default handler leaves error responses open (a socket leak per
-    failed push); this one reads and closes every response and turns an error status
-    into :class:`PushRejectedError` carrying the gateway's explanation.
+    Every response is read and closed; an error status becomes :class:`PushRejectedError`
+    carrying the gateway's explanation.
     """
 
     def handle() -> None:
-        request = urllib.request.Request(url, data=data, method=method)
-        for name, value in headers:
-            request.add_header(name, value)
-        opener = urllib.request.build_opener()
-        try:
-            with opener.open(request, timeout=timeout) as response:
-                response.read()
-        except urllib.error.HTTPError as exc:
-            with exc:
-                detail = exc.read(500).decode("utf-8", "replace").strip()
-            raise PushRejectedError(exc.code, detail or str(exc.reason)) from None
+        answer = http_request(
+            method,
+            url,
+            timeout=timeout or DEFAULT_PUSH_TIMEOUT,
+            body=data,
+            headers=headers,
+            what="push",
+        )
+        if not answer.ok:
+            raise PushRejectedError(answer.status, answer.snippet() or answer.reason)
 
     return handle
-
-
-def _reason(exc: BaseException) -> str:
-    """Short label value for the failure counter."""
-    code = getattr(exc, "code", None)
-    if isinstance(code, int):
-        return f"http_{code // 100}xx"
-    if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
-        return "timeout"
-    return "unreachable" if isinstance(exc, OSError) else "error"
 
 
 class Pusher:
@@ -117,20 +114,21 @@ class Pusher:
         """Push now; True on success. Failures are logged and counted, never raised."""
         async with self._lock:
             try:
-                await asyncio.wait_for(asyncio.to_thread(self._push), self.timeout + _GRACE)
+                await _WORKER.run(self._push, self.timeout + _GRACE)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.failures += 1
                 self.last_error = exc
+                reason, text = describe_failure(exc, self.timeout)
                 _log.warning(
-                    "push",
+                    f"push:{reason}",
                     "push to the Pushgateway %s (job %r) failed: %s",
                     self.url,
                     self.job,
-                    exc,
+                    text,
                 )
-                count_failure(PUSH_FAILURES, _reason(exc))
+                count_failure(PUSH_FAILURES, reason)
                 return False
             self.pushes += 1
             self.last_error = None

@@ -1,9 +1,14 @@
 """Metric samples persisted to a SQL table through a database provider.
 
 A provider is any object with ``execute(sql, params)`` and ``executemany(sql, rows)``
-(sync or ``async``, decided once from the provider's methods). Sync providers run in a
-worker thread so the event loop never waits on the database. :class:`SQLiteProvider`
-(a sqlite3 file) is the default.
+(sync or ``async``, decided once from the provider's methods). Sync providers run on the
+store's own worker thread (never the event loop's default executor, which the
+application's ``to_thread`` and DNS lookups share), so the loop never waits on the
+database. Every statement has one deadline of ``timeout`` seconds: an async call is
+cancelled at it; a sync call is no longer waited for (the driver's call goes on in the
+worker thread, which takes no other statement meanwhile: later writes fail as ``busy``
+and their rows wait in the buffer), so a flush, and the final one at shutdown, never
+waits longer. :class:`SQLiteProvider` (a sqlite3 file) is the default.
 
 :class:`SampleStore` buffers samples in memory and writes them in batches of at most
 ``batch_size`` rows (``INSERT`` with ``?`` placeholders; the table name is checked to be
@@ -12,7 +17,9 @@ samples wait in memory; a sample arriving when the buffer is full is dropped and
 counted in ``lexigram_monitor_db_dropped_samples_total``. A failing write is logged
 (rate limited), counted in ``lexigram_monitor_db_write_failures_total``, and its rows go
 back to the front of the buffer to be retried on the next flush (as far as the bound
-allows; the rest are dropped and counted). Nothing is raised to the caller.
+allows; the rest are dropped and counted). A batch whose write passed the deadline is
+retried too, so it may be stored twice if the late write still succeeds. Nothing is
+raised to the caller.
 """
 
 from __future__ import annotations
@@ -29,14 +36,19 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._failure import describe_failure
 from .._ratelimit import RateLimitedLogger
 from .._selfmetrics import DB_DROPPED, DB_WRITE_FAILURES, count_failure
+from .._worker import Worker
 from ..exceptions import MonitorError
 
 __all__ = ["DatabaseProvider", "SQLiteProvider", "SampleStore", "validate_table_name"]
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_MAX_PENDING = 10_000
+#: Seconds one statement may take before the store stops waiting for it.
+DEFAULT_WRITE_TIMEOUT = 10.0
+_WORKER = Worker("sqlstore", threads=1, max_pending=2)
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.backends.sqlstore"))
@@ -105,9 +117,13 @@ class SampleStore:
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_pending: int = DEFAULT_MAX_PENDING,
+        timeout: float = DEFAULT_WRITE_TIMEOUT,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        if not timeout > 0:
+            raise ValueError(f"timeout {timeout!r} must be > 0 seconds")
         self.table = validate_table_name(table)
+        self.timeout = timeout
         self.provider = provider
         self.batch_size = batch_size
         self.max_pending = max_pending
@@ -158,9 +174,9 @@ class SampleStore:
     async def _call(self, method: str, sql: str, arg: Any) -> None:
         fn = getattr(self.provider, method)
         if self._async:
-            await fn(sql, arg)
+            await asyncio.wait_for(fn(sql, arg), self.timeout)
         else:
-            await asyncio.to_thread(fn, sql, arg)
+            await _WORKER.run(lambda: fn(sql, arg), self.timeout)
 
     async def _ensure_table(self) -> None:
         if not self._ready:
@@ -193,14 +209,15 @@ class SampleStore:
                     raise
                 except Exception as exc:
                     self.write_failures += 1
+                    kind, reason = describe_failure(exc, self.timeout)
                     _log.error(
-                        "db-write",
+                        f"db-write:{kind}",
                         "writing %d metric samples to table %r failed: %s",
                         len(batch),
                         self.table,
-                        exc,
+                        reason,
                     )
-                    count_failure(DB_WRITE_FAILURES, type(exc).__name__)
+                    count_failure(DB_WRITE_FAILURES, kind)
                     self._requeue(batch)
                     return written
                 written += len(batch)

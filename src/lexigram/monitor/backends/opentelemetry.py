@@ -25,27 +25,49 @@ logged and counted); per instrument at most ``MetricsConfig.max_series_per_metri
 attribute sets per collection (the SDK folds the rest into ``otel.metric.overflow``);
 span queues as configured. Nothing blocks the caller: exports run on SDK threads, and
 :meth:`~OpenTelemetryBackend.shutdown` waits at most ``timeout`` seconds, whatever the
-collector does (down, slow, answering errors).
+collector does (down, slow, trickling, answering errors).
+
+Deadlines and drops: every span export is one call of at most ``timeout`` seconds (the
+OTLP/HTTP session cuts a trickling collector off; a hanging custom exporter is waited
+for no longer). Spans dropped on the way — our queue full, the SDK processor's queue
+full, an export failed or timed out, left at shutdown — are counted as they happen in
+``lexigram_monitor_spans_dropped_total{reason}`` (see ``_otel_spans``).
+
+Exit: the SDK providers are not shut down by the SDK's own ``atexit`` hook; the backend
+registers one that first drains our tracer into the SDK processor, then shuts both
+providers down, within ``timeout`` seconds, so spans ended before a normal exit are
+exported.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import threading
+import time
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._optional import require
 from .._ratelimit import RateLimitedLogger
-from .._selfmetrics import count_failure
+from .._selfmetrics import SPANS_DROPPED, count_failure
 from .._version import __version__
 from ..config import MetricsConfig, MonitorConfig, OpenTelemetryConfig, TracingConfig
 from ..exceptions import BackendNotAvailableError
 from ..tracing import Span, SpanContext, SpanKind, Tracer
 from ._otel_instruments import METRIC_TYPES, OTelInstruments, check
-from ._otel_spans import OTEL_BACKEND_FAILURES, SdkHandOff, wrap_foreign_exporter
+from ._otel_spans import (
+    OTEL_BACKEND_FAILURES,
+    SdkHandOff,
+    guard_sdk_exporter,
+    observe_sdk_drops,
+    sdk_queue_length,
+    wrap_foreign_exporter,
+)
+from ._wiring import enable_span_export_metrics
 from .exporters.otlp import OTLPSpanExporterAdapter
 from .exporters.registry import MetricsExporterRegistry, TracingExporterRegistry
 
@@ -159,20 +181,27 @@ class OpenTelemetryBackend:
             aggregation_cardinality_limit=self.metrics_config.max_series_per_metric,
         )
         meter_provider = self._sdk_metrics.MeterProvider(
-            metric_readers=[reader], resource=resource, views=[cap]
+            metric_readers=[reader], resource=resource, views=[cap], shutdown_on_exit=False
         )
         sdk_exporter, adapter = self._make_span_exporter(
             self.tracing_exporter_registry.create_exporter(cfg)
         )
+        adapter.prepare(self.service_name)
+        guarded = guard_sdk_exporter(
+            sdk_exporter, self._sdk_trace_export, cfg.timeout, adapter.failure_cause
+        )
         processor = self._sdk_trace_export.BatchSpanProcessor(
-            sdk_exporter,
+            guarded,
             max_queue_size=max(self.tracing_config.max_queue_size, cfg.batch_size),
             schedule_delay_millis=cfg.export_interval * 1000.0,
             max_export_batch_size=cfg.batch_size,
             export_timeout_millis=cfg.timeout * 1000.0,
             meter_provider=meter_provider,
         )
-        tracer_provider = self._sdk_trace.TracerProvider(resource=resource)
+        observe_sdk_drops(processor)
+        enable_span_export_metrics()
+        # our atexit hook drains our tracer first, then shuts the SDK down
+        tracer_provider = self._sdk_trace.TracerProvider(resource=resource, shutdown_on_exit=False)
         tracer_provider.add_span_processor(processor)
         self._metric_reader = reader
         self._span_processor = processor
@@ -185,6 +214,7 @@ class OpenTelemetryBackend:
             SdkHandOff(processor.on_end, adapter.to_readable),
             config=self.tracing_config,
         )
+        _at_exit(self)
 
     def _make_reader(self, made: Any) -> Any:
         """A reader for the registry's result: a reader as is, an exporter made periodic."""
@@ -255,6 +285,24 @@ class OpenTelemetryBackend:
         if self._tracer is not None:
             self._tracer.shutdown(deadline)  # drains our queue into the SDK processor
         self._tracer_provider.shutdown()
+        left = sdk_queue_length(self._span_processor)
+        if left:  # the SDK gave up at its deadline: these spans are lost
+            count_failure(SPANS_DROPPED, "shutdown", left)
+
+    def _exit(self) -> None:
+        """At interpreter exit: flush and shut down, within ``timeout`` seconds."""
+        with self._lock:
+            if self._state != _RUNNING:
+                return
+            self._state = _STOPPED
+        deadline = self.config.timeout
+        end = time.monotonic() + deadline
+        waits = [
+            _stop_in_daemon(self._stop_traces, deadline, "traces_exit"),
+            _stop_in_daemon(self._stop_metrics, deadline, "metrics_exit"),
+        ]
+        for done in waits:
+            done.wait(max(0.0, end - time.monotonic()))
 
     def _stop_metrics(self, deadline: float) -> None:
         self._meter_provider.shutdown(timeout_millis=deadline * 1000.0)
@@ -366,6 +414,23 @@ class OpenTelemetryBackend:
         return self.tracer.start_span(name, parent_context, attributes, kind)
 
 
+_EXITING: weakref.WeakSet[OpenTelemetryBackend] = weakref.WeakSet()
+_exit_hook: list[bool] = []
+
+
+def _at_exit(backend: OpenTelemetryBackend) -> None:
+    """Flush *backend* at interpreter exit (one hook for every backend)."""
+    if not _exit_hook:
+        atexit.register(_exit_all)
+        _exit_hook.append(True)
+    _EXITING.add(backend)
+
+
+def _exit_all() -> None:
+    for backend in list(_EXITING):
+        backend._exit()
+
+
 def _guarded(
     fn: Callable[[float], None], deadline: float, what: str, done: Callable[[], None]
 ) -> None:
@@ -376,6 +441,13 @@ def _guarded(
         count_failure(OTEL_BACKEND_FAILURES, f"{what}_failed")
     finally:
         done()
+
+
+def _stop_in_daemon(fn: Callable[[float], None], deadline: float, what: str) -> threading.Event:
+    """Run ``fn(deadline)`` guarded on a daemon thread; the event is set when it ended."""
+    done = threading.Event()
+    _start_daemon(lambda: _guarded(fn, deadline, what, done.set))
+    return done
 
 
 def _start_daemon(target: Callable[[], None]) -> None:

@@ -1,12 +1,17 @@
 """Prometheus monitoring backend: scrape endpoint, Pushgateway pushes, SQL sample store.
 
+:func:`start_http_server` serves ``/metrics`` from a thread of its own, for any program,
+synchronous or not; the backend uses the same server.
+
 Everything :class:`~lexigram.monitor.config.PrometheusConfig` holds is honoured:
 
 - ``host``/``port``/``path``/``auth_token`` — :meth:`PrometheusBackend.initialize`
   serves the exposition (the same render path as ``metrics_asgi_app``) at ``path``
-  (other paths 404) with an optional bearer token. ``port=0`` picks a free port,
-  readable as :attr:`PrometheusBackend.port`. A port in use logs a warning and the
-  backend runs without a server.
+  (other paths 404) with an optional bearer token, from the server thread of
+  :class:`~._scrape_server.MetricsServer` (never the event loop: a blocked loop does not
+  delay a scrape, and the server keeps serving after the loop that started it ended).
+  ``port=0`` picks a free port, readable as :attr:`PrometheusBackend.port`. A port in
+  use logs a warning and the backend runs without a server.
 - ``enable_default_metrics`` — process/GC/platform collectors in the process registry.
 - ``pushgateway_url``/``push_interval``/``job_name`` — periodic pushes (see
   ``_pushgateway``), a final push on shutdown.
@@ -31,11 +36,11 @@ from ..metrics import MetricsCollector, get_default_collector
 from ..tracing import Span, SpanContext, Tracer, get_default_tracer
 from ._pushgateway import Pusher
 from ._recording import InstrumentTable
-from ._scrape_server import ScrapeServer
+from ._scrape_server import MetricsServer
 from ._sqlstore import DatabaseProvider, SampleStore, SQLiteProvider, validate_table_name
-from ._wiring import enable_exemplars, enable_span_export_metrics
+from ._wiring import enable_exemplars
 
-__all__ = ["DB_FLUSH_INTERVAL", "PrometheusBackend"]
+__all__ = ["DB_FLUSH_INTERVAL", "MetricsServer", "PrometheusBackend", "start_http_server"]
 
 #: Seconds between two writes of buffered samples when ``store_in_db`` is on (a full
 #: batch is written sooner).
@@ -43,6 +48,38 @@ DB_FLUSH_INTERVAL = 5.0
 _DEFAULT_PORT = 8000
 
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.backends.prometheus"))
+
+
+def start_http_server(
+    port: int,
+    addr: str = "127.0.0.1",
+    collector: MetricsCollector | None = None,
+    auth_token: str | None = None,
+    *,
+    path: str = "/metrics",
+) -> MetricsServer:
+    """Serve ``/metrics`` on *addr*:*port* from a daemon thread; return the running server.
+
+    Works from any program: a synchronous script, or an async service whose loop is
+    blocked (the server has its own thread and event loop). ``port=0`` picks a free port
+    (``server.port``); *addr* ``"0.0.0.0"`` or ``"::"`` listens on every interface.
+    *collector* None serves the process registry (every instrument of the default
+    collector, prometheus_client's default collectors); *auth_token* requires
+    ``Authorization: Bearer <token>``. Content negotiation (text 0.0.4 or OpenMetrics),
+    gzip and the token rule are those of ``metrics_asgi_app``; the server's own limits
+    (431 for heads over 16 KiB, 10 s to send a head, 64 connections, no body on ``HEAD``)
+    are in :mod:`~lexigram.monitor.backends._scrape_server`.
+
+    The handle has ``port``, ``url``, ``serving`` and ``stop(timeout=5.0)``, and is a
+    context manager (``with start_http_server(0) as server:``). The thread is a daemon:
+    it never keeps the process alive. It also counts span drops into the default
+    collector and keeps exemplars of the current span (idempotent wiring). Raises
+    ``OSError`` when the address cannot be bound (e.g. the port is in use).
+    """
+    enable_exemplars()
+    server = MetricsServer(addr, port, path, collector=collector, auth_token=auth_token)
+    server.start()
+    return server
 
 
 class PrometheusBackend:
@@ -74,7 +111,7 @@ class PrometheusBackend:
         self._tracer = tracer
         self._db_provider = db_provider
         self._owns_provider = False
-        self._server: ScrapeServer | None = None
+        self._server: MetricsServer | None = None
         self._pusher: Pusher | None = None
         self._store: SampleStore | None = None
         self._flush_task: asyncio.Task[None] | None = None
@@ -102,8 +139,13 @@ class PrometheusBackend:
 
     @property
     def serving(self) -> bool:
-        """True while the metrics HTTP server is listening."""
+        """True while the metrics HTTP server thread is listening."""
         return self.bound_port is not None
+
+    @property
+    def server(self) -> MetricsServer | None:
+        """The metrics HTTP server while it runs."""
+        return self._server
 
     @property
     def pusher(self) -> Pusher | None:
@@ -142,14 +184,13 @@ class PrometheusBackend:
         self._loop = asyncio.get_running_loop()
         set_default_metrics(cfg.enable_default_metrics)
         enable_exemplars()
-        enable_span_export_metrics()
         await self.collector.start_collection()
         if self._server is None:
-            server = ScrapeServer(
+            server = MetricsServer(
                 cfg.host, cfg.port, cfg.path, collector=self._collector, auth_token=cfg.auth_token
             )
             try:
-                await server.start()
+                server.start()
             except OSError as exc:
                 _log.warning(
                     "bind",
@@ -212,7 +253,7 @@ class PrometheusBackend:
         await self.collector.stop_collection()
         server, self._server = self._server, None
         if server is not None:
-            await server.stop()
+            await server.astop()
         pusher, self._pusher = self._pusher, None
         if pusher is not None:
             await pusher.stop(final_push=True)

@@ -35,6 +35,12 @@ request span is current, so when the exemplar source is installed (PrometheusMid
 and the memory and Prometheus backends install it; this middleware does not) its
 buckets point at the request's trace.
 
+Lifetime: at the ASGI lifespan shutdown (after the server answered its last request:
+uvicorn, and gunicorn's ``UvicornWorker``, on SIGTERM) the spans every batch processor
+still holds are exported before the shutdown completes (and, with ``backend=``, the
+SDK's queue), within each processor's ``export_timeout``. uvicorn ends on the signal it
+caught, without running ``atexit``, so this is where they are saved.
+
 Decided once at construction: with tracing disabled (``config.enabled`` false, or the
 tracer's own config disabled) every request passes through untouched. Non-HTTP scopes
 (lifespan, websocket), ``excluded_paths`` (exact, or as a prefix followed by ``/``,
@@ -45,8 +51,11 @@ flag) pass through too. Memory: at most ``max_routes`` route labels and
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -64,6 +73,7 @@ from ..protocols import (
     Send,
 )
 from ..tracing import SpanContext, SpanKind, SpanStatus, Tracer
+from ..tracing.batch import flush_all
 from ..tracing.span import CURRENT_SPAN as _CURRENT_SPAN
 from ._asgi import RouteTemplates, route_path
 from ._otel_request import read_request
@@ -162,6 +172,7 @@ class OTelMiddleware:
             observe = getattr(histogram, "observe", None)
             self._observe = observe if observe is not None else histogram.record
             self._labels = _prometheus_labels
+        self._backend = backend
         if backend is not None:
             self._otel_context = _OTelContextBridge()
         self._start_span = tracer.start_span
@@ -172,6 +183,8 @@ class OTelMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or _SCOPE_FLAG in scope:
+            if scope["type"] == "lifespan":
+                send = _flush_at_shutdown(send, self._backend)
             await self.app(scope, receive, send)
             return
         entry_root: str = scope.get("root_path") or ""
@@ -357,6 +370,42 @@ def _default_collector() -> MetricsCollectorProtocol:
     from ..metrics import get_default_collector
 
     return get_default_collector()
+
+
+def _flush_at_shutdown(send: Send, backend: OpenTelemetryBackend | None) -> Send:
+    """*send* for a lifespan scope: queued spans are exported before the shutdown ends."""
+
+    async def lifespan_send(message: Message) -> None:
+        if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            await _flush_spans(backend)
+        await send(message)
+
+    return lifespan_send
+
+
+async def _flush_spans(backend: OpenTelemetryBackend | None) -> None:
+    """Flush every batch processor (and *backend*) on a thread; the loop keeps running."""
+    loop = asyncio.get_running_loop()
+    finished = loop.create_future()
+
+    def flush() -> None:
+        try:
+            flush_all()
+            if backend is not None:
+                backend.force_flush()
+        except Exception as exc:
+            _log.warning("lifespan-flush", "flushing spans at shutdown failed: %r", exc)
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_settle, finished)
+
+    threading.Thread(target=flush, name="lexigram-monitor-span-flush", daemon=True).start()
+    await finished
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class _PassThrough(OTelMiddleware):

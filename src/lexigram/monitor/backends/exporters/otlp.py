@@ -5,6 +5,12 @@ Traces: :class:`OTLPSpanExporterAdapter` turns our ended spans into OpenTelemetr
 events, links, and a resource with ``service.name`` — and hands them to OpenTelemetry's
 ``OTLPSpanExporter`` (HTTP/protobuf by default, gRPC when ``protocol == "grpc"``).
 
+Deadlines: every export has ONE deadline of ``timeout`` seconds for the whole call, not
+per socket read. The HTTP exporters send through :func:`._otlp_session.deadline_session`,
+which cuts a collector that trickles its answer off at the deadline; gRPC calls carry a
+real gRPC deadline. A failed export names its reason in the exporter's log (timeout,
+connection refused, HTTP status) and is counted by the span processor.
+
 Endpoints: the HTTP exporters want the full signal URL. The configured endpoint may be a
 base URL (``http://collector:4318``) or already end in the signal path; the path
 ``/v1/traces`` or ``/v1/metrics`` is appended when missing (as OpenTelemetry does for
@@ -16,10 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..._failure import describe_failure
 from ..._optional import require
 from ..._version import __version__
 from ...exceptions import MonitorError
 from ...tracing.span import Span
+from ._otlp_session import deadline_session, last_failure
 
 __all__ = [
     "OTLPMetricsExporterHandler",
@@ -72,13 +80,18 @@ class OTLPSpanExporterAdapter:
     ``OTLPSpanExporter``). Spans are sent in chunks of at most *batch_size* (all at once
     when None). A result other than SUCCESS raises
     :class:`~lexigram.monitor.exceptions.MonitorError`, which the batch processor logs
-    and counts. Memory: resources are cached per service name (at most 64).
+    and counts; with the *session* the exporter sends through (the handler passes its
+    deadline session), the error names why (timeout, refused, HTTP status) and chains
+    the cause. Memory: resources are cached per service name (at most 64).
     """
 
-    def __init__(self, exporter: Any, *, batch_size: int | None = None) -> None:
+    def __init__(
+        self, exporter: Any, *, batch_size: int | None = None, session: Any = None
+    ) -> None:
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size {batch_size!r} must be >= 1")
         self.exporter = exporter
+        self.session = session
         self._batch_size = batch_size
         self._api = require("otel", "opentelemetry.trace")
         self._sdk = require("otel", "opentelemetry.sdk.trace")
@@ -91,10 +104,21 @@ class OTLPSpanExporterAdapter:
     def _resource(self, service_name: str) -> Any:
         resource = self._resources.get(service_name)
         if resource is None:
-            resource = self._resources_mod.Resource.create({"service.name": service_name})
+            resources = self._resources_mod.Resource
+            try:
+                resource = resources.create({"service.name": service_name})
+            except RuntimeError:
+                # at interpreter exit the SDK's detectors cannot get their thread pool
+                return resources({"service.name": service_name})
             if len(self._resources) < _MAX_CACHED_RESOURCES:
                 self._resources[service_name] = resource
         return resource
+
+    def prepare(self, service_name: str) -> None:
+        """Build the resource of *service_name* now, while thread pools still work (the
+        SDK detects resource attributes on one; spans first exported at interpreter exit
+        would otherwise carry only ``service.name``)."""
+        self._resource(service_name)
 
     def _context(self, trace_id: int, span_id: int, flags: int, state: Any) -> Any:
         api = self._api
@@ -158,10 +182,16 @@ class OTLPSpanExporterAdapter:
             chunk = readable[start : start + size]
             result = self.exporter.export(chunk)
             if result is not success:
+                cause = self.failure_cause()
+                why = f": {describe_failure(cause)[1]}" if cause is not None else ""
                 raise MonitorError(
                     f"{type(self.exporter).__name__} reported {getattr(result, 'name', result)} "
-                    f"for {len(chunk)} spans; check the collector endpoint and its logs"
-                )
+                    f"for {len(chunk)} spans{why}; check the collector endpoint and its logs"
+                ) from cause
+
+    def failure_cause(self) -> BaseException | None:
+        """Why the last export on this thread failed, when the session knows it."""
+        return None if self.session is None else last_failure(self.session)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Flush the wrapped exporter."""
@@ -181,7 +211,8 @@ class OTLPTracingExporterHandler:
 
     Creates an :class:`OTLPSpanExporterAdapter` around OpenTelemetry's ``OTLPSpanExporter``
     (HTTP/protobuf, or gRPC when ``protocol == "grpc"``) with the config's endpoint,
-    headers, timeout, compression, ``insecure`` (gRPC) and ``batch_size``.
+    headers, timeout (one deadline per export), compression, ``insecure`` (gRPC) and
+    ``batch_size``.
     """
 
     def can_handle(self, exporter_type: str) -> bool:
@@ -201,16 +232,19 @@ class OTLPTracingExporterHandler:
                 timeout=s["timeout"],
                 compression=grpc.Compression.Gzip if s["gzip"] else grpc.Compression.NoCompression,
             )
+            session = None
         else:
             http = require("otel", "opentelemetry.exporter.otlp.proto.http")
             module = require("otel", "opentelemetry.exporter.otlp.proto.http.trace_exporter")
+            session = deadline_session()
             exporter = module.OTLPSpanExporter(
                 endpoint=signal_endpoint(s["endpoint"], "traces"),
                 headers=s["headers"] or None,
                 timeout=s["timeout"],
                 compression=http.Compression.Gzip if s["gzip"] else http.Compression.NoCompression,
+                session=session,
             )
-        return OTLPSpanExporterAdapter(exporter, batch_size=s["batch_size"])
+        return OTLPSpanExporterAdapter(exporter, batch_size=s["batch_size"], session=session)
 
 
 class OTLPMetricsExporterHandler:
@@ -247,4 +281,5 @@ class OTLPMetricsExporterHandler:
             timeout=s["timeout"],
             compression=http.Compression.Gzip if s["gzip"] else http.Compression.NoCompression,
             max_export_batch_size=s["batch_size"],
+            session=deadline_session(),
         )

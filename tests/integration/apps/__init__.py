@@ -1,0 +1,1 @@
+"""ASGI apps the integration tests run under real servers (uvicorn, gunicorn) in subprocesses."""
