@@ -4,7 +4,8 @@ semantic-convention request attributes, in one pass over the headers.
 Header names match case-insensitively; values are decoded as latin-1. The attributes
 that depend only on the method, the connection and the ``Host``/``User-Agent``/
 ``X-Forwarded-For`` headers are built once per distinct combination and copied per
-request. Memory: at most :data:`MAX_CACHED_HOSTS` parsed ``Host`` values and
+request; every value passes the span attribute rule (checked once per cached set, the
+path and query per request). Memory: at most :data:`MAX_CACHED_HOSTS` parsed ``Host`` values and
 :data:`MAX_CACHED_BASES` attribute sets (past it, attributes are built per request).
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from ..protocols import Scope
 from ..tracing import SpanContext
+from ..tracing.attributes import Attributes
 
 __all__ = [
     "MAX_CACHED_BASES",
@@ -40,11 +42,11 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _hosts: dict[bytes, tuple[str, int | None]] = {}  # Host value -> (address, port)
 # (method, scheme, version, Host or server, peer address, User-Agent, X-Forwarded-For)
 # -> (method, span name start, attributes those determine)
-_Base = tuple[str, str, dict[str, Any]]
+_Base = tuple[str, str, Attributes]
 _bases: dict[tuple[Any, ...], _Base] = {}
 
 
-RequestInfo = tuple[str, str, "SpanContext | None", dict[str, Any]]
+RequestInfo = tuple[str, str, "SpanContext | None", Attributes]
 """``(method, method_name, parent, attributes)``: ``method`` is the
 ``http.request.method`` value (a standard method or ``_OTHER``), ``method_name`` starts
 the span name (``HTTP`` for ``_OTHER``), ``parent`` the incoming context."""
@@ -99,11 +101,13 @@ def read_request(scope: Scope) -> RequestInfo:
     root: str | None = scope.get("root_path")
     if root and not path.startswith(root):
         path = root + path  # servers predating the ASGI rule that path includes root_path
-    attributes = common.copy()
-    attributes["url.path"] = path
     query: bytes = scope.get("query_string") or b""
     if query:
-        attributes["url.query"] = redact_query(query.decode("latin-1"))
+        attributes = common.merged(
+            {"url.path": path, "url.query": redact_query(query.decode("latin-1"))}
+        )
+    else:
+        attributes = common.merged({"url.path": path})
 
     parent = None
     if traceparent is not None and not duplicated:
@@ -154,7 +158,7 @@ def _base(
         attributes["client.address"] = client
     if agent is not None:
         attributes["user_agent.original"] = agent.decode("latin-1")
-    return method, name, attributes
+    return method, name, Attributes.checked(attributes)
 
 
 def parse_host(text: str, scheme: str) -> tuple[str, int | None]:

@@ -73,6 +73,7 @@ from ..protocols import (
     Send,
 )
 from ..tracing import SpanContext, SpanKind, SpanStatus, Tracer
+from ..tracing.attributes import Attributes
 from ..tracing.batch import flush_all
 from ..tracing.span import CURRENT_SPAN as _CURRENT_SPAN
 from ._asgi import RouteTemplates, route_path
@@ -91,8 +92,8 @@ _DESCRIPTION = "Duration of HTTP server requests, in seconds."
 _SCOPE_FLAG = "lexigram.monitor.otel"
 _KEYS = ("http.request.method", "http.route", "http.response.status_code")
 _PROM_KEYS = tuple(k.replace(".", "_") for k in _KEYS)
-# attributes set after the app ran: http.route, http.response.status_code, error.type
-_LATE_ATTRIBUTES = 3
+#: (span name, duration update, response attributes) of one (method, route, status)
+_Update = tuple[str, Callable[[float], Any], Attributes]
 
 MIDDLEWARE_FAILURES = (
     "lexigram_monitor_otel_middleware_failures_total",
@@ -141,8 +142,8 @@ class OTelMiddleware:
         self._prefixes = tuple(p.rstrip("/") + "/" for p in paths if p != "/")
         self._max_routes = max_routes
         self._routes: dict[str, str] = {}
-        # (method, route, status) -> (span name, duration update of its label set)
-        self._updates: dict[tuple[str, str | None, int], tuple[str, Callable[[float], Any]]] = {}
+        # (method, route, status) -> (span name, duration update, response attributes)
+        self._updates: dict[tuple[str, str | None, int], _Update] = {}
         self._owner = app if getattr(app, "routes", None) is not None else None
         self._templates = RouteTemplates()
         self._otel_context: Any = None
@@ -176,7 +177,6 @@ class OTelMiddleware:
         if backend is not None:
             self._otel_context = _OTelContextBridge()
         self._start_span = tracer.start_span
-        self._max_attributes = _max_attributes(tracer)
         if not enabled:
             # Decided once: a disabled middleware is a plain hop to the app.
             self.__class__ = _PassThrough
@@ -196,18 +196,8 @@ class OTelMiddleware:
             return
         scope[_SCOPE_FLAG] = True
         method, name, parent, attributes = read_request(scope)
-        span = self._start_span(name, parent, None, _SERVER)
+        span = self._start_span(name, parent, attributes, _SERVER)
         recording = span.is_recording()
-        if recording:
-            # Built from known types (str, int): stored as they are while they fit the
-            # span's attribute limit, instead of validated one by one.
-            current = span.attributes
-            if len(current) + len(attributes) + _LATE_ATTRIBUTES > self._max_attributes:
-                span.set_attributes(attributes)
-            elif current:
-                current.update(attributes)
-            else:
-                span.attributes = attributes
         status = 0
 
         # A plain function returning send's awaitable: no extra coroutine per message.
@@ -248,18 +238,14 @@ class OTelMiddleware:
                     except Exception:
                         if recording:  # the span still gets its response attributes
                             span_name = name if route is None else f"{name} {route}"
-                            _finish_span(span, span_name, route, status, self._max_attributes)
+                            _finish_span(span, span_name, route, status)
                         raise
                 if recording:
-                    attributes = span.attributes
-                    if status < 500 and len(attributes) + _LATE_ATTRIBUTES <= self._max_attributes:
-                        # the common case: known-valid values stored directly, within the limit
-                        if route is not None:
-                            span.name = cached[0]
-                            attributes["http.route"] = route
-                        attributes["http.response.status_code"] = status
+                    if status < 500:
+                        span.name = cached[0]
+                        span.set_attributes(cached[2])
                     else:
-                        _finish_span(span, cached[0], route, status, self._max_attributes)
+                        _finish_span(span, cached[0], route, status)
                 cached[1](elapsed)
             except Exception as failure:
                 _log.error("record", "OTelMiddleware failed to record a request", exc_info=True)
@@ -272,11 +258,9 @@ class OTelMiddleware:
                 bridge.exit(bridged)
             span.end()
 
-    def _new_update(
-        self, key: tuple[str, str | None, int], name: str
-    ) -> tuple[str, Callable[[float], Any]]:
-        """The span name and duration update of (method, route, status), cached while
-        there is room."""
+    def _new_update(self, key: tuple[str, str | None, int], name: str) -> _Update:
+        """The span name, response attributes and duration update of (method, route,
+        status), cached while there is room."""
         method, route, status = key
         label = UNMATCHED_ROUTE if route is None else route
         if route is not None and route not in self._routes:
@@ -291,29 +275,26 @@ class OTelMiddleware:
             update = histogram.bind(labels).observe  # no label lookup per request
         else:
             update = functools.partial(_call_labelled, self._observe, labels)
-        cached = (name if route is None else f"{name} {route}", update)
+        late: dict[str, Any] = {"http.response.status_code": status}
+        if route is not None:
+            late["http.route"] = route
+        cached = (name if route is None else f"{name} {route}", update, Attributes.checked(late))
         if len(self._updates) < MAX_CACHED_LABEL_SETS:
             self._updates[key] = cached
         return cached
 
 
-def _finish_span(span: Any, span_name: str, route: str | None, status: int, limit: int) -> None:
-    """Set the response attributes on *span* the general way: past the attribute limit
-    or for a 5xx answer (status ERROR, ``error.type``)."""
-    attributes = span.attributes
-    put = (
-        attributes.__setitem__
-        if len(attributes) + _LATE_ATTRIBUTES <= limit
-        else span.set_attribute
-    )
+def _finish_span(span: Any, span_name: str, route: str | None, status: int) -> None:
+    """Set the response attributes on *span* the general way (a 5xx answer: status
+    ERROR and ``error.type``)."""
     if route is not None:
         span.name = span_name
-        put("http.route", route)
-    put("http.response.status_code", status)
+        span.set_attribute("http.route", route)
+    span.set_attribute("http.response.status_code", status)
     if status >= 500 and span.status is not SpanStatus.ERROR:
         span.set_status(SpanStatus.ERROR)  # keeps an exception's message
-        if "error.type" not in attributes:
-            put("error.type", str(status))
+        if "error.type" not in span.attributes:
+            span.set_attribute("error.type", str(status))
 
 
 def _record_error(span: Any, exc: BaseException) -> None:
@@ -347,12 +328,6 @@ def _sdk_labels(method: str, route: str, status: int) -> Mapping[str, Any]:
     if route is not UNMATCHED_ROUTE:
         labels[_KEYS[1]] = route
     return labels
-
-
-def _max_attributes(tracer: Any) -> int:
-    cfg = getattr(tracer, "config", None)
-    limit = getattr(cfg, "max_attributes", 0)
-    return limit if isinstance(limit, int) else 0
 
 
 def _tracer_enabled(tracer: Any) -> bool:

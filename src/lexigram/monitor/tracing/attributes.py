@@ -3,7 +3,11 @@
 Keys are non-empty strings; values are ``str``, ``bool``, ``int`` or ``float``, or a
 list/tuple whose items all have one of those types (stored as a tuple; subclasses such as
 ``IntEnum``/``StrEnum`` members are stored as their plain value). Anything else raises
-:class:`~lexigram.monitor.exceptions.SpanError` naming the key.
+:class:`~lexigram.monitor.exceptions.SpanError` naming the key. Every attribute a span
+keeps passes this rule, through :func:`check_attribute`: in ``Span`` construction,
+``set_attribute``, ``set_attributes``, events and links. Attributes used again and again
+(a middleware's per-route response attributes, its per-client request attributes) are
+checked once into an :class:`Attributes` and then stored without a second check.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any, TypeAlias
 
 from ..exceptions import SpanError
 
-__all__ = ["AttributeValue", "bounded_attributes", "check_attribute"]
+__all__ = ["AttributeValue", "Attributes", "bounded_attributes", "check_attribute"]
 
 AttributeValue: TypeAlias = (
     str | bool | int | float | tuple[str, ...] | tuple[bool, ...] | tuple[int, ...]
@@ -57,13 +61,46 @@ def check_attribute(key: Any, value: Any) -> AttributeValue:
     return _scalar(key, value)
 
 
+_PLAIN = frozenset((str, int, float, bool))
+
+
+class Attributes(dict[str, AttributeValue]):
+    """Attributes already checked against the rule: a span stores them without checking
+    them again. Made only by :meth:`checked` and :meth:`merged`, each a new object; a
+    span given one at construction keeps that object as its own attributes (no copy),
+    so hand each one to one span and do not change it afterwards.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def checked(cls, attributes: Mapping[str, Any]) -> Attributes:
+        """*attributes* checked one by one (``SpanError`` naming the first bad one)."""
+        made = cls()
+        for key, value in attributes.items():
+            made[key] = check_attribute(key, value)
+        return made
+
+    def merged(self, extra: Mapping[str, Any]) -> Attributes:
+        """A copy of these attributes with *extra* checked and added."""
+        made = Attributes(self)
+        for key, value in extra.items():
+            if type(value) in _PLAIN and type(key) is str and key:
+                made[key] = value  # what check_attribute returns for a plain value
+            else:
+                made[key] = check_attribute(key, value)
+        return made
+
+
 def bounded_attributes(
     attributes: Mapping[str, Any] | None, limit: int
 ) -> tuple[dict[str, AttributeValue], int]:
     """Validate *attributes*, keep the first *limit*; returns ``(kept, dropped)``."""
-    kept: dict[str, AttributeValue] = {}
     if not attributes:
-        return kept, 0
+        return {}, 0
+    if attributes.__class__ is Attributes and len(attributes) <= limit:
+        return attributes, 0
+    kept: dict[str, AttributeValue] = {}
     dropped = 0
     for key, value in attributes.items():
         checked = check_attribute(key, value)

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..defaults import DEFAULT_SPAN_LIMIT
 from ..exceptions import SpanError
-from .attributes import AttributeValue, bounded_attributes, check_attribute
+from .attributes import AttributeValue, Attributes, bounded_attributes, check_attribute
 from .propagation import EMPTY_TRACE_STATE
 from .spancontext import RandomIdGenerator, SpanContext, _make
 
@@ -208,7 +208,17 @@ class Span:
             self.dropped_attributes += 1
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
-        """Set several attributes (same rules as :meth:`set_attribute`)."""
+        """Set several attributes (same rules as :meth:`set_attribute`); checked
+        :class:`~lexigram.monitor.tracing.attributes.Attributes` within the limit are
+        stored together without a second check."""
+        attrs = self.attributes
+        if (
+            attributes.__class__ is Attributes
+            and self.end_time is None
+            and len(attrs) + len(attributes) <= self._rt.max_attributes
+        ):
+            attrs.update(attributes)
+            return
         for key, value in attributes.items():
             self.set_attribute(key, value)
 
