@@ -22,7 +22,7 @@ from typing import Any
 
 from ..defaults import DEFAULT_SPAN_LIMIT
 from ..exceptions import SpanError
-from .attributes import AttributeValue, Attributes, bounded_attributes, check_attribute
+from .attributes import Attributes, AttributeValue, bounded_attributes, check_attribute
 from .propagation import EMPTY_TRACE_STATE
 from .spancontext import RandomIdGenerator, SpanContext, _make
 
