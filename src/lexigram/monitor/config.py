@@ -32,6 +32,7 @@ from .defaults import (
     DEFAULT_SAMPLE_RATE,
     DEFAULT_SAMPLER,
     DEFAULT_SERVICE_NAME,
+    DEFAULT_MAX_SPANS,
     DEFAULT_SPAN_LIMIT,
     SamplerType,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "OpenTelemetryConfig",
     "PrometheusConfig",
     "SamplerType",
+    "StatusPageConfig",
     "TracingConfig",
     "is_secret_field",
     "mask_secrets",
@@ -161,8 +163,9 @@ class TracingConfig(BaseModel):
     parent-based roots), max_traces_per_second (rate-limiting sampler),
     propagation_formats, max_attributes, max_events, max_links (per span; excess dropped
     and counted), max_queue_size / max_export_batch_size / export_interval /
-    export_timeout (the batch span processor), max_spans (ended spans kept for
-    ``get_all_spans``).
+    export_timeout (the batch span processor), max_spans (the most recent ended sampled
+    spans kept for ``get_all_spans`` and the status page's trace view; memory grows with
+    it, about 1 KB per span with a few attributes).
     """
 
     model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
@@ -182,7 +185,7 @@ class TracingConfig(BaseModel):
     max_export_batch_size: int = Field(default=512, ge=1)
     export_interval: float = Field(default=5.0, gt=0)
     export_timeout: float = Field(default=30.0, gt=0)
-    max_spans: int = Field(default=100, ge=0)
+    max_spans: int = Field(default=DEFAULT_MAX_SPANS, ge=0)
 
     @field_validator("sample_rate")
     @classmethod
@@ -217,6 +220,48 @@ class HealthCheckConfig(BaseModel):
         if not v.startswith("/"):
             raise ValueError(f"health path {v!r} must start with '/' (e.g. '/health')")
         return v.rstrip("/") or "/"
+
+
+class StatusPageConfig(BaseModel):
+    """Configuration of the live status page (``lexigram.monitor.middleware.status``).
+
+    Attributes: enabled: serve the page (False: its path answers 404). path: where it is
+    mounted (default ``/-/monitor``). auth_token: bearer token the page and its JSON
+    require (None: the Prometheus ``auth_token``, so the page sits behind the same token
+    as ``/metrics``). refresh_interval: seconds between the browser's refreshes of the
+    sections. health_history: runs kept per health check for the history strip.
+    health_max_age: the page runs the health checks itself when its newest result is
+    older than this many seconds (0: never; it then shows the runs of the probes only).
+    traces_shown: recent and slowest traces listed. slowest_kept: slowest traces the page
+    keeps beyond the tracer's buffer while someone looks. max_routes: rows of the route
+    table. snapshot_interval: least seconds between two snapshots of the request metrics
+    (the route table's 1- and 5-minute figures come from them). max_series_shown: series
+    values shown per metric family.
+    """
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
+
+    enabled: bool = True
+    path: str = "/-/monitor"
+    auth_token: str | None = None
+    refresh_interval: float = Field(default=5.0, ge=0.5, le=3600.0)
+    health_history: int = Field(default=30, ge=1, le=1000)
+    health_max_age: float = Field(default=5.0, ge=0.0)
+    traces_shown: int = Field(default=20, ge=1, le=500)
+    slowest_kept: int = Field(default=20, ge=0, le=500)
+    max_routes: int = Field(default=200, ge=1, le=10_000)
+    snapshot_interval: float = Field(default=5.0, gt=0.0, le=60.0)
+    max_series_shown: int = Field(default=50, ge=1, le=10_000)
+
+    @field_validator("path")
+    @classmethod
+    def _validate_path(cls, v: str) -> str:
+        path = v.rstrip("/")
+        if not v.startswith("/") or not path:
+            raise ValueError(
+                f"status page path {v!r} must start with '/' and not be '/' (e.g. '/-/monitor')"
+            )
+        return path
 
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -342,7 +387,7 @@ class MonitorConfig(BaseSettings):
     """Hierarchical root configuration for Lexigram Monitor.
 
     Attributes: enabled, name (default "monitor"), backend_type (default memory), metrics,
-    tracing, health, logging, opentelemetry, prometheus, environment, debug.
+    tracing, health, logging, opentelemetry, prometheus, status_page, environment, debug.
     """
 
     model_config: ClassVar[SettingsConfigDict] = SettingsConfigDict(
@@ -361,6 +406,7 @@ class MonitorConfig(BaseSettings):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     opentelemetry: OpenTelemetryConfig = Field(default_factory=OpenTelemetryConfig)
     prometheus: PrometheusConfig = Field(default_factory=PrometheusConfig)
+    status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     environment: Environment = Environment.DEVELOPMENT
     debug: bool = False
 
@@ -499,6 +545,18 @@ class MonitorConfig(BaseSettings):
                     f"{self.health.path} serves per-check details without a token in production",
                     "warning",
                     "set LEX_MONITOR__HEALTH__AUTH_TOKEN or include_details=false",
+                )
+            )
+        if self.status_page.enabled and not (
+            self.status_page.auth_token or self.prometheus.auth_token
+        ):
+            issues.append(
+                ConfigIssue(
+                    "status_page.auth_token",
+                    f"the status page {self.status_page.path} shows health, traces and "
+                    "configuration without a token in production",
+                    "warning",
+                    "set LEX_MONITOR__STATUS_PAGE__AUTH_TOKEN (or the Prometheus token)",
                 )
             )
         full_sampling = self.tracing.sampler_type is SamplerType.ALWAYS_ON or (

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_SAMPLER",
     "DEFAULT_SAMPLE_RATE",
     "DEFAULT_SERVICE_NAME",
+    "DEFAULT_MAX_SPANS",
     "DEFAULT_SPAN_LIMIT",
     "SamplerType",
 ]
@@ -44,6 +45,10 @@ DEFAULT_SERVICE_NAME = "lexigram-service"
 #: Attributes, events and links kept per span (each; the excess is dropped and counted);
 #: ``TracingConfig.max_attributes`` / ``max_events`` / ``max_links``.
 DEFAULT_SPAN_LIMIT = 128
+
+#: Ended sampled spans a tracer keeps readable (``TracingConfig.max_spans``): enough for
+#: the status page to show whole recent traces and pick the slow ones (about 1 MB).
+DEFAULT_MAX_SPANS = 1000
 
 
 class SamplerType(StrEnum):

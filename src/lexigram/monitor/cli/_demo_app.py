@@ -5,7 +5,8 @@ are unknown: 404), ``GET /reports/slow`` (200-800 ms), ``POST /checkout`` (fails
 500 about one time in five), the probes ``/health``, ``/health/live``,
 ``/health/ready``, ``/health/startup``, the scrape endpoint ``/metrics`` and the fault
 switch ``/-/faults`` (``POST /-/faults?share=0.5`` makes half of the shop's requests
-fail with a 500; see ``_demo_faults.py``).
+fail with a 500; see ``_demo_faults.py``) and the live status page ``/-/monitor``
+(``StatusPage``; its readiness check ``payments`` fails while faults are on).
 
 An :class:`~lexigram.monitor.slo.SLOMonitor` tracks the availability SLO
 ``orders-availability`` (99 % of ``GET /orders/{order_id}`` requests not 5xx, over
@@ -35,7 +36,8 @@ from typing import IO, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..backends.memory import MemoryBackend
-from ..config import TracingConfig
+from .._version import __version__
+from ..config import MonitorConfig, StatusPageConfig, TracingConfig
 from ..health import HealthCheckCategory, HealthChecker, HealthCheckResult, HealthStatus
 from ..metrics import MetricsCollector, get_default_collector
 from ..protocols import ASGIApp
@@ -121,11 +123,15 @@ class DemoService:
     traffic: TrafficGenerator | None
     faults: FaultSwitch
     slo_monitor: SLOMonitor
+    status_page: Any = None
+    """The :class:`~lexigram.monitor.middleware.status.StatusPage` at ``/-/monitor``."""
     spans_stream: IO[str] | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
         """Flush the spans and release the span file (idempotent)."""
+        if self.status_page is not None:
+            self.status_page.close()
         self.tracer.shutdown(timeout=5.0)
         while self.closers:
             self.closers.pop()()
@@ -144,6 +150,7 @@ def build_demo(
     fault_share: float = 0.0,
     slo_period: timedelta = timedelta(days=30),
     slo_interval: float = 5.0,
+    status_page: StatusPageConfig | None = None,
 ) -> DemoService:
     """Build the demo stack.
 
@@ -152,7 +159,8 @@ def build_demo(
     no background traffic); it is started on lifespan start-up and stopped on shut-down,
     which also flushes the spans. *rng*, *sleep* and *clock* make tests deterministic.
     *fault_share* is the fault switch's initial share; the SLO monitor uses *slo_period*
-    and evaluates every *slo_interval* seconds while the app runs.
+    and evaluates every *slo_interval* seconds while the app runs. *status_page* configures
+    the status page (default ``StatusPageConfig()``: ``/-/monitor``, no token).
     """
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -160,6 +168,7 @@ def build_demo(
     from starlette.routing import Route
 
     from ..middleware import HealthCheckProvider, OTelMiddleware, PrometheusMiddleware
+    from ..middleware.status import StatusPage, mount_status_page
 
     rng = rng if rng is not None else random.Random()
     collector = collector if collector is not None else get_default_collector()
@@ -191,6 +200,16 @@ def build_demo(
         return _result("warm_up", HealthStatus.HEALTHY, f"up {uptime:.0f}s")
 
     checker.add("warm_up", warmed_up, category=HealthCheckCategory.STARTUP)
+
+    def payments() -> HealthCheckResult:
+        share = faults.share
+        if share > 0:
+            return _result(
+                "payments", HealthStatus.UNHEALTHY, f"fault switch on: {share:.0%} of requests fail"
+            )
+        return _result("payments", HealthStatus.HEALTHY, "provider reachable")
+
+    checker.add("payments", payments, category=HealthCheckCategory.READINESS)
     health = HealthCheckProvider("/health", checker=checker)
 
     async def index(request: Request) -> Response:
@@ -204,6 +223,7 @@ def build_demo(
                     "GET /metrics",
                     "GET /health/ready",
                     f"POST {FAULTS_PATH}?share=0.5",
+                    "GET /-/monitor",
                 ],
             }
         )
@@ -283,11 +303,27 @@ def build_demo(
     ]
     shop = Starlette(routes=routes, lifespan=lifespan)
     metrics = PrometheusMiddleware(shop, "/metrics", collector)
-    # Outermost, so the request span is current while the request metrics are recorded
-    # and their exemplars carry its trace id; /metrics and /health* are not traced.
-    app = OTelMiddleware(metrics, tracer=tracer, collector=collector)
+    # Outside the metrics, so the request span is current while the request metrics are
+    # recorded and their exemplars carry its trace id; /metrics and /health* are not traced.
+    traced = OTelMiddleware(metrics, tracer=tracer, collector=collector)
+    page = StatusPage(
+        collector=collector,
+        tracer=tracer,
+        checker=checker,
+        slo_monitor=slo_monitor,
+        config=MonitorConfig(
+            name=SERVICE_NAME,
+            tracing=config,
+            status_page=status_page if status_page is not None else StatusPageConfig(),
+        ),
+        service_name=SERVICE_NAME,
+        service_version=__version__,
+        clock=clock,
+    )
+    # Outermost: the page's own requests are neither traced nor counted.
+    app = mount_status_page(traced, page)
     service = DemoService(
-        app, tracer, collector, checker, database, traffic, faults, slo_monitor, spans_stream
+        app, tracer, collector, checker, database, traffic, faults, slo_monitor, page, spans_stream
     )
     service_box.append(service)
     return service

@@ -13,7 +13,8 @@ Fault switch: ``--fault-rate SHARE`` makes that share (0 to 1) of the shop's req
 fail with a 500 from the start; ``curl -X POST 'http://HOST:PORT/-/faults?share=0.5'``
 changes it while the demo runs (``share=0`` turns faults off). The in-process SLO
 ``orders-availability`` (99 % over ``--slo-period``, default 30d) shows the burn in the
-``lexigram_slo_*`` gauges of ``/metrics``.
+``lexigram_slo_*`` gauges of ``/metrics`` and on the status page ``/-/monitor``,
+whose URL the banner prints first.
 """
 
 from __future__ import annotations
@@ -184,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
 def demo_urls(base: str) -> list[tuple[str, str]]:
     """(URL, what it shows) for the banner."""
     return [
+        (f"{base}/-/monitor", "live status page: health, SLOs, routes, traces, metrics"),
         (f"{base}/", "index of the demo shop"),
         (f"{base}/orders/7", "an order (route template /orders/{order_id})"),
         (f"{base}/reports/slow", "a slow report (200-800 ms)"),

@@ -435,6 +435,22 @@ class MultiProcess:
                 return values
         return None
 
+    def live_workers(self) -> list[int]:
+        """Pids of the live worker processes writing this service's directory (this
+        process included), ascending; empty when the directory cannot be read. Reads
+        the directory listing only, without its lock."""
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return []
+        boot = boot_id()
+        pids: set[int] = set()
+        for name in names:
+            parsed = parse_worker_file_name(name)
+            if parsed is not None and _live(name, boot):
+                pids.add(parsed[0])
+        return sorted(pids)
+
     def compact(self) -> None:
         """Fold the dead workers' files into the archive now (scrapes do it too)."""
         with _locked(self.directory):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._clock import SYSTEM_CLOCK, Clock
-from ..defaults import DEFAULT_SERVICE_NAME
+from ..defaults import DEFAULT_MAX_SPANS, DEFAULT_SERVICE_NAME
 from ..protocols import SpanExporter
 from .span import CURRENT_SPAN, Span
 from .tracer import Tracer
@@ -14,9 +14,6 @@ if TYPE_CHECKING:
     from ..config import TracingConfig
 
 __all__ = ["DEFAULT_MAX_SPANS", "InMemoryTraceProvider"]
-
-#: Ended spans an :class:`InMemoryTraceProvider` keeps by default.
-DEFAULT_MAX_SPANS = 1000
 
 
 class InMemoryTraceProvider:

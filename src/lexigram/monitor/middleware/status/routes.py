@@ -1,0 +1,294 @@
+"""The route table: request rate, error share and p50/p95/p99 per route over 1 and 5 minutes.
+
+Computed from the library's own request metrics, read through the snapshot API:
+``http_request_duration_seconds{method,route}`` with ``http_requests_total{method,route,
+status}`` (``PrometheusMiddleware``), else ``http_server_request_duration{
+http_request_method,http_route,http_response_status_code}`` (``OTelMiddleware``), with
+the collector's metric-name prefix. Other labels (default labels) are summed over.
+
+**Sampling.** No timer runs: :meth:`RouteStats.table` reads the histograms when it is
+asked (a page view or a JSON request) and keeps that reading in a ring when at least
+``snapshot_interval`` seconds passed since the last kept one. A window's figures are the
+difference between now and the newest kept reading at least a window old; while there is
+none, a series created inside the window counts from zero (exact: it had no requests
+before), and an older one from the oldest kept reading (``covered`` then says how many
+seconds the figures span). So polling costs nothing while nobody looks, and the first
+view already shows figures.
+
+**Quantiles** are interpolated inside the bucket the rank falls in, as Prometheus'
+``histogram_quantile`` does (the ``+Inf`` bucket answers its lower bound). Every figure
+carries the trace id of an exemplar where one was kept inside the window: the latest of
+the route for the rate, of a 5xx series for the error share, of the quantile's bucket
+for p50/p95/p99.
+
+Memory: at most ``ceil(300 / snapshot_interval) + 2`` readings, each one entry per
+(method, route) series of the duration histogram (bounded by its series cap) holding its
+bucket counts.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["WINDOWS", "RouteCounts", "RouteStats", "quantile", "read_routes", "sort_rows"]
+
+#: The windows of the table: label and seconds.
+WINDOWS: tuple[tuple[str, float], ...] = (("1m", 60.0), ("5m", 300.0))
+QUANTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+
+# (duration histogram, method label, route label, status label, request counter)
+_LAYOUTS: tuple[tuple[str, str, str, str, str | None], ...] = (
+    ("http_request_duration_seconds", "method", "route", "status", "http_requests_total"),
+    (
+        "http_server_request_duration",
+        "http_request_method",
+        "http_route",
+        "http_response_status_code",
+        None,
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteCounts:
+    """The cumulative counts of one (method, route) at one reading."""
+
+    count: float
+    errors: float
+    bounds: tuple[float, ...]
+    buckets: tuple[float, ...]
+    created: float
+    exemplars: tuple[Any, ...] = ()
+    """Latest exemplar per bucket (``metrics.snapshot.Exemplar`` or None)."""
+    error_exemplar: Any = None
+
+
+Reading = dict[tuple[str, str], RouteCounts]
+
+
+def _index(names: Sequence[str], wanted: str) -> int:
+    try:
+        return names.index(wanted)
+    except ValueError:
+        return -1
+
+
+def _latest(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return b if b.timestamp > a.timestamp else a
+
+
+def read_routes(instruments: Iterable[Any], prefix: str = "") -> Reading:
+    """The counts per (method, route) from *instruments* (objects with ``name``, ``kind``
+    and ``collect()``); empty when no request metrics are there."""
+    by_name = {getattr(i, "name", None): i for i in instruments}
+    for hist_name, method_l, route_l, status_l, counter_name in _LAYOUTS:
+        histogram = by_name.get(_prefixed(prefix, hist_name))
+        if histogram is None or getattr(histogram, "kind", None) != "histogram":
+            continue
+        counter = by_name.get(_prefixed(prefix, counter_name)) if counter_name else None
+        return _read(histogram, counter, method_l, route_l, status_l)
+    return {}
+
+
+def _prefixed(prefix: str, name: str | None) -> str | None:
+    if name is None or not prefix or name.startswith(prefix + "_"):
+        return name
+    return f"{prefix}_{name}"
+
+
+def _read(histogram: Any, counter: Any, method_l: str, route_l: str, status_l: str) -> Reading:
+    acc: dict[tuple[str, str], list[Any]] = {}
+    for snap in histogram.collect():
+        names = snap.label_names
+        values = snap.label_values
+        m, r, s = _index(names, method_l), _index(names, route_l), _index(names, status_l)
+        key = (values[m] if m >= 0 else "", values[r] if r >= 0 else "")
+        failed = s >= 0 and values[s].startswith("5")
+        entry = acc.get(key)
+        if entry is None:
+            # count, errors, bounds, buckets, created, exemplars, error exemplar
+            size = len(snap.bounds)
+            entry = [0, 0, snap.bounds, [0] * size, snap.created, [None] * size, None]
+            acc[key] = entry
+        entry[0] += snap.count
+        buckets = entry[3]
+        for i, c in enumerate(snap.counts):
+            buckets[i] += c
+        entry[4] = min(entry[4], snap.created)
+        if snap.exemplars:
+            kept = entry[5]
+            for i, ex in enumerate(snap.exemplars):
+                if ex is not None:
+                    kept[i] = _latest(kept[i], ex)
+        if failed:
+            entry[1] += snap.count
+            for ex in snap.exemplars:
+                if ex is not None:
+                    entry[6] = _latest(entry[6], ex)
+    if counter is not None:
+        for snap in counter.collect():
+            names = snap.label_names
+            values = snap.label_values
+            s = _index(names, status_l)
+            if s < 0 or not values[s].startswith("5"):
+                continue
+            m, r = _index(names, method_l), _index(names, route_l)
+            entry = acc.get((values[m] if m >= 0 else "", values[r] if r >= 0 else ""))
+            if entry is not None:
+                entry[1] += snap.value
+                entry[6] = _latest(entry[6], snap.exemplar)
+    return {
+        key: RouteCounts(e[0], e[1], e[2], tuple(e[3]), e[4], tuple(e[5]), e[6])
+        for key, e in acc.items()
+    }
+
+
+def quantile(q: float, bounds: Sequence[float], counts: Sequence[float]) -> tuple[float, int] | None:
+    """``(value, bucket index)`` of quantile *q* of cumulative bucket *counts*, None
+    without observations; interpolated inside the bucket like ``histogram_quantile``."""
+    total = counts[-1] if counts else 0
+    if total <= 0:
+        return None
+    rank = q * total
+    previous = 0.0
+    for i, cumulative in enumerate(counts):
+        if cumulative >= rank and cumulative > 0:
+            upper = bounds[i]
+            lower = bounds[i - 1] if i > 0 else min(0.0, upper)
+            if math.isinf(upper):
+                return (lower if i > 0 else 0.0), i
+            inside = cumulative - previous
+            share = (rank - previous) / inside if inside > 0 else 1.0
+            return lower + (upper - lower) * share, i
+        previous = cumulative
+    return bounds[-2] if len(bounds) > 1 else 0.0, len(bounds) - 1
+
+
+def _trace(exemplar: Any, since: float) -> str | None:
+    if exemplar is None or exemplar.timestamp < since:
+        return None
+    return str(exemplar.trace_id)
+
+
+class RouteStats:
+    """The bounded ring of request-metric readings behind the route table; thread safe.
+
+    *read* returns the current :data:`Reading`; *clock* gives wall-clock seconds.
+    """
+
+    def __init__(self, read: Any, clock: Any, *, snapshot_interval: float = 5.0) -> None:
+        if not snapshot_interval > 0:
+            raise ValueError(f"snapshot_interval={snapshot_interval!r} must be > 0 seconds")
+        self._read = read
+        self._clock = clock
+        self._interval = snapshot_interval
+        longest = max(seconds for _, seconds in WINDOWS)
+        self._ring: deque[tuple[float, Reading]] = deque(
+            maxlen=math.ceil(longest / snapshot_interval) + 2
+        )
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._ring)
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per (method, route): for each window its ``rate`` (requests/s),
+        ``errors`` (5xx share, None without requests), ``p50``/``p95``/``p99`` (seconds,
+        None without requests), ``requests``, ``covered`` (seconds) and ``traces`` (an
+        exemplar trace id per figure, None where none); takes a reading now."""
+        now = self._clock.time()
+        current = self._read()
+        with self._lock:
+            history = list(self._ring)
+            if not history or now - history[-1][0] >= self._interval:
+                self._ring.append((now, current))
+        rows = []
+        for key, counts in current.items():
+            row: dict[str, Any] = {"method": key[0], "route": key[1]}
+            for label, seconds in WINDOWS:
+                row[label] = _window(counts, key, history, now, seconds)
+            rows.append(row)
+        return rows
+
+
+def _base(
+    history: Sequence[tuple[float, Reading]], now: float, seconds: float
+) -> tuple[float, Reading] | None:
+    chosen = None
+    for entry in history:
+        if entry[0] <= now - seconds:
+            chosen = entry
+        else:
+            break
+    return chosen
+
+
+def _window(
+    counts: RouteCounts,
+    key: tuple[str, str],
+    history: Sequence[tuple[float, Reading]],
+    now: float,
+    seconds: float,
+) -> dict[str, Any]:
+    old = _base(history, now, seconds)
+    previous: RouteCounts | None = None
+    if old is not None:
+        start, previous = old[0], old[1].get(key)
+    elif counts.created >= now - seconds:
+        start = now - seconds
+    elif history:
+        start, previous = history[0][0], history[0][1].get(key)
+    else:
+        start = counts.created
+    if previous is not None and (
+        previous.bounds != counts.bounds or previous.count > counts.count
+    ):
+        previous = None  # reset or re-bucketed: count from zero
+    requests = counts.count - (previous.count if previous else 0)
+    errors = counts.errors - (previous.errors if previous else 0)
+    buckets: Sequence[float] = counts.buckets
+    if previous is not None:
+        buckets = [a - b for a, b in zip(counts.buckets, previous.buckets, strict=True)]
+    covered = max(now - start, 1e-9)
+    out: dict[str, Any] = {
+        "requests": requests,
+        "covered": round(covered, 3),
+        "rate": requests / covered,
+        "errors": (errors / requests) if requests > 0 else None,
+    }
+    latest = None
+    for ex in counts.exemplars:
+        latest = _latest(latest, ex)
+    traces: dict[str, str | None] = {
+        "rate": _trace(latest, start),
+        "errors": _trace(counts.error_exemplar, start),
+    }
+    for label, q in QUANTILES:
+        found = quantile(q, counts.bounds, buckets)
+        out[label] = None if found is None else found[0]
+        ex = counts.exemplars[found[1]] if found is not None and counts.exemplars else None
+        traces[label] = _trace(ex, start)
+    out["traces"] = traces
+    return out
+
+
+def sort_rows(
+    rows: list[dict[str, Any]], key: str, descending: bool, window: str = "1m"
+) -> list[dict[str, Any]]:
+    """*rows* sorted by ``route``/``method`` or by a figure of *window* (missing last)."""
+    if key in ("route", "method"):
+        return sorted(rows, key=lambda r: (r[key], r["method"]), reverse=descending)
+
+    present = [r for r in rows if r[window].get(key) is not None]
+    missing = [r for r in rows if r[window].get(key) is None]
+    present.sort(key=lambda r: float(r[window][key]), reverse=descending)
+    return present + missing

@@ -1,0 +1,235 @@
+"""The data of the overview, SLO, metrics and configuration sections, as JSON holds it.
+
+Each function returns plain dicts and lists (str, numbers, bools, None); infinite
+numbers become the strings ``"inf"`` / ``"-inf"``, NaN becomes None.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ...config import MonitorConfig, mask_secrets, resolve_environment
+
+__all__ = [
+    "config_section",
+    "metrics_section",
+    "number",
+    "overview",
+    "process_start",
+    "slo_section",
+]
+
+
+def number(value: Any) -> Any:
+    """*value* for JSON: None for None and NaN, ``"inf"``/``"-inf"`` for infinities."""
+    if value is None:
+        return None
+    value = float(value)
+    if math.isnan(value):
+        return None
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def process_start(now: float) -> float:
+    """Wall-clock start of this process from ``/proc`` (Linux), else *now*."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        ticks = int(fields[19])
+        with open("/proc/stat", "rb") as system:
+            for line in system:
+                if line.startswith(b"btime "):
+                    return int(line.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        pass
+    return now
+
+
+def overview(
+    config: MonitorConfig,
+    collector: Any,
+    *,
+    service_name: str,
+    service_version: str | None,
+    started: float,
+    now: float,
+) -> dict[str, Any]:
+    """Service name and version, uptime, backend, multi-process mode and environment."""
+    from ..._version import __version__
+
+    multiprocess = getattr(collector, "multiprocess", None)
+    workers = len(multiprocess.live_workers()) if multiprocess is not None else 1
+    try:
+        environment = resolve_environment(None, config.environment).value
+    except ValueError:
+        environment = config.environment.value
+    return {
+        "service": service_name,
+        "version": service_version,
+        "library_version": __version__,
+        "started_at": started,
+        "uptime_seconds": round(max(now - started, 0.0), 3),
+        "backend": config.backend_type.value,
+        "multiprocess": multiprocess is not None,
+        "workers": workers,
+        "pid": os.getpid(),
+        "environment": environment,
+        "now": now,
+    }
+
+
+def _describe(objective: Any) -> str:
+    """One line saying what the SLI of *objective* counts."""
+    sli = getattr(objective, "sli", None)
+    if sli is None:  # a latency SLO
+        return (
+            f"p{objective.percentile:g} of {objective.metric} at most "
+            f"{objective.threshold_ms:g} ms over {objective.window}"
+        )
+    route = getattr(sli, "route", None)
+    metric = getattr(sli, "metric", None)
+    if metric is not None:
+        where = route if route else "every route"
+        failed = str(sli.error_status).replace(".", "x")
+        return f"requests to {where} not answered {failed} ({metric})"
+    histogram = getattr(sli, "histogram", None)
+    if histogram is not None:
+        return f"{histogram} at most {sli.threshold:g}"
+    return type(sli).__name__
+
+
+def slo_section(monitor: Any) -> dict[str, Any]:
+    """Every objective of *monitor* (an ``SLOMonitor``): objective, SLI, budget left,
+    burn rates per window and window pair, page/ticket state."""
+    if monitor is None:
+        return {"configured": False, "slos": []}
+    objectives = monitor.objectives
+    slos = []
+    for status in monitor.status():
+        objective = objectives.get(status.name)
+        slos.append(
+            {
+                "name": status.name,
+                "kind": status.kind,
+                "description": getattr(objective, "description", "") or "",
+                "sli_text": _describe(objective) if objective is not None else "",
+                "objective": status.objective,
+                "period_seconds": status.period.total_seconds(),
+                "sli": number(status.sli),
+                "error_budget_remaining": number(status.error_budget_remaining),
+                "events": number(status.events),
+                "page": status.page,
+                "ticket": status.ticket,
+                "burn_rates": {k: number(v) for k, v in status.burn_rates.items()},
+                "pairs": [
+                    {
+                        "kind": p.kind,
+                        "severity": p.severity,
+                        "long": _duration(p.long.total_seconds()),
+                        "short": _duration(p.short.total_seconds()),
+                        "factor": number(p.factor),
+                        "long_burn_rate": number(p.long_burn_rate),
+                        "short_burn_rate": number(p.short_burn_rate),
+                        "firing": p.firing,
+                    }
+                    for p in status.pairs
+                ],
+                "evaluated_at": status.evaluated_at.timestamp(),
+            }
+        )
+    return {"configured": True, "slos": slos}
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _values(kind: str, snap: Any) -> dict[str, Any]:
+    if kind in ("counter", "gauge"):
+        return {"value": number(snap.value)}
+    out = {"count": snap.count, "sum": number(snap.sum)}
+    if kind == "summary":
+        out["quantiles"] = {f"{q:g}": number(v) for q, v in snap.quantiles}
+    return out
+
+
+def metrics_section(
+    instruments: Iterable[Any], *, filter_text: str = "", max_series: int = 50
+) -> dict[str, Any]:
+    """Every metric family (name, type, help, series count) with the values of at most
+    *max_series* series each; *filter_text* keeps families whose name or help contains
+    it (case-insensitive)."""
+    needle = filter_text.strip().lower()
+    families = []
+    total = 0
+    for instrument in sorted(instruments, key=lambda i: str(getattr(i, "name", ""))):
+        kind = getattr(instrument, "kind", None)
+        name = str(getattr(instrument, "name", ""))
+        if kind is None:
+            continue
+        description = str(getattr(instrument, "description", "") or "")
+        snaps = instrument.collect()
+        total += len(snaps)
+        if needle and needle not in name.lower() and needle not in description.lower():
+            continue
+        families.append(
+            {
+                "name": name,
+                "type": kind,
+                "help": description,
+                "series_count": len(snaps),
+                "series": [
+                    {
+                        "labels": dict(zip(s.label_names, s.label_values, strict=False)),
+                        **_values(kind, s),
+                    }
+                    for s in snaps[:max_series]
+                ],
+            }
+        )
+    return {"families": families, "series_total": total, "filter": filter_text}
+
+
+def config_section(config: MonitorConfig) -> dict[str, Any]:
+    """The effective configuration with secrets masked, and the findings of
+    ``validate_for_environment`` for the resolved environment."""
+    try:
+        issues = config.validate_for_environment()
+    except ValueError as exc:  # LEX_ENV names no environment
+        issues = []
+        problem = str(exc)
+    else:
+        problem = ""
+    findings: list[Mapping[str, Any]] = [
+        {
+            "field": i.field,
+            "severity": i.severity,
+            "message": i.message,
+            "suggestion": i.suggestion,
+        }
+        for i in issues
+    ]
+    if problem:
+        findings.append(
+            {"field": "environment", "severity": "error", "message": problem, "suggestion": ""}
+        )
+    return {"settings": _flatten(mask_secrets(config)), "findings": findings}
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.extend(_flatten(value, path + "."))
+        else:
+            out.append([path, value])
+    return out
