@@ -102,9 +102,7 @@ class Page:
         self.tab = self.context.new_page()
         self.errors: list[str] = []
         self.dialogs: list[str] = []
-        self.tab.on(
-            "console", lambda m: self.errors.append(m.text) if m.type == "error" else None
-        )
+        self.tab.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.tab.on("pageerror", lambda e: self.errors.append(str(e)))
 
         def on_dialog(dialog: Any) -> None:
@@ -163,12 +161,16 @@ def test_every_section_renders_real_data(page: Page, demo: tuple[DemoService, st
     tab = page.tab
     assert page.response.status == 200
     overview = tab.locator("[data-section=overview]").inner_text()
-    assert "lexigram-demo" in overview and "memory" in overview and "development" in overview
+    assert "lexigram-demo" in overview
+    assert "memory" in overview
+    assert "development" in overview
     groups = tab.locator("[data-section=health] .groups").inner_text()
     assert all(g in groups for g in ("liveness", "readiness", "startup"))
     checks = tab.locator("[data-section=health] tr[data-check]")
     assert checks.count() == 4  # database, event_loop, warm_up, payments
-    assert tab.locator("[data-section=slos] article[data-slo=orders-availability] meter").count() == 1
+    assert (
+        tab.locator("[data-section=slos] article[data-slo=orders-availability] meter").count() == 1
+    )
     orders = tab.locator('[data-section=routes] tr[data-route="/orders/{order_id}"]')
     assert orders.count() >= 1
     assert orders.first.locator("a[data-trace]").count() >= 1  # figures link to exemplars
@@ -199,11 +201,13 @@ def test_route_table_updates_without_reload(page: Page, demo: tuple[DemoService,
         assert httpx.get(f"{url}/-/faults", trust_env=False).status_code == 200
     page.after_refreshes(2)
     assert row.count() == 1
-    assert row.locator("td").nth(2).inner_text() != "–"  # a rate over the last minute
+    assert row.locator("td").nth(2).inner_text() != "\u2013"  # a rate over the last minute
     assert page.not_reloaded()
 
 
-def test_clicking_a_slow_trace_shows_its_waterfall(page: Page, demo: tuple[DemoService, str]) -> None:
+def test_clicking_a_slow_trace_shows_its_waterfall(
+    page: Page, demo: tuple[DemoService, str]
+) -> None:
     """The slowest trace opens in place as a waterfall with one row per buffered span
     of that trace."""
     service, _ = demo
@@ -288,7 +292,14 @@ def test_without_the_token_the_page_and_its_json_answer_401(
     """No token, or a wrong one: 401 with a Bearer challenge for the page, its JSON and
     its assets; the browser gets the same."""
     _, url = demo
-    for path in ("", "/", "/api/health", "/api/routes", "/static/status.js", "/trace?id=" + "a" * 32):
+    for path in (
+        "",
+        "/",
+        "/api/health",
+        "/api/routes",
+        "/static/status.js",
+        "/trace?id=" + "a" * 32,
+    ):
         bare = httpx.get(f"{url}/-/monitor{path}", trust_env=False)
         assert bare.status_code == 401, path
         assert bare.headers["www-authenticate"].startswith("Bearer")
@@ -299,7 +310,8 @@ def test_without_the_token_the_page_and_its_json_answer_401(
     context = browser.new_context()
     try:
         response = context.new_page().goto(f"{url}/-/monitor")
-        assert response is not None and response.status == 401
+        assert response is not None
+        assert response.status == 401
     finally:
         context.close()
 

@@ -167,7 +167,7 @@ async def test_health_endpoints_reflect_the_checks() -> None:
     assert started.status_code == 200
     assert ready.status_code in (200, 207, 503)
     assert "database" in ready.json()["checks"]
-    assert set(everything.json()["checks"]) == {"database", "event_loop", "warm_up"}
+    assert set(everything.json()["checks"]) == {"database", "event_loop", "warm_up", "payments"}
 
 
 async def test_spans_are_written_as_json_lines_on_shutdown() -> None:

@@ -35,8 +35,8 @@ from datetime import timedelta
 from typing import IO, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
-from ..backends.memory import MemoryBackend
 from .._version import __version__
+from ..backends.memory import MemoryBackend
 from ..config import MonitorConfig, StatusPageConfig, TracingConfig
 from ..health import HealthCheckCategory, HealthChecker, HealthCheckResult, HealthStatus
 from ..metrics import MetricsCollector, get_default_collector

@@ -58,10 +58,11 @@ class Tracer:
     configured from *config* (``max_queue_size``, ``max_export_batch_size``,
     ``export_interval``, ``export_timeout``); None exports nothing. The last *max_spans*
     ended sampled spans (default ``config.max_spans``, 1,000) stay readable through
-    :meth:`get_all_spans` (the status page's trace view reads them): a ring, so memory
-    is bounded by *max_spans* spans, each holding at most ``config.max_attributes``
-    attributes, ``max_events`` events and ``max_links`` links; keeping a span costs one
-    ``deque.append`` whatever the size. *sampler* overrides the one built from ``config.sampler_type``.
+    :meth:`get_all_spans` (the status page's trace view reads them): a ring, so
+    memory is bounded by *max_spans* spans, each holding at most
+    ``config.max_attributes`` attributes, ``max_events`` events and ``max_links`` links;
+    keeping a span costs one ``deque.append`` whatever the size. *sampler* overrides the
+    one built from ``config.sampler_type``.
     With ``config.enabled`` false every span is non-recording, but incoming trace ids and
     sampled flags still propagate. ``config.propagation_formats`` without ``"tracecontext"``
     turns inject/extract into no-ops. *clock* and *id_generator* are injectable for tests.

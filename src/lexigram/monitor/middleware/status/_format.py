@@ -10,7 +10,12 @@ import html
 import time
 from typing import Any
 
-__all__ = ["attr", "clock", "duration", "esc", "ms", "percent", "rate", "seconds"]
+#: Shown where there is no value (an en dash).
+NONE = "\u2013"
+#: The burn-rate multiplication sign.
+TIMES = "\u00d7"
+
+__all__ = ["NONE", "TIMES", "attr", "clock", "duration", "esc", "ms", "percent", "rate", "seconds"]
 
 
 def esc(value: Any) -> str:
@@ -24,9 +29,9 @@ def attr(name: str, value: Any) -> str:
 
 
 def ms(value: Any) -> str:
-    """Milliseconds: ``0.42 ms``, ``12.3 ms``, ``123 ms``, ``1.23 s``; ``–`` for None."""
+    """Milliseconds: ``0.42 ms``, ``12.3 ms``, ``123 ms``, ``1.23 s``; a dash for None."""
     if value is None or isinstance(value, str):
-        return "–" if value is None else value
+        return NONE if value is None else value
     v = float(value)
     if v >= 1000:
         return f"{v / 1000:.2f} s"
@@ -39,30 +44,30 @@ def ms(value: Any) -> str:
 
 def seconds(value: Any) -> str:
     """Seconds shown as :func:`ms` does."""
-    return "–" if value is None else ms(float(value) * 1000.0)
+    return NONE if value is None else ms(float(value) * 1000.0)
 
 
 def rate(value: Any) -> str:
     """Requests per second: ``4.20/s``."""
     if value is None:
-        return "–"
+        return NONE
     v = float(value)
     return f"{v:.0f}/s" if v >= 100 else f"{v:.2f}/s"
 
 
 def percent(value: Any, digits: int = 1) -> str:
-    """A share as ``12.5%``; ``–`` for None, the string itself for ``"inf"``."""
+    """A share as ``12.5%``; a dash for None, the string itself for ``"inf"``."""
     if value is None:
-        return "–"
+        return NONE
     if isinstance(value, str):
         return "∞" if value == "inf" else value
     return f"{float(value) * 100:.{digits}f}%"
 
 
 def clock(timestamp: Any) -> str:
-    """A wall-clock time as ``HH:MM:SS`` UTC; ``–`` for None."""
+    """A wall-clock time as ``HH:MM:SS`` UTC; a dash for None."""
     if timestamp is None:
-        return "–"
+        return NONE
     return time.strftime("%H:%M:%S", time.gmtime(float(timestamp)))
 
 

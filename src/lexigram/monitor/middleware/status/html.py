@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._format import attr, clock, duration, esc, ms, percent, rate, seconds
+from ._format import NONE, TIMES, attr, clock, duration, esc, ms, percent, rate, seconds
 from .routes import QUANTILES, WINDOWS
 
 __all__ = ["SECTIONS", "render_page", "render_section", "render_trace_page"]
@@ -40,7 +40,7 @@ def _head(title: str, base: str, assets: str) -> str:
         f"<title>{esc(title)}</title>"
         '<link rel="icon" href="data:,">'
         f'<link rel="stylesheet"{attr("href", f"{base}/static/status.css?v={assets}")}>'
-        f'<script defer{attr("src", f"{base}/static/status.js?v={assets}")}></script>'
+        f"<script defer{attr('src', f'{base}/static/status.js?v={assets}')}></script>"
         "</head>"
     )
 
@@ -53,7 +53,7 @@ def render_page(
     nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title in SECTIONS)
     parts = [
         _head(f"{service} · status", base, assets),
-        f'<body{attr("data-base", base)}{attr("data-refresh", f"{refresh:g}")}>',
+        f"<body{attr('data-base', base)}{attr('data-refresh', f'{refresh:g}')}>",
         f'<header class="top"><h1>{esc(service)}</h1><nav>{nav}</nav>'
         f'<p class="muted" id="updated">rendered {esc(clock(data["overview"]["now"]))} UTC'
         "</p></header><main>",
@@ -107,7 +107,7 @@ def _overview(d: Mapping[str, Any]) -> str:
     return _facts(
         [
             ("Service", d["service"]),
-            ("Version", d["version"] or "–"),
+            ("Version", d["version"] or NONE),
             ("Uptime", duration(d["uptime_seconds"])),
             ("Backend", d["backend"]),
             ("Multi-process", mode),
@@ -125,7 +125,7 @@ def _badge(status: Any) -> str:
 
 def _health(d: Mapping[str, Any]) -> str:
     groups = "".join(
-        f'<li>{esc(g["name"])} {_badge(g["status"])}</li>' for g in d.get("groups", ())
+        f"<li>{esc(g['name'])} {_badge(g['status'])}</li>" for g in d.get("groups", ())
     )
     rows = []
     for c in d.get("checks", ()):
@@ -135,10 +135,10 @@ def _health(d: Mapping[str, Any]) -> str:
         )
         rows.append(
             f'<tr class="row-{esc(c["status"])}"{attr("data-check", c["name"])}>'
-            f'<td>{esc(c["name"])}</td><td>{esc(c["category"] or "–")}</td>'
+            f"<td>{esc(c['name'])}</td><td>{esc(c['category'] or NONE)}</td>"
             f'<td class="status">{_badge(c["status"])}</td>'
             f'<td class="num">{ms(c["latency_ms"])}</td><td>{esc(c["message"])}</td>'
-            f"<td>{clock(c['changed_at'])}</td><td><span class=\"strip\">{strip}</span></td></tr>"
+            f'<td>{clock(c["changed_at"])}</td><td><span class="strip">{strip}</span></td></tr>'
         )
     if not rows:
         table = '<p class="muted">No health check has run yet.</p>'
@@ -146,7 +146,7 @@ def _health(d: Mapping[str, Any]) -> str:
         table = (
             '<div class="scroll"><table class="health"><thead><tr><th>Check</th><th>Group</th>'
             "<th>Status</th><th>Latency</th><th>Last message</th><th>Since (UTC)</th>"
-            f'<th>Last {esc(d.get("history_size", ""))} runs</th></tr></thead>'
+            f"<th>Last {esc(d.get('history_size', ''))} runs</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>"
         )
     return f'{_error(d)}<ul class="groups">{groups}</ul>{table}'
@@ -173,24 +173,24 @@ def _slos(d: Mapping[str, Any]) -> str:
             f'<td>{esc(p["long"])} / {esc(p["short"])}</td><td class="num">{_burn(p["factor"])}'
             f'</td><td class="num">{_burn(p["long_burn_rate"])}</td>'
             f'<td class="num">{_burn(p["short_burn_rate"])}</td>'
-            f'<td>{"firing" if p["firing"] else "ok"}</td></tr>'
+            f"<td>{'firing' if p['firing'] else 'ok'}</td></tr>"
             for p in s["pairs"]
         )
         cards.append(
             f'<article class="slo"{attr("data-slo", s["name"])}><h3>{esc(s["name"])} '
-            f'{"".join(alerts) or _badge("ok")}</h3>'
+            f"{''.join(alerts) or _badge('ok')}</h3>"
             f'<p class="muted">{esc(s["description"])}</p>'
             + _facts(
                 [
                     ("Objective", percent(s["objective"], 2)),
                     ("SLI", percent(s["sli"], 3)),
                     ("SLI counts", s["sli_text"]),
-                    ("Events", "–" if s["events"] is None else f"{s['events']:g}"),
+                    ("Events", NONE if s["events"] is None else f"{s['events']:g}"),
                 ]
             )
             + f'<p class="budget">Error budget left: <strong>{percent(budget)}</strong> '
             f'<meter min="0" max="1" low="0.25" high="0.5" optimum="1"'
-            f'{attr("value", f"{value:.4f}")}>{percent(budget)}</meter></p>'
+            f"{attr('value', f'{value:.4f}')}>{percent(budget)}</meter></p>"
             '<div class="scroll"><table class="pairs"><thead><tr><th>Alert</th>'
             "<th>Windows</th><th>Fires at</th><th>Long burn</th><th>Short burn</th>"
             f"<th>State</th></tr></thead><tbody>{pairs}</tbody></table></div></article>"
@@ -200,10 +200,10 @@ def _slos(d: Mapping[str, Any]) -> str:
 
 def _burn(value: Any) -> str:
     if value is None:
-        return "–"
+        return NONE
     if isinstance(value, str):
         return "∞" if value == "inf" else esc(value)
-    return f"{value:.2f}×"
+    return f"{value:.2f}{TIMES}"
 
 
 def _figure(window: Mapping[str, Any], key: str, base: str) -> str:
@@ -213,7 +213,7 @@ def _figure(window: Mapping[str, Any], key: str, base: str) -> str:
     if trace is None:
         return esc(text)
     href = f"{base}/trace?id={trace}"
-    return f'<a{attr("href", href)}{attr("data-trace", trace)}>{esc(text)}</a>'
+    return f"<a{attr('href', href)}{attr('data-trace', trace)}>{esc(text)}</a>"
 
 
 def _routes(d: Mapping[str, Any], base: str, query: Mapping[str, str]) -> str:
@@ -231,8 +231,8 @@ def _routes(d: Mapping[str, Any], base: str, query: Mapping[str, str]) -> str:
         mark = (" ▼" if descending else " ▲") if active else ""
         href = f"?sort={key}&window={win}&dir={direction}#routes"
         return (
-            f'<th{attr("data-sort", key)}{attr("data-window", win)}>'
-            f'<a{attr("href", href)}>{esc(label)}{mark}</a></th>'
+            f"<th{attr('data-sort', key)}{attr('data-window', win)}>"
+            f"<a{attr('href', href)}>{esc(label)}{mark}</a></th>"
         )
 
     names = {"rate": "req/s", "errors": "errors", "p50": "p50", "p95": "p95", "p99": "p99"}
@@ -245,7 +245,7 @@ def _routes(d: Mapping[str, Any], base: str, query: Mapping[str, str]) -> str:
             f'<td class="num">{_figure(r[w], f, base)}</td>' for w, _ in WINDOWS for f in _FIGURES
         )
         rows.append(
-            f'<tr{attr("data-route", r["route"])}><td>{esc(r["method"])}</td>'
+            f"<tr{attr('data-route', r['route'])}><td>{esc(r['method'])}</td>"
             f"<td><code>{esc(r['route'])}</code></td>{cells}</tr>"
         )
     more = ""
@@ -265,8 +265,8 @@ def _trace_rows(items: Sequence[Mapping[str, Any]], base: str) -> str:
         marked = ' class="row-unhealthy"' if t["error"] else ""
         rows.append(
             f"<tr{marked}>"
-            f'<td><a{attr("href", href)}{attr("data-trace", t["trace_id"])}>{esc(t["name"])}</a>'
-            f'</td><td>{esc(t["service"])}</td><td>{clock(t["start"])}</td>'
+            f"<td><a{attr('href', href)}{attr('data-trace', t['trace_id'])}>{esc(t['name'])}</a>"
+            f"</td><td>{esc(t['service'])}</td><td>{clock(t['start'])}</td>"
             f'<td class="num">{ms(t["duration_ms"])}</td><td class="num">{esc(t["spans"])}</td>'
             f"<td>{'error' if t['error'] else ''}</td></tr>"
         )
@@ -294,8 +294,10 @@ def _traces(d: Mapping[str, Any], base: str) -> str:
 def _series_value(kind: str, s: Mapping[str, Any]) -> str:
     if kind in ("counter", "gauge"):
         value = s["value"]
-        return "–" if value is None else esc(f"{value:g}" if not isinstance(value, str) else value)
-    text = f"count {s['count']}, sum {s['sum']:g}" if s["sum"] is not None else f"count {s['count']}"
+        return NONE if value is None else esc(f"{value:g}" if not isinstance(value, str) else value)
+    text = (
+        f"count {s['count']}, sum {s['sum']:g}" if s["sum"] is not None else f"count {s['count']}"
+    )
     return esc(text)
 
 
@@ -331,7 +333,7 @@ def _metrics(d: Mapping[str, Any], base: str) -> str:
 def _config(d: Mapping[str, Any]) -> str:
     findings = "".join(
         f'<li class="sev-{esc(f["severity"])}"><strong>{esc(f["severity"])}</strong> '
-        f'<code>{esc(f["field"])}</code>: {esc(f["message"])}'
+        f"<code>{esc(f['field'])}</code>: {esc(f['message'])}"
         + (f' <span class="muted">({esc(f["suggestion"])})</span>' if f["suggestion"] else "")
         + "</li>"
         for f in d["findings"]
@@ -354,9 +356,11 @@ def _json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def render_trace_page(trace: Mapping[str, Any] | None, *, base: str, assets: str, trace_id: str) -> str:
+def render_trace_page(
+    trace: Mapping[str, Any] | None, *, base: str, assets: str, trace_id: str
+) -> str:
     """A trace's own page (the waterfall without JavaScript)."""
-    back = f'<p><a{attr("href", f"{base}#traces")}>← back to the status page</a></p>'
+    back = f"<p><a{attr('href', f'{base}#traces')}>← back to the status page</a></p>"
     if trace is None:
         body = f'<p class="error">Trace {esc(trace_id)} is not in the span buffer.</p>'
     else:
@@ -390,9 +394,9 @@ def render_waterfall(t: Mapping[str, Any]) -> str:
             f'<li class="span st-{esc(s["status"])}"{attr("data-depth", s["depth"])}>'
             f'<div class="label"><span class="indent">{"· " * int(s["depth"])}</span>'
             f'<strong>{esc(s["name"])}</strong> <span class="muted">{esc(s["kind"])} · '
-            f'{esc(s["service"])} · {ms(s["duration_ms"])} · {esc(status)}</span></div>'
+            f"{esc(s['service'])} · {ms(s['duration_ms'])} · {esc(status)}</span></div>"
             '<svg class="bar" viewBox="0 0 1000 10" preserveAspectRatio="none" role="img"'
-            f'{attr("aria-label", label)}>'
+            f"{attr('aria-label', label)}>"
             f'<rect{attr("x", f"{min(x, 998.0):.1f}")} y="0"{attr("width", f"{width:.1f}")} '
             'height="10"></rect></svg>'
             f"<details><summary>attributes, events, links</summary>{details}"

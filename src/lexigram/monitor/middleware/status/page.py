@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import threading
+from contextvars import ContextVar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -35,8 +36,8 @@ from ..._ratelimit import RateLimitedLogger
 from ...config import MonitorConfig, StatusPageConfig
 from ...protocols import Receive, Scope, Send
 from .._asgi import finish_lifespan, header_values, reject_websocket
-from . import html as pages
 from ._auth import refusal
+from .html import SECTIONS, render_page, render_trace_page
 from .history import HealthHistory
 from .routes import RouteStats, read_routes, sort_rows
 from .sections import config_section, metrics_section, overview, process_start, slo_section
@@ -131,9 +132,7 @@ class StatusPage:
         self._clock = clock
         now = clock.time()
         self._started = process_start(now) if clock is SYSTEM_CLOCK else now
-        self.history = HealthHistory(
-            page.health_history, clock=clock, accepts=_accepts(checker)
-        )
+        self.history = HealthHistory(page.health_history, clock=clock, accepts=_accepts(checker))
         self._hooked = _emits_hooks(checker)
         self.history.listen()
         self._running = False
@@ -145,6 +144,9 @@ class StatusPage:
             snapshot_interval=page.snapshot_interval,
         )
         self.traces = TraceView(tracer, shown=page.traces_shown, slowest_kept=page.slowest_kept)
+        self._shared: ContextVar[dict[bool, list[Any]] | None] = ContextVar(
+            "lexigram_status_page_instruments", default=None
+        )
         self._assets = _load_assets()
         digest = hashlib.sha256(b"".join(self._assets.values())).hexdigest()[:12]
         self._version = digest
@@ -161,10 +163,15 @@ class StatusPage:
     # -- data ---------------------------------------------------------------------------
 
     def _instruments(self, process_metrics: bool) -> list[Any]:
+        shared = self._shared.get()
+        if shared is not None and process_metrics in shared:
+            return shared[process_metrics]
         exposed = getattr(self.collector, "exposed_instruments", None)
-        if exposed is not None:
-            return list(exposed(process_metrics))
-        return list(self.collector.instruments())
+        found = exposed(process_metrics) if exposed is not None else self.collector.instruments()
+        instruments: list[Any] = [_Collected(i) for i in found]
+        if shared is not None:
+            shared[process_metrics] = instruments
+        return instruments
 
     async def _refresh_health(self) -> None:
         checker = self.checker
@@ -271,7 +278,7 @@ class StatusPage:
             if not TRACE_ID.match(trace_id):
                 return _text(400, "id must be a trace id of 32 lower-case hex digits\n")
             trace = self.traces.trace(trace_id)
-            body = pages.render_trace_page(
+            body = render_trace_page(
                 trace, base=base, assets=self._version, trace_id=trace_id
             )
             return _html(200 if trace is not None else 404, body)
@@ -293,8 +300,12 @@ class StatusPage:
         return _json(200, await self.section(key, params))
 
     async def _page(self, base: str, params: Mapping[str, str]) -> StatusResponse:
-        data = {key: await self.section(key, params) for key in _KEYS}
-        body = pages.render_page(
+        token = self._shared.set({})  # one snapshot of every instrument for the page
+        try:
+            data = {key: await self.section(key, params) for key in _KEYS}
+        finally:
+            self._shared.reset(token)
+        body = render_page(
             data,
             base=base,
             refresh=self.settings.refresh_interval,
@@ -355,7 +366,25 @@ class StatusPage:
             server.add_route(route, handle)
 
 
-_KEYS = tuple(key for key, _ in pages.SECTIONS)
+_KEYS = tuple(key for key, _ in SECTIONS)
+
+
+class _Collected:
+    """An instrument whose snapshots are taken once, at the first ``collect()``."""
+
+    __slots__ = ("_instrument", "_snapshots", "description", "kind", "name")
+
+    def __init__(self, instrument: Any) -> None:
+        self._instrument = instrument
+        self.kind = getattr(instrument, "kind", None)
+        self.name = getattr(instrument, "name", "")
+        self.description = getattr(instrument, "description", "")
+        self._snapshots: tuple[Any, ...] | None = None
+
+    def collect(self) -> tuple[Any, ...]:
+        if self._snapshots is None:
+            self._snapshots = tuple(self._instrument.collect())
+        return self._snapshots
 
 
 def _accepts(checker: Any) -> Any:

@@ -152,7 +152,9 @@ def _read(histogram: Any, counter: Any, method_l: str, route_l: str, status_l: s
     }
 
 
-def quantile(q: float, bounds: Sequence[float], counts: Sequence[float]) -> tuple[float, int] | None:
+def quantile(
+    q: float, bounds: Sequence[float], counts: Sequence[float]
+) -> tuple[float, int] | None:
     """``(value, bucket index)`` of quantile *q* of cumulative bucket *counts*, None
     without observations; interpolated inside the bucket like ``histogram_quantile``."""
     total = counts[-1] if counts else 0
@@ -249,9 +251,7 @@ def _window(
         start, previous = history[0][0], history[0][1].get(key)
     else:
         start = counts.created
-    if previous is not None and (
-        previous.bounds != counts.bounds or previous.count > counts.count
-    ):
+    if previous is not None and (previous.bounds != counts.bounds or previous.count > counts.count):
         previous = None  # reset or re-bucketed: count from zero
     requests = counts.count - (previous.count if previous else 0)
     errors = counts.errors - (previous.errors if previous else 0)
