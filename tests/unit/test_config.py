@@ -23,6 +23,7 @@ from lexigram.monitor.config import (
     OpenTelemetryConfig,
     PrometheusConfig,
     SamplerType,
+    StatusPageConfig,
     TracingConfig,
     is_secret_field,
     mask_secrets,
@@ -328,6 +329,7 @@ def test_validate_production_full_sampling() -> None:
     low = MonitorConfig(
         tracing=TracingConfig(sample_rate=0.05),
         health=HealthCheckConfig(auth_token="t"),
+        status_page=StatusPageConfig(auth_token="t"),
     ).validate_for_environment("production")
     assert low == []
 

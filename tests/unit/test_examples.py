@@ -185,7 +185,7 @@ def test_monitor_yaml_passes_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["check", "--config", path, "--env", "development", "--json"]) == 0
     assert '"issues": []' in capsys.readouterr().out
     assert cli_main(["check", "--config", path, "--env", "production"]) == 0
-    assert "0 errors, 2 warnings" in capsys.readouterr().out
+    assert "0 errors, 3 warnings" in capsys.readouterr().out
 
 
 def test_load_config_honours_monitor_config(

@@ -278,9 +278,7 @@ class StatusPage:
             if not TRACE_ID.match(trace_id):
                 return _text(400, "id must be a trace id of 32 lower-case hex digits\n")
             trace = self.traces.trace(trace_id)
-            body = render_trace_page(
-                trace, base=base, assets=self._version, trace_id=trace_id
-            )
+            body = render_trace_page(trace, base=base, assets=self._version, trace_id=trace_id)
             return _html(200 if trace is not None else 404, body)
         if path.startswith("/api/"):
             return await self._api(path[len("/api/") :], params)
