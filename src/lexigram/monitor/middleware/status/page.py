@@ -24,8 +24,8 @@ import hashlib
 import json
 import logging
 import threading
-from contextvars import ContextVar
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -37,8 +37,8 @@ from ...config import MonitorConfig, StatusPageConfig
 from ...protocols import Receive, Scope, Send
 from .._asgi import finish_lifespan, header_values, reject_websocket
 from ._auth import refusal
-from .html import SECTIONS, render_page, render_trace_page
 from .history import HealthHistory
+from .html import SECTIONS, render_page, render_trace_page
 from .routes import RouteStats, read_routes, sort_rows
 from .sections import config_section, metrics_section, overview, process_start, slo_section
 from .traces import TRACE_ID, TraceView
