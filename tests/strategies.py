@@ -35,7 +35,11 @@ def invalid_metric_names() -> st.SearchStrategy[str]:
     bad_char = st.characters(exclude_characters=_METRIC_REST, exclude_categories=("Cs",))
     return st.one_of(
         st.just(""),
-        st.builds(lambda d, rest: d + rest, st.sampled_from(string.digits), st.text(_METRIC_REST)),
+        st.builds(
+            lambda d, rest: d + rest,
+            st.sampled_from(string.digits),
+            st.text(_METRIC_REST, max_size=30),
+        ),
         st.builds(
             lambda head, bad, tail: head + bad + tail,
             metric_names(),

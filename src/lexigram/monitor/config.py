@@ -26,6 +26,7 @@ from ._ratelimit import RateLimitedLogger
 from .defaults import (
     DEFAULT_BUCKETS,
     DEFAULT_COLLECTION_INTERVAL,
+    DEFAULT_MAX_LABEL_VALUE_LENGTH,
     DEFAULT_MAX_OBSERVATIONS,
     DEFAULT_MAX_SERIES,
     DEFAULT_MAX_SPANS,
@@ -34,6 +35,7 @@ from .defaults import (
     DEFAULT_SAMPLER,
     DEFAULT_SERVICE_NAME,
     DEFAULT_SPAN_LIMIT,
+    MIN_LABEL_VALUE_LENGTH,
     SamplerType,
 )
 
@@ -115,6 +117,9 @@ class MetricsConfig(BaseModel):
     collector created without a config). multiprocess_service: the service's
     subdirectory there (default ``default``; env
     ``LEX_MONITOR__METRICS__MULTIPROCESS_SERVICE``). See ``metrics.multiprocess``.
+    max_label_value_length: characters (counted escaped) a label value may take; longer
+    values are cut with a ``…`` marker and counted in
+    ``lexigram_monitor_labels_truncated_total`` (at least 64).
     """
 
     model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
@@ -128,6 +133,9 @@ class MetricsConfig(BaseModel):
     max_observations: int = Field(default=DEFAULT_MAX_OBSERVATIONS, ge=0)
     multiprocess_dir: str | None = None
     multiprocess_service: str | None = None
+    max_label_value_length: int = Field(
+        default=DEFAULT_MAX_LABEL_VALUE_LENGTH, ge=MIN_LABEL_VALUE_LENGTH
+    )
 
     @field_validator("prefix")
     @classmethod

@@ -12,6 +12,7 @@ from enum import StrEnum
 __all__ = [
     "DEFAULT_BUCKETS",
     "DEFAULT_COLLECTION_INTERVAL",
+    "DEFAULT_MAX_LABEL_VALUE_LENGTH",
     "DEFAULT_MAX_OBSERVATIONS",
     "DEFAULT_MAX_SERIES",
     "DEFAULT_MAX_SPANS",
@@ -20,6 +21,7 @@ __all__ = [
     "DEFAULT_SAMPLE_RATE",
     "DEFAULT_SERVICE_NAME",
     "DEFAULT_SPAN_LIMIT",
+    "MIN_LABEL_VALUE_LENGTH",
     "SamplerType",
 ]
 
@@ -31,6 +33,13 @@ DEFAULT_BUCKETS: tuple[float, ...] = (
 #: Series per instrument before new label sets go to the overflow series;
 #: ``MetricsConfig.max_series_per_metric``.
 DEFAULT_MAX_SERIES = 2000
+
+#: Characters a label value takes in the exposition (escaped) before it is cut with a
+#: ``…`` marker and counted in ``lexigram_monitor_labels_truncated_total``;
+#: ``MetricsConfig.max_label_value_length``.
+DEFAULT_MAX_LABEL_VALUE_LENGTH = 4096
+#: Smallest label value cap accepted (shorter caps would cut ordinary values).
+MIN_LABEL_VALUE_LENGTH = 64
 
 #: Recent observations a histogram or summary keeps for ``get_observations()``;
 #: ``MetricsConfig.max_observations``.

@@ -109,26 +109,40 @@ def test_label_values_with_quotes_newlines_and_backslashes_round_trip(
     assert families(body)["events"].documentation == 'Help with "quotes",\nnewline \\ slash'
 
 
-def test_huge_label_value_is_rendered_whole(isolated_metrics: MetricsCollector) -> None:
-    """A 1 MB label value neither breaks nor truncates the exposition."""
+def test_huge_label_value_is_cut_to_the_cap_in_both_formats(
+    isolated_metrics: MetricsCollector,
+) -> None:
+    """A 1 MB label value is stored and exposed cut to 4,096 characters with a marker;
+    both formats stay valid and show the same value, and the cut is counted."""
     huge = "x" * 1_000_000 + '"\n'
     isolated_metrics.create_gauge("big", "Big label.").set(1, {"blob": huge})
 
     for accept in ("", OPENMETRICS):
         body, _ = render(accept=accept)
         (sample,) = samples(body, "big", openmetrics=bool(accept))
-        assert sample.labels["blob"] == huge
+        assert sample.labels["blob"] == "x" * 4095 + "…"
+        (line,) = [line for line in body.split(b"\n") if line.startswith(b"big{")]
+        assert len(line) < 4_200
+    cut = isolated_metrics.get_metric("lexigram_monitor_labels_truncated_total")
+    assert cut is not None
+    assert cut.get_count({"metric": "big"}) == 1  # type: ignore[attr-defined]
 
 
-def test_lone_surrogate_in_label_value_still_gives_valid_utf8(
+def test_lone_surrogate_in_label_value_becomes_a_replacement_character(
     isolated_metrics: MetricsCollector,
 ) -> None:
-    """A label value that cannot be UTF-8 encoded is written with ``?`` instead of failing."""
-    isolated_metrics.create_gauge("odd", "Odd label.").set(1, {"v": "a\ud800b"})
+    """A label value that is not valid UTF-8 is stored with U+FFFD, so both formats are
+    written as such: OpenMetrics no longer falls back to the text format."""
+    isolated_metrics.create_gauge("odd", "Odd \udcff label.").set(1, {"v": "a\ud800b"})
 
-    body, _ = render()
+    text, _ = render()
+    om, headers = render(accept=OPENMETRICS)
 
-    assert samples(body, "odd")[0].labels == {"v": "a?b"}
+    assert samples(text, "odd")[0].labels == {"v": "a\ufffdb"}
+    assert samples(om, "odd", openmetrics=True)[0].labels == {"v": "a\ufffdb"}
+    assert headers["Content-Type"].startswith("application/openmetrics-text")
+    assert families(om, openmetrics=True)["odd"].documentation == "Odd \ufffd label."
+    assert isolated_metrics.get_metric("lexigram_monitor_render_failures_total") is None
 
 
 @settings(max_examples=60, deadline=None)

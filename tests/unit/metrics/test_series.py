@@ -1,13 +1,27 @@
-"""Label schema, default labels, series cap and overflow (shared by every instrument)."""
+"""Label schema, default labels, series cap and overflow, label text (shared by every
+instrument)."""
 
 from __future__ import annotations
 
+import gc
 import logging
+import tracemalloc
 
 import pytest
+from pydantic import ValidationError
 
+from lexigram.monitor.backends.exporters.prometheus import render
+from lexigram.monitor.config import MetricsConfig
 from lexigram.monitor.exceptions import InvalidMetricError
-from lexigram.monitor.metrics import OVERFLOW_VALUE, Counter, Gauge, Histogram, Summary
+from lexigram.monitor.metrics import (
+    OVERFLOW_VALUE,
+    Counter,
+    Gauge,
+    Histogram,
+    MetricsCollector,
+    Summary,
+    set_default_collector,
+)
 
 ALL_KINDS = [Counter, Gauge, Histogram, Summary]
 
@@ -221,3 +235,168 @@ def test_max_series_must_be_a_positive_int(bad: object) -> None:
     """max_series is validated at construction."""
     with pytest.raises(InvalidMetricError, match="max_series"):
         Counter("requests_total", max_series=bad)  # type: ignore[arg-type]
+
+
+# -- label text: valid UTF-8, cut to a length cap, counted -------------------------------
+
+CUT_METRIC = "lexigram_monitor_labels_truncated_total"
+
+
+def cuts(collector: MetricsCollector, metric: str) -> int | float:
+    """How many label values of *metric* were counted as cut (0 when none)."""
+    counter = collector.get_metric(CUT_METRIC)
+    return 0 if counter is None else counter.get_count({"metric": metric})  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("cls", ALL_KINDS)
+def test_long_label_values_are_cut_stored_cut_and_counted(
+    cls: type[Counter | Gauge | Histogram | Summary], collector: MetricsCollector
+) -> None:
+    """A value longer than 4,096 characters is stored as its first 4,095 characters and
+    '…'; the original labels still find the series, and the cut is counted per metric."""
+    metric = cls("work_seconds")
+    huge = "v" * 100_000
+    _update(metric, {"user": huge, "short": "ok"})
+
+    (snap,) = metric.collect()
+    assert snap.label_values == ("v" * 4095 + "…", "ok")
+    assert metric.series_count() == 1
+    assert cuts(collector, "work_seconds") == 1
+    _update(metric, {"user": "v" * 4095 + "…", "short": "ok"})  # the stored value: same series
+    assert metric.series_count() == 1
+
+
+def test_reads_with_the_original_labels_find_the_cut_series(collector: MetricsCollector) -> None:
+    """get_count() with the long original finds the series it was counted in; reads
+    never count a cut."""
+    counter = Counter("requests_total")
+    long = "p" * 10_000
+    counter.increment(3, {"path": long})
+    assert counter.get_count({"path": long}) == 3
+    assert counter.get_count({"path": long + "other"}) == 3  # the same first 4,095 characters
+    assert cuts(collector, "requests_total") == 1
+
+
+def test_a_repeated_oversized_label_dict_is_cut_once(collector: MetricsCollector) -> None:
+    """The key cache keeps a changed label dict under its original items, so repeating it
+    costs a lookup, not another cut (the count shows one cut for 1,000 calls)."""
+    counter = Counter("requests_total")
+    labels = {"query": "q" * 50_000}
+    for _ in range(1_000):
+        counter.increment(1, labels)
+    assert counter.get_count(labels) == 1_000
+    assert cuts(collector, "requests_total") == 1
+
+
+def test_oversized_originals_in_the_cache_stay_within_their_budget(
+    collector: MetricsCollector,
+) -> None:
+    """Originals of cut values are cached only while they fit the per-instrument budget
+    (64 values of the cap's length); past it such a dict is cut again on each call, so
+    the cache never holds more original text than the budget."""
+    counter = Counter("requests_total", max_label_value_length=64)  # budget: 64 * 64 chars
+    fits = {"q": "a" * 4_000}
+    too_big = {"q": "b" * 5_000}
+    for _ in range(3):
+        counter.increment(1, fits)
+        counter.increment(1, too_big)
+    assert cuts(collector, "requests_total") == 1 + 3
+    held = sum(len(v) for key in counter._cache for _, v in key if len(v) > 64)
+    assert held <= 64 * 64
+
+
+def test_the_cap_counts_escaped_characters(collector: MetricsCollector) -> None:
+    """Quotes, backslashes and newlines take two characters in the exposition, so a value
+    of 3,000 quotes (6,000 escaped) is cut to 2,047 of them and the marker."""
+    gauge = Gauge("g")
+    gauge.set(1, {"v": '"' * 3_000})
+    assert gauge.collect()[0].label_values == ('"' * 2_047 + "…",)
+    gauge.set(1, {"v": "\\" * 2_048})  # exactly 4,096 escaped: kept whole
+    assert ("\\" * 2_048,) in [s.label_values for s in gauge.collect()]
+    assert cuts(collector, "g") == 1
+
+
+def test_lone_surrogates_become_replacement_characters_and_are_not_counted(
+    collector: MetricsCollector,
+) -> None:
+    """Text that is not valid UTF-8 is stored with U+FFFD; that is not a cut."""
+    gauge = Gauge("g", "help \udcff", labels={"env": "a\udc80"})
+    gauge.set(1, {"v": "b\ud83d"})
+    assert gauge.collect()[0].label_values == ("a\ufffd", "b\ufffd")
+    assert gauge.description == "help \ufffd"
+    assert gauge.get_value({"v": "b\ud83d"}) == 1
+    assert cuts(collector, "g") == 0
+
+
+def test_default_labels_are_fitted_and_counted(collector: MetricsCollector) -> None:
+    """Default label values follow the same rule as call labels."""
+    counter = Counter("c", labels={"build": "x" * 5_000})
+    counter.increment()
+    assert counter.collect()[0].label_values == ("x" * 4_095 + "…",)
+    assert cuts(collector, "c") == 1
+
+
+def test_the_cap_is_configurable_per_instrument_and_per_collector(
+    collector: MetricsCollector,
+) -> None:
+    """max_label_value_length on the constructor, and MetricsConfig.max_label_value_length
+    for every instrument a collector creates; values below 64 are refused."""
+    counter = Counter("c", max_label_value_length=100)
+    counter.increment(1, {"k": "z" * 500})
+    assert counter.collect()[0].label_values == ("z" * 99 + "…",)
+    assert counter.max_label_value_length == 100
+
+    configured = MetricsCollector(MetricsConfig(max_label_value_length=64))
+    for make in (
+        configured.create_counter,
+        configured.create_gauge,
+        configured.create_histogram,
+        configured.create_summary,
+    ):
+        assert make(f"m_{make.__name__}").max_label_value_length == 64
+    for bad in (63, 0, True, 100.0, "4096"):
+        with pytest.raises(InvalidMetricError, match="max_label_value_length"):
+            Counter("c", max_label_value_length=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        MetricsConfig(max_label_value_length=10)
+    assert MetricsConfig().max_label_value_length == 4_096
+
+
+def test_counting_its_own_long_label_never_recurses(collector: MetricsCollector) -> None:
+    """With a cap shorter than a metric name, the cut counter's own label is cut but not
+    counted again (no recursion), and the original metric is still counted."""
+    small = MetricsCollector(MetricsConfig(max_label_value_length=64, prefix="p" * 150))
+    set_default_collector(small)
+    name = small.create_counter("requests", "R.").name
+    small.create_counter("requests", "R.").increment(1, {"k": "v" * 100})
+    counter = small.get_metric(f"{'p' * 150}_{CUT_METRIC}")
+    assert counter is not None
+    (snap,) = counter.collect()  # type: ignore[attr-defined]
+    assert snap.label_values == (name[:63] + "…",)
+    assert snap.value == 1
+
+
+def test_a_hundred_kilobyte_label_attack_stays_within_the_bound(
+    collector: MetricsCollector,
+) -> None:
+    """Finding: 2,500 label values of 100 KB each added 196 MB and one scrape made a
+    195 MB body. Now the instrument keeps at most 2,000 series of 4,096-character
+    values: its label text is at most 2,000 * 4,096 characters (2 bytes each once cut,
+    the marker being U+2026), plus at most 64 cap-length originals in the key cache and
+    a few hundred bytes of bookkeeping per series; the scrape body is under 8 MiB."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        counter = collector.create_counter("attacked", "A.")
+        for i in range(2_500):
+            counter.increment(1, {"user": f"{i:05d}" + "x" * 100_000})
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    bound = 2_000 * (4_096 * 2 + 512) + 64 * 4_096  # 16.85 MiB
+    assert held < bound, f"{held / 2**20:.2f} MiB held"
+    body, _ = render(collector)
+    assert len(body) < 8 * 2**20
+    assert counter.series_count() == 2_001  # the cap plus the overflow series

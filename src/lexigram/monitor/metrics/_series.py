@@ -16,6 +16,25 @@ repeated label dict costs one short-lived tuple for the lookup and creates nothi
 Label sets routed to the overflow series are not cached and always take the slow path.
 ``reset()`` drops every series but keeps the locked schema.
 
+Label text: values (call labels and default labels) are made valid UTF-8 and cut to
+``max_label_value_length`` characters counted escaped (default 4,096; see
+``naming.fit_label_value``) in the slow path, so the series is stored under the cut value
+and reads with the original labels find it. Each cut value is counted in
+``lexigram_monitor_labels_truncated_total{metric}`` of the default collector (through
+:data:`CUT_LABELS`, which ``metrics.collector`` wires at import). A label dict that
+needed a change is cached under its original items while their total length stays
+within a budget of :data:`OVERSIZED_CACHE_VALUES` cap-length values per instrument, so a
+repeated oversized dict is not cut again; past the budget it takes the slow path (and is
+counted) on every call. Descriptions are made valid UTF-8 and cut at
+``naming.MAX_DESCRIPTION_LENGTH`` characters.
+
+Memory of one instrument's label text: at most ``(max_series * label keys +
+OVERSIZED_CACHE_VALUES) * max_label_value_length`` characters. The series keys hold the
+first term; every other cache entry is built from the strings of its series' key (so
+other key orders or equal copies of a label set add no text), and original oversized
+values take at most the budget. A character takes 1 byte in memory when the text is
+ASCII or Latin-1, else 2 or 4.
+
 Thread safety: series creation and schema changes hold the instrument lock; updates
 touch only their series, as written once in ``metrics._update`` (lock-free under the
 GIL, the series' lock on free-threaded builds; the unit tests hammer both with a 1 µs
@@ -29,27 +48,53 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Mapping
-from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Final, Generic, Literal, Protocol, TypeVar
 
 from .._clock import SYSTEM_CLOCK, Clock
-from ..defaults import DEFAULT_MAX_OBSERVATIONS, DEFAULT_MAX_SERIES
+from ..defaults import (
+    DEFAULT_MAX_LABEL_VALUE_LENGTH,
+    DEFAULT_MAX_OBSERVATIONS,
+    DEFAULT_MAX_SERIES,
+    MIN_LABEL_VALUE_LENGTH,
+)
 from ..exceptions import InvalidMetricError
 from ._update import MAX_FLOAT_INT, RESETS
-from .naming import validate_label_name, validate_metric_name
+from .naming import clean_description, fit_label_value, validate_label_name, validate_metric_name
 
 __all__ = [
+    "CUT_LABELS",
+    "DEFAULT_MAX_LABEL_VALUE_LENGTH",
     "DEFAULT_MAX_OBSERVATIONS",
     "DEFAULT_MAX_SERIES",
     "OVERFLOW_VALUE",
+    "OVERSIZED_CACHE_VALUES",
     "Instrument",
     "InstrumentKind",
+    "as_float",
     "check_max_observations",
     "describe",
 ]
 
 OVERFLOW_VALUE = "__overflow__"
 InstrumentKind = Literal["counter", "gauge", "histogram", "summary"]
+
+#: Original text of changed (cut or cleaned) label dicts the key cache may hold per
+#: instrument, in values of the cap's length.
+OVERSIZED_CACHE_VALUES = 64
+
+
+class _CutLabels:
+    """Where cut label values are counted: ``count(metric_name, values_cut)``, installed
+    by ``metrics.collector`` (``metrics`` cannot import its collector from here)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count: Callable[[str, int], None] | None = None
+
+
+CUT_LABELS: Final = _CutLabels()
 
 _logger = logging.getLogger("lexigram.monitor.metrics")
 
@@ -70,6 +115,22 @@ def describe(value: object, limit: int = 60) -> str:
     if len(text) > limit:
         return f"{text[: limit - 1]}… ({len(text)} characters)"
     return text
+
+
+def as_float(value: object) -> float | None:
+    """*value* as a plain ``float`` (NaN included), or None when it is not a number or
+    does not fit a float64: ints (``bool`` too) within ±1.8e308, other numeric types
+    (``Fraction``, ``Decimal``, numpy scalars; not ``str``) through ``float()``."""
+    if isinstance(value, int):
+        if not -MAX_FLOAT_INT <= value <= MAX_FLOAT_INT:
+            return None
+        return float(value)
+    if hasattr(type(value), "__float__"):
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return None
 
 
 def check_max_observations(value: object, metric: str) -> int:
@@ -100,12 +161,16 @@ class Instrument(ABC, Generic[S, Snap]):
         "_defaults",
         "_description",
         "_index",
+        "_keys",
         "_label_names",
         "_lock",
         "_max_series",
+        "_max_value_length",
         "_name",
         "_overflow",
         "_overflow_warned",
+        "_oversized_left",
+        "_safe_value_length",
         "_schema_locked",
         "_series",
         "_unlabelled",
@@ -118,6 +183,7 @@ class Instrument(ABC, Generic[S, Snap]):
         labels: Mapping[str, str] | None = None,
         *,
         max_series: int = DEFAULT_MAX_SERIES,
+        max_label_value_length: int = DEFAULT_MAX_LABEL_VALUE_LENGTH,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._name = validate_metric_name(name)
@@ -130,16 +196,28 @@ class Instrument(ABC, Generic[S, Snap]):
                 f"max_series={max_series!r} for metric {name!r} is invalid: it must be an "
                 "integer >= 1"
             )
+        limit = max_label_value_length
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < MIN_LABEL_VALUE_LENGTH:
+            raise InvalidMetricError(
+                f"max_label_value_length={limit!r} for metric {name!r} is invalid: it must "
+                f"be an integer >= {MIN_LABEL_VALUE_LENGTH} (characters, counted escaped)"
+            )
+        self._max_value_length = limit
+        self._safe_value_length = limit // 2  # even fully escaped, such values fit
+        self._oversized_left = OVERSIZED_CACHE_VALUES * limit
         defaults = dict(labels or {})
+        cut = 0
         for key, value in defaults.items():
             self._check_label_name(key)
             if not isinstance(value, str):
                 raise InvalidMetricError(
-                    f"default label {key!r} of metric {name!r} has the value {value!r} "
-                    f"({type(value).__name__}); label values must be strings, e.g. "
-                    f"{str(value)!r}"
+                    f"default label {key!r} of metric {name!r} has the value "
+                    f"{describe(value)} ({type(value).__name__}); label values must be "
+                    "strings"
                 )
-        self._description = description
+            defaults[key], was_cut = fit_label_value(value, limit)
+            cut += was_cut
+        self._description = clean_description(description)
         self._defaults = defaults
         self._label_names: tuple[str, ...] = tuple(defaults)
         self._index = {key: i for i, key in enumerate(self._label_names)}
@@ -150,10 +228,13 @@ class Instrument(ABC, Generic[S, Snap]):
         self._clock = clock
         self._lock = threading.Lock()
         self._series: dict[tuple[str, ...], S] = {}
+        self._keys: dict[tuple[str, ...], tuple[str, ...]] = {}  # the stored key objects
         self._cache: dict[Any, S] = {}
         self._unlabelled: S | None = None
         self._overflow: S | None = None
         self._overflow_warned = False
+        if cut:
+            self._count_cut(cut)
 
     # -- read side shared by all instruments ------------------------------------------
 
@@ -177,6 +258,11 @@ class Instrument(ABC, Generic[S, Snap]):
         """Series cap (the overflow series comes on top)."""
         return self._max_series
 
+    @property
+    def max_label_value_length(self) -> int:
+        """Characters (counted escaped) a label value keeps; longer ones are cut."""
+        return self._max_value_length
+
     def series_count(self) -> int:
         """Number of series currently held, including the overflow series."""
         with self._lock:
@@ -197,9 +283,11 @@ class Instrument(ABC, Generic[S, Snap]):
         """Drop every series (values, history, exemplars); the label schema stays locked."""
         with self._lock:
             self._series = {}
+            self._keys = {}
             self._cache = {}
             self._unlabelled = None
             self._overflow = None
+            self._oversized_left = OVERSIZED_CACHE_VALUES * self._max_value_length
             RESETS.count += 1
 
     def __repr__(self) -> str:
@@ -253,6 +341,7 @@ class Instrument(ABC, Generic[S, Snap]):
             return self._overflow_series()
         series = self._new_series()
         self._series[key] = series
+        self._keys[key] = key
         return series
 
     def _overflow_series(self) -> S:
@@ -275,31 +364,76 @@ class Instrument(ABC, Generic[S, Snap]):
         if not isinstance(labels, Mapping):
             raise InvalidMetricError(
                 f"labels of metric {self._name!r} must be a mapping of label name to string "
-                f"value, got {type(labels).__name__} {labels!r}"
+                f"value, got {type(labels).__name__} {describe(labels)}"
             )
         items = tuple(labels.items())
         for key, value in items:
             if not isinstance(key, str):
                 raise InvalidMetricError(
-                    f"label name {key!r} of metric {self._name!r} is a {type(key).__name__}; "
-                    "label names are strings"
+                    f"label name {describe(key)} of metric {self._name!r} is a "
+                    f"{type(key).__name__}; label names are strings"
                 )
             if not isinstance(value, str):
                 raise InvalidMetricError(
-                    f"label {key!r} of metric {self._name!r} has the value {value!r} "
-                    f"({type(value).__name__}); label values must be strings, e.g. "
-                    f"{str(value)!r}"
+                    f"label {describe(key)} of metric {self._name!r} has the value "
+                    f"{describe(value)} ({type(value).__name__}); label values must be "
+                    f"strings, e.g. {describe(str(value))}"
                 )
         return items
+
+    def _fit(self, items: tuple[tuple[str, str], ...]) -> tuple[tuple[tuple[str, str], ...], int]:
+        """``(items with every value fitted, values cut)``; *items* itself when no value
+        changes (short ASCII values are passed at the cost of a length test)."""
+        safe = self._safe_value_length
+        fitted: list[tuple[str, str]] | None = None
+        cut = 0
+        for i, (key, value) in enumerate(items):
+            if len(value) <= safe and value.isascii():
+                continue
+            text, was_cut = fit_label_value(value, self._max_value_length)
+            if text is not value:
+                if fitted is None:
+                    fitted = list(items)
+                fitted[i] = (key, text)
+                cut += was_cut
+        return (items if fitted is None else tuple(fitted)), cut
+
+    def _count_cut(self, values: int) -> None:
+        """Count *values* cut label values (outside the instrument lock; never raises
+        unless the installed counter does, and it does not)."""
+        count = CUT_LABELS.count
+        if count is not None:
+            count(self._name, values)
+
+    def _remember(
+        self,
+        items: tuple[tuple[str, str], ...],
+        fitted: tuple[tuple[str, str], ...],
+        key: tuple[str, ...],
+        series: S,
+    ) -> None:
+        """Cache *series* under the call's *items* (caller holds the lock and checked the
+        cache limit): built from the stored key's strings when *items* needed no change,
+        else *items* themselves while the oversized budget lasts."""
+        if fitted is items:
+            names, index = self._label_names, self._index
+            stored = self._keys.get(key, key)
+            entry = tuple((names[index[k]], stored[index[k]]) for k, _ in items)
+            self._cache[entry] = series
+            return
+        size = sum(len(value) for _, value in items)
+        if size <= self._oversized_left:
+            self._oversized_left -= size
+            self._cache[items] = series
 
     def _unknown_keys_error(self, items: tuple[tuple[str, str], ...]) -> InvalidMetricError:
         given = [key for key, _ in items]
         unknown = [key for key in given if key not in self._index]
         return InvalidMetricError(
-            f"{self.kind} {self._name!r} got label keys {given} with unknown {unknown}; its "
-            f"label schema is {list(self._label_names)} (default labels plus the keys of the "
-            "first labelled call, locked on first use). Use only these keys (missing ones "
-            "become ''), or create a separate metric."
+            f"{self.kind} {self._name!r} got label keys {describe(given, 300)} with unknown "
+            f"{describe(unknown, 300)}; its label schema is {list(self._label_names)} "
+            "(default labels plus the keys of the first labelled call, locked on first "
+            "use). Use only these keys (missing ones become ''), or create a separate metric."
         )
 
     def _lock_schema(self, items: tuple[tuple[str, str], ...]) -> None:
@@ -313,7 +447,10 @@ class Instrument(ABC, Generic[S, Snap]):
         self._schema_locked = True
         series = self._series.pop(old_unlabelled, None)
         if series is not None:
-            self._series[self._unlabelled_key()] = series
+            del self._keys[old_unlabelled]
+            unlabelled = self._unlabelled_key()
+            self._series[unlabelled] = series
+            self._keys[unlabelled] = unlabelled
 
     def _key_for(self, items: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
         values = list(self._unlabelled_key())
@@ -323,29 +460,33 @@ class Instrument(ABC, Generic[S, Snap]):
         return tuple(values)
 
     def _resolve(self, labels: Any) -> S:
-        """Slow path of every update: validate *labels*, lock the schema, find the series."""
+        """Slow path of every update: validate and fit *labels*, lock the schema, find
+        the series, cache it, count cut values."""
         items = self._check_items(labels)
         if not items:
             series = self._unlabelled
             return series if series is not None else self._get_unlabelled()
+        fitted, cut = self._fit(items)
         with self._lock:
             if not self._schema_locked:
-                self._lock_schema(items)
-            if any(key not in self._index for key, _ in items):
-                raise self._unknown_keys_error(items)
-            key = self._key_for(items)
+                self._lock_schema(fitted)
+            if any(key not in self._index for key, _ in fitted):
+                raise self._unknown_keys_error(fitted)
+            key = self._key_for(fitted)
             series = self._series_for_key(key)
             if key == self._unlabelled_key():
                 self._unlabelled = series
             if series is not self._overflow and len(self._cache) < self._cache_limit:
-                self._cache[items] = series
-            return series
+                self._remember(items, fitted, key, series)
+        if cut:
+            self._count_cut(cut)
+        return series
 
     def _lookup(self, labels: Mapping[str, str] | None) -> S | None:
         """The series for *labels* if it exists (reads never create series or lock)."""
         if labels is None:
             return self._unlabelled
-        items = self._check_items(labels)
+        items, _ = self._fit(self._check_items(labels))
         if not items:
             return self._unlabelled
         with self._lock:
@@ -381,20 +522,9 @@ class ObservingInstrument(Instrument[Obs, Snap]):
     def _number(self, value: object) -> float:
         """*value* as a plain float (the update's slow path: anything but a float that is
         not NaN), else the error saying why not; ``±inf`` is accepted."""
-        number: float
-        if isinstance(value, int):  # bool included
-            if not -MAX_FLOAT_INT <= value <= MAX_FLOAT_INT:
-                raise self._bad_value(value)
-            number = float(value)
-        elif hasattr(type(value), "__float__"):  # Fraction, Decimal, numpy; not str
-            try:
-                number = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError, OverflowError):
-                raise self._bad_value(value) from None
-        else:
-            raise self._bad_value(value)
-        if number != number:
-            raise self._bad_value(number)
+        number = as_float(value)
+        if number is None or number != number:
+            raise self._bad_value(value if number is None else number)
         return number
 
     def _bad_value(self, value: object) -> InvalidMetricError:

@@ -9,8 +9,9 @@ dashes become underscores) and creates the instrument on first use.
 A :class:`~lexigram.monitor.config.MetricsConfig` is honoured as follows: ``prefix``
 (through ``make_metric_name``) for every name created here, ``default_labels`` merged
 under each instrument's own default labels, ``histogram_buckets`` for histograms
-created without buckets, ``max_series_per_metric`` and ``max_observations`` for every
-instrument, and ``enabled=False`` turns the name-based API into a no-op.
+created without buckets, ``max_series_per_metric``, ``max_label_value_length`` and
+``max_observations`` for every instrument, and ``enabled=False`` turns the name-based
+API into a no-op.
 
 Bounds: at most ``max_metrics`` instruments (default 10,000). Past it ``create_*`` and
 ``register_metric`` raise, while the name-based API drops the value, counts it in
@@ -21,8 +22,10 @@ Exporters read :meth:`MetricsCollector.get_all_metrics` and, for every instrumen
 ``kind``, its ``collect()`` snapshots (see ``metrics.snapshot``).
 
 A collection callback that raises is counted in
-``lexigram_monitor_collection_failures_total`` of the default collector (this module
-counts it: ``metrics`` imports nothing above itself).
+``lexigram_monitor_collection_failures_total`` of the default collector, and label values
+cut to an instrument's ``max_label_value_length`` in
+``lexigram_monitor_labels_truncated_total{metric}`` (this module counts both and wires
+the second into ``_series.CUT_LABELS``: ``metrics`` imports nothing above itself).
 
 Multi-process mode (``config.multiprocess_dir`` or ``LEX_MONITOR__METRICS__MULTIPROCESS_DIR``,
 see ``metrics.multiprocess``) is decided once, when the collector is created: its
@@ -43,7 +46,7 @@ from .._ratelimit import RateLimitedLogger
 from ..exceptions import InvalidMetricError
 from ..hooks import MetricRecordedHook, default_bus
 from ..protocols import MetricProtocol
-from ._series import Instrument
+from ._series import CUT_LABELS, Instrument
 from .collection import COLLECTION_FAILURES, CollectionCallback, CollectionCallbacks
 from .counter import Counter
 from .gauge import Gauge
@@ -57,12 +60,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_METRICS",
+    "LABELS_TRUNCATED",
     "MetricsCollector",
     "get_default_collector",
     "set_default_collector",
 ]
 
 DEFAULT_MAX_METRICS = 10_000
+
+LABELS_TRUNCATED = (
+    "lexigram_monitor_labels_truncated_total",
+    "Label values cut to the length cap (MetricsConfig.max_label_value_length), by metric.",
+)
 
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.metrics.collector"))
 
@@ -378,7 +387,11 @@ class MetricsCollector:
         return {**self._config.default_labels, **(labels or {})}
 
     def _series_kwargs(self) -> dict[str, Any]:
-        return {"max_series": self._config.max_series_per_metric, "clock": self._clock}
+        return {
+            "max_series": self._config.max_series_per_metric,
+            "max_label_value_length": self._config.max_label_value_length,
+            "clock": self._clock,
+        }
 
     def _check_capacity(self, name: str) -> None:
         if len(self._metrics) >= self._max_metrics:
@@ -473,6 +486,19 @@ def _count_failure(metric: tuple[str, str], reason: str, message: str) -> None:
     finally:
         _counting.active = False
 
+
+def _count_cut_labels(metric: str, values: int) -> None:
+    """Count *values* label values of *metric* cut to the length cap; never raises."""
+    name, description = LABELS_TRUNCATED
+    try:
+        counter = get_default_collector().create_counter(name, description)
+        if counter.name != metric:  # its own label (a long metric name) is never counted
+            counter.increment(values, {"metric": metric})
+    except Exception:
+        _log.warning(f"selfmetric:{name}", "could not count %s for %r", name, metric)
+
+
+CUT_LABELS.count = _count_cut_labels
 
 _default_lock = threading.Lock()
 _default: MetricsCollector | None = None

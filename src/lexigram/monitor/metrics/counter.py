@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
 from ._exemplars import RawExemplar, materialize
-from ._series import DEFAULT_MAX_SERIES, Instrument, describe
+from ._series import DEFAULT_MAX_LABEL_VALUE_LENGTH, DEFAULT_MAX_SERIES, Instrument, describe
 from ._update import EXACT_INT, MAX_FLOAT_INT, compiled
 from .bound import BoundCounter
 from .snapshot import Exemplar, ValueSnapshot
@@ -57,9 +57,17 @@ class Counter(Instrument[_CounterSeries, ValueSnapshot]):
         labels: Mapping[str, str] | None = None,
         *,
         max_series: int = DEFAULT_MAX_SERIES,
+        max_label_value_length: int = DEFAULT_MAX_LABEL_VALUE_LENGTH,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(name, description, labels, max_series=max_series, clock=clock)
+        super().__init__(
+            name,
+            description,
+            labels,
+            max_series=max_series,
+            max_label_value_length=max_label_value_length,
+            clock=clock,
+        )
 
     @compiled("Counter.increment")
     def increment(self, amount: float = 1, labels: Mapping[str, str] | None = None) -> None:

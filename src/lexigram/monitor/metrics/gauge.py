@@ -14,7 +14,12 @@ from collections.abc import Mapping
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
-from ._series import DEFAULT_MAX_SERIES, Instrument, describe
+from ._series import (
+    DEFAULT_MAX_LABEL_VALUE_LENGTH,
+    DEFAULT_MAX_SERIES,
+    Instrument,
+    describe,
+)
 from ._update import compiled
 from .bound import BoundGauge
 from .snapshot import ValueSnapshot
@@ -48,9 +53,17 @@ class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
         labels: Mapping[str, str] | None = None,
         *,
         max_series: int = DEFAULT_MAX_SERIES,
+        max_label_value_length: int = DEFAULT_MAX_LABEL_VALUE_LENGTH,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(name, description, labels, max_series=max_series, clock=clock)
+        super().__init__(
+            name,
+            description,
+            labels,
+            max_series=max_series,
+            max_label_value_length=max_label_value_length,
+            clock=clock,
+        )
 
     @compiled("Gauge.set")
     def set(self, value: float, labels: Mapping[str, str] | None = None) -> None:

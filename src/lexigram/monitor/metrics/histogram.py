@@ -32,6 +32,7 @@ from ..defaults import DEFAULT_BUCKETS
 from ..exceptions import InvalidMetricError
 from ._exemplars import RawExemplar, materialize
 from ._series import (
+    DEFAULT_MAX_LABEL_VALUE_LENGTH,
     DEFAULT_MAX_OBSERVATIONS,
     DEFAULT_MAX_SERIES,
     ObservingInstrument,
@@ -113,9 +114,17 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
         *,
         max_observations: int = DEFAULT_MAX_OBSERVATIONS,
         max_series: int = DEFAULT_MAX_SERIES,
+        max_label_value_length: int = DEFAULT_MAX_LABEL_VALUE_LENGTH,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(name, description, labels, max_series=max_series, clock=clock)
+        super().__init__(
+            name,
+            description,
+            labels,
+            max_series=max_series,
+            max_label_value_length=max_label_value_length,
+            clock=clock,
+        )
         self._bounds = validate_buckets(DEFAULT_BUCKETS if buckets is None else buckets, name)
         self._max_observations = check_max_observations(max_observations, name)
 

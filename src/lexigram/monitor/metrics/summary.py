@@ -21,6 +21,7 @@ from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
 from ._quantiles import DEFAULT_MAX_BINS, DEFAULT_RELATIVE_ACCURACY, LogSketch
 from ._series import (
+    DEFAULT_MAX_LABEL_VALUE_LENGTH,
     DEFAULT_MAX_OBSERVATIONS,
     DEFAULT_MAX_SERIES,
     ObservingInstrument,
@@ -86,9 +87,17 @@ class Summary(ObservingInstrument[_SummarySeries, SummarySnapshot]):
         max_bins: int = DEFAULT_MAX_BINS,
         max_observations: int = DEFAULT_MAX_OBSERVATIONS,
         max_series: int = DEFAULT_MAX_SERIES,
+        max_label_value_length: int = DEFAULT_MAX_LABEL_VALUE_LENGTH,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(name, description, labels, max_series=max_series, clock=clock)
+        super().__init__(
+            name,
+            description,
+            labels,
+            max_series=max_series,
+            max_label_value_length=max_label_value_length,
+            clock=clock,
+        )
         self._quantiles = _check_quantiles(quantiles, name)
         try:
             LogSketch(relative_accuracy, max_bins)
