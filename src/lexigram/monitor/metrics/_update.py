@@ -160,14 +160,16 @@ elif {x}.__class__ is not float or not {x} >= 0:
     {x} = {owner}._amount({x})
 """
 
-# A gauge value as a float; NaN, non-numbers and ints beyond float64 are refused.
+# A gauge value as a float: ints and floats pass, anything whose sum is not a plain
+# float that is not NaN (Decimal, numpy scalars, NaN, non-numbers, ints beyond float64)
+# goes to the instrument, which converts it or refuses it.
 _GAUGE_NUMBER = """
 try:
     number = {x} + 0.0
-except (TypeError, OverflowError):
-    raise {owner}._bad_value({x}, "{op}") from None
-if number != number:
-    raise {owner}._bad_value({x}, "{op}")
+except Exception:  # TypeError, OverflowError, decimal's InvalidOperation, ...
+    number = None
+if number.__class__ is not float or number != number:
+    number = {owner}._number({x}, "{op}")
 """
 
 # An observed value as a float (NaN refused by the instrument), then its bucket.

@@ -18,6 +18,7 @@ from ._series import (
     DEFAULT_MAX_LABEL_VALUE_LENGTH,
     DEFAULT_MAX_SERIES,
     Instrument,
+    as_float,
     describe,
 )
 from ._update import compiled
@@ -90,6 +91,14 @@ class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
         """Current value of the series; 0.0 if the series does not exist."""
         series = self._lookup(labels)
         return 0.0 if series is None else series.value
+
+    def _number(self, value: object, operation: str) -> float:
+        """*value* (negated for ``decrement``) as a plain float, converted as in
+        ``_series.as_float``, else the error saying why not (the update's slow path)."""
+        number = as_float(value)
+        if number is None or number != number:
+            raise self._bad_value(value if number is None else number, operation)
+        return -number if operation == "decrement" else number
 
     def _bad_value(self, value: object, operation: str) -> InvalidMetricError:
         if isinstance(value, float) and value != value:
