@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.config import HealthCheckConfig
 from lexigram.monitor.health import (
     FunctionHealthCheck,
@@ -492,3 +493,143 @@ def test_aggregate_status_is_static() -> None:
     results = {"a": HealthCheckResult(component="a", status=HealthStatus.DEGRADED)}
     assert HealthChecker.aggregate_status(results) is HealthStatus.DEGRADED
     assert HealthChecker().aggregate_status({}) is HealthStatus.HEALTHY
+
+
+# -- single flight and checks still running ---------------------------------------------
+
+
+async def test_concurrent_probes_share_one_run_without_a_cache() -> None:
+    """Finding: 50 concurrent probes of a plain HealthChecker ran the check 50 times. Now
+    concurrent calls of the same probe kind share one run, a probe of another kind shares
+    the check in progress, and each caller gets its own mapping."""
+    runs = 0
+    release = asyncio.Event()
+
+    async def slow() -> bool:
+        nonlocal runs
+        runs += 1
+        await release.wait()
+        return True
+
+    checker = HealthChecker()
+    checker.add("db", slow, timeout=30)
+    probes = [asyncio.ensure_future(checker.run_all()) for _ in range(50)]
+    readiness = [asyncio.ensure_future(checker.run_readiness()) for _ in range(10)]
+    await asyncio.sleep(0.01)
+    release.set()
+    results = await asyncio.gather(*probes)
+    ready = await asyncio.gather(*readiness)
+    assert runs == 1  # the readiness probes joined the check already in progress
+    assert all(r["db"].is_healthy() for r in results)
+    assert all(status is HealthStatus.HEALTHY for status, _ in ready)
+    assert len({id(r) for r in results}) == 50
+    assert (await checker.run_all())["db"].is_healthy()
+    assert runs == 2  # a later call runs again: nothing is cached
+
+
+async def test_a_cancelled_caller_leaves_the_shared_run_to_the_others() -> None:
+    """Cancelling one of two callers does not cancel the run the other one waits for."""
+    release = asyncio.Event()
+
+    async def slow() -> bool:
+        await release.wait()
+        return True
+
+    checker = HealthChecker()
+    checker.add("db", slow, timeout=30)
+    first = asyncio.ensure_future(checker.run_all())
+    second = asyncio.ensure_future(checker.run_all())
+    await asyncio.sleep(0.01)
+    first.cancel()
+    await asyncio.sleep(0.01)
+    release.set()
+    assert (await second)["db"].is_healthy()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+
+async def test_a_check_swallowing_cancellation_is_reported_still_running() -> None:
+    """Finding: a check that swallows cancellation left 220 live tasks after 220 probes.
+    It is not started again while it runs: every later probe reports it UNHEALTHY
+    'still running after Ns' at once, and one task exists however often it is probed;
+    once it ends, the next probe runs it again."""
+    done = asyncio.Event()
+    starts = 0
+    clock = FakeClock()
+
+    async def stubborn() -> bool:
+        nonlocal starts
+        starts += 1
+        while not done.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await done.wait()
+        return True
+
+    checker = HealthChecker(clock=clock)
+    checker.add("stubborn", stubborn, timeout=0.01)
+    baseline = len(asyncio.all_tasks())
+    first = (await checker.run_all())["stubborn"]
+    assert first.message == "timed out after 0.01s"
+    clock.advance(4.25)
+    for _ in range(220):
+        result = (await checker.run_all())["stubborn"]
+        assert result.status is HealthStatus.UNHEALTHY
+        assert result.message == "still running after 4.2s"
+    assert starts == 1
+    assert len(asyncio.all_tasks()) <= baseline + 1
+    done.set()
+    for _ in range(100):
+        if len(asyncio.all_tasks()) <= baseline:
+            break
+        await asyncio.sleep(0.001)
+    assert (await checker.run_all())["stubborn"].is_healthy()
+    assert starts == 2
+
+
+async def test_a_blocked_sync_check_holds_one_thread_however_often_probed(
+    gate: threading.Event,
+) -> None:
+    """A sync check stuck in its thread past its timeout is reported still running and
+    not handed to another thread: 30 probes leave one busy worker, not max_workers."""
+    calls = 0
+
+    def blocked() -> bool:
+        nonlocal calls
+        calls += 1
+        return gate.wait(10)
+
+    checker = HealthChecker(max_workers=4)
+    checker.add("blocked", blocked, timeout=0.01)
+    assert (await checker.run_all())["blocked"].message.startswith("timed out after 0.01s")
+    for _ in range(30):
+        result = (await checker.run_all())["blocked"]
+        assert result.message.startswith("still running after")
+    assert calls == 1
+    assert checker._runner.busy == 1
+    gate.set()
+    for _ in range(500):
+        if checker._runner.busy == 0:
+            break
+        await asyncio.sleep(0.002)
+    assert (await checker.run_all())["blocked"].is_healthy()
+    assert calls == 2
+
+
+async def test_a_non_critical_check_still_running_degrades() -> None:
+    """The still-running report follows criticality like any failure."""
+    done = asyncio.Event()
+
+    async def stubborn() -> bool:
+        while not done.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await done.wait()
+        return True
+
+    checker = HealthChecker()
+    checker.add("cache", stubborn, timeout=0.01, critical=False)
+    await checker.run_all()
+    status, results = await checker.run_all_with_summary()
+    assert status is HealthStatus.DEGRADED
+    assert results["cache"].message.startswith("still running after")
+    done.set()
+    await asyncio.sleep(0.01)

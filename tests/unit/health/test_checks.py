@@ -237,3 +237,61 @@ def test_is_async_callable_detects_async_objects() -> None:
     assert is_async_callable(coro)
     assert is_async_callable(Async())
     assert not is_async_callable(lambda: True)
+
+
+SECRET = ValueError("api_key=SECRET-TUPLE")
+
+
+@pytest.mark.parametrize(
+    "returned",
+    [
+        SECRET,
+        (False, SECRET),
+        ("healthy", SECRET),
+        {"status": "unhealthy", "message": SECRET},
+        {"status": "healthy", "error": SECRET},
+        {"status": "degraded", "details": {"last_error": SECRET}},
+        HealthCheckResult(
+            component="db",
+            status=HealthStatus.HEALTHY,
+            message=SECRET,  # type: ignore[arg-type]
+        ),
+        HealthCheckResult(
+            component="db",
+            status=HealthStatus.DEGRADED,
+            error=SECRET,  # type: ignore[arg-type]
+        ),
+    ],
+    ids=[
+        "exception",
+        "tuple-message",
+        "healthy-tuple-message",
+        "dict-message",
+        "dict-value",
+        "dict-details-value",
+        "result-message",
+        "result-error",
+    ],
+)
+def test_a_returned_exception_is_sanitised_like_a_raised_one(
+    returned: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding: ``return False, e`` rendered ``"message": "api_key=SECRET-TUPLE"``. An
+    exception a check returns — as the result, a tuple's message, a dict value or a
+    result's message/error — makes it UNHEALTHY '<Type>: check failed'; its text goes to
+    the log only."""
+    with caplog.at_level(logging.WARNING, logger="lexigram.monitor.health"):
+        result = normalise("db", returned)
+    assert result.status is HealthStatus.UNHEALTHY
+    assert result.message == "ValueError: check failed"
+    assert result.error == "ValueError"
+    assert "SECRET" not in json.dumps(result.to_dict())
+    assert "SECRET" in caplog.text
+
+
+def test_exceptions_inside_a_non_string_message_are_sanitised() -> None:
+    """A message that is a container is rendered with its exceptions sanitised."""
+    result = normalise("db", ("unhealthy", {"attempts": [SECRET, "timeout"]}))
+    assert result.status is HealthStatus.UNHEALTHY
+    assert "SECRET" not in result.message
+    assert "ValueError: check failed" in result.message

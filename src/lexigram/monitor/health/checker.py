@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import inspect
-import logging
-from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
-from .._ratelimit import RateLimitedLogger
+from ._runs import CheckRuns, Entry, Flights
 from ._telemetry import HealthTelemetry
 from ._threads import SyncRunner
-from .checks import FunctionHealthCheck, failure_result, is_async_callable, normalise
+from .checks import FunctionHealthCheck, is_async_callable
 from .result import HealthCheckCategory, HealthCheckResult, HealthStatus, aggregate_results
 
 if TYPE_CHECKING:
@@ -22,11 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HealthChecker", "coerce_category"]
 
-_log = RateLimitedLogger(logging.getLogger("lexigram.monitor.health"))
-
 Summary = tuple[HealthStatus, dict[str, HealthCheckResult]]
-
-_FAILED = (HealthStatus.UNHEALTHY, HealthStatus.UNKNOWN)
 
 
 def coerce_category(value: object) -> HealthCheckCategory:
@@ -57,38 +48,15 @@ def _check_timeout(name: str, timeout: object) -> float | None:
     return float(timeout)
 
 
-async def _guarded(invoke: Callable[[], Awaitable[Any]]) -> tuple[bool, Any]:
-    # Runs as its own task: every outcome becomes a value, so no BaseException (SystemExit,
-    # KeyboardInterrupt, ...) ever escapes into the event loop. Only a real cancellation of
-    # this task propagates.
-    try:
-        return True, await invoke()
-    except asyncio.CancelledError as exc:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise
-        return False, exc
-    except BaseException as exc:
-        return False, exc
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Entry:
-    name: str
-    invoke: Callable[[], Awaitable[Any]]
-    timeout: float | None
-    category: HealthCheckCategory
-    critical: bool
-    is_async: bool
-
-
 class HealthChecker:
     """Aggregates and runs named health checks with optional per-check timeouts.
 
     Checks run concurrently, each in its own task with its own deadline: its timeout or,
     when it has none, ``config.timeout`` (*config* defaults to ``HealthCheckConfig()``).
     A timer per check (``loop.call_later``) settles it at its deadline, and the run
-    returns as soon as every check has an outcome (done, failed or timed out). A check
+    returns as soon as every check has an outcome (done, failed or timed out); see
+    ``health._runs``. Single flight: concurrent calls of the same probe kind (all,
+    liveness, readiness, startup) share one run, without any cache. A check
     may be a :class:`HealthCheck` / ``HealthCheckProtocol`` object (``check()``), an
     object with ``health_check()``, a coroutine function, a callable returning an
     awaitable, or a plain callable. Sync callables (how a check is called is decided
@@ -99,9 +67,12 @@ class HealthChecker:
 
     Every exception, including ``BaseException`` subclasses other than the caller's own
     cancellation, becomes UNHEALTHY ``"<ExceptionType>: check failed"`` (the text is logged
-    only); a timeout becomes UNHEALTHY ``"timed out after Ns"``. A check abandoned at its
-    timeout is cancelled; one that ignores cancellation keeps running on its own, but the
-    run returns at the deadline. ``critical=False`` checks that fail report DEGRADED.
+    only), whether the check raised it or returned it; a timeout becomes UNHEALTHY
+    ``"timed out after Ns"``. A check abandoned at its timeout is cancelled; one that
+    ignores cancellation (or a sync check whose thread stays blocked) keeps running on
+    its own, but the run returns at the deadline, and until that check ends later runs
+    do not start it again: they report it UNHEALTHY ``"still running after Ns"``.
+    ``critical=False`` checks that fail report DEGRADED.
 
     ``config.enabled=False`` runs nothing (results are empty, aggregate HEALTHY); a
     non-empty ``config.checks`` runs only the checks named there. Runs mutate no shared
@@ -110,7 +81,9 @@ class HealthChecker:
     collector) and emits a ``HealthCheckRunHook`` per check when someone subscribes.
 
     Memory: one entry per registered check; a run keeps nothing once it returns (a check
-    abandoned at its timeout lives on only until it ends by itself).
+    abandoned at its timeout lives on only until it ends by itself). Tasks and threads:
+    at most one live task per registered check and at most ``max_workers`` threads,
+    however many probes arrive.
     """
 
     def __init__(
@@ -129,7 +102,9 @@ class HealthChecker:
         self._only = frozenset(self._config.checks)
         self._clock = clock
         self._runner = SyncRunner(max_workers=max_workers)
-        self._entries: dict[str, _Entry] = {}
+        self._runs = CheckRuns(self._runner, clock, self._config.timeout)
+        self._flights: Flights[HealthCheckCategory | None, dict[str, HealthCheckResult]] = Flights()
+        self._entries: dict[str, Entry] = {}
         self._telemetry = HealthTelemetry(collector)
 
     @property
@@ -174,8 +149,7 @@ class HealthChecker:
             flag = getattr(check, "critical", True)
             critical = flag if isinstance(flag, bool) else True
         is_async = is_async_callable(func)
-        invoke = func if is_async else self._threaded(func)
-        self._entries[name] = _Entry(name, invoke, seconds, cat, bool(critical), is_async)
+        self._entries[name] = Entry(name, func, seconds, cat, bool(critical), is_async)
 
     @staticmethod
     def _function_of(name: str, check: Any) -> Callable[[], Any]:
@@ -191,17 +165,6 @@ class HealthChecker:
             f"health check {name!r} must be a HealthCheck, an object with check() or "
             f"health_check(), or a callable; got {type(check).__name__}"
         )
-
-    def _threaded(self, func: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
-        runner = self._runner
-
-        async def invoke() -> Any:
-            value = await runner.run(func)
-            if inspect.isawaitable(value):
-                value = await value
-            return value
-
-        return invoke
 
     def remove(self, name: str) -> None:
         """Remove a named health check; KeyError if no check has that name."""
@@ -273,7 +236,7 @@ class HealthChecker:
         results = await self._run(coerce_category(category))
         return aggregate_results(results), results
 
-    def _selected(self, category: HealthCheckCategory | None) -> list[_Entry]:
+    def _selected(self, category: HealthCheckCategory | None) -> list[Entry]:
         if not self._config.enabled:
             return []
         only = self._only
@@ -284,107 +247,14 @@ class HealthChecker:
         ]
 
     async def _run(self, category: HealthCheckCategory | None) -> dict[str, HealthCheckResult]:
-        entries = self._selected(category)
-        if not entries:
+        if not self._selected(category):
             return {}
-        outcomes = await self._run_entries(entries)
+        results = await self._flights.join(category, lambda: self._run_once(category))
+        return dict(results)
+
+    async def _run_once(self, category: HealthCheckCategory | None) -> dict[str, HealthCheckResult]:
+        entries = self._selected(category)
+        outcomes = await self._runs.run(entries)
         results = {e.name: r for e, r in zip(entries, outcomes, strict=True)}
         self._telemetry.record(results)
         return results
-
-    async def _run_entries(self, entries: list[_Entry]) -> list[HealthCheckResult]:
-        # One task and one timer per check, settled by callbacks: the run returns when
-        # every check has an outcome, a check still running at its deadline is cancelled
-        # and abandoned (never awaited), and no per-check wrapper task or wait() is needed.
-        loop = asyncio.get_running_loop()
-        clock = self._clock
-        default_timeout = self._config.timeout
-        started = clock.monotonic()
-        results: list[HealthCheckResult | None] = [None] * len(entries)
-        pending = len(entries)
-        abandoned = False  # the caller was cancelled: outcomes no longer matter
-        all_done: asyncio.Future[None] = loop.create_future()
-        tasks: list[asyncio.Task[tuple[bool, Any]]] = []
-        timers: list[asyncio.TimerHandle] = []
-
-        def settle(index: int, result: HealthCheckResult) -> None:
-            nonlocal pending
-            elapsed_ms = (clock.monotonic() - started) * 1000.0
-            results[index] = self._finish(entries[index], result, elapsed_ms)
-            pending -= 1
-            if not pending and not all_done.done():
-                all_done.set_result(None)
-
-        def on_done(index: int, task: asyncio.Task[tuple[bool, Any]]) -> None:
-            timers[index].cancel()
-            if results[index] is None and not abandoned:
-                settle(index, self._outcome(entries[index], task))
-
-        def on_timeout(index: int, timeout: float) -> None:
-            if results[index] is None and not abandoned:
-                tasks[index].cancel()
-                settle(index, self._timed_out(entries[index], timeout))
-
-        for index, entry in enumerate(entries):
-            timeout = entry.timeout if entry.timeout is not None else default_timeout
-            task = loop.create_task(_guarded(entry.invoke))
-            tasks.append(task)
-            timers.append(loop.call_later(timeout, on_timeout, index, timeout))
-            task.add_done_callback(partial(on_done, index))
-        try:
-            await all_done
-        except BaseException:  # the caller was cancelled: take the checks down with it
-            abandoned = True
-            for task, timer in zip(tasks, timers, strict=True):
-                timer.cancel()
-                task.cancel()
-            raise
-        return [r for r in results if r is not None]
-
-    def _outcome(self, entry: _Entry, task: asyncio.Task[tuple[bool, Any]]) -> HealthCheckResult:
-        if task.cancelled():
-            result = failure_result(entry.name, asyncio.CancelledError())
-        else:
-            ok, value = task.result()
-            try:
-                result = normalise(entry.name, value) if ok else failure_result(entry.name, value)
-            except Exception as exc:  # a value whose str()/iteration raises
-                result = failure_result(entry.name, exc)
-            if result is value:  # the check's own object: copy it, never mutate it
-                return dataclasses.replace(value, details=dict(value.details))
-        result.checked_at = self._clock.time()
-        return result
-
-    def _timed_out(self, entry: _Entry, timeout: float) -> HealthCheckResult:
-        hint = ""
-        if not entry.is_async and self._runner.saturated:
-            hint = (
-                f" (all {self._runner.max_workers} health-check worker threads are busy "
-                "with blocked sync checks)"
-            )
-        _log.warning(
-            f"timeout:{entry.name}", "health check %r timed out after %gs", entry.name, timeout
-        )
-        return HealthCheckResult(
-            component=entry.name,
-            status=HealthStatus.UNHEALTHY,
-            message=f"timed out after {timeout:g}s{hint}",
-            error="TimeoutError",
-            checked_at=self._clock.time(),
-        )
-
-    def _finish(
-        self, entry: _Entry, result: HealthCheckResult, elapsed_ms: float
-    ) -> HealthCheckResult:
-        if result.category is None:
-            result.category = entry.category
-        if result.duration_ms == 0.0:
-            result.duration_ms = elapsed_ms
-        if not entry.critical and result.status in _FAILED:
-            result.details = {
-                **result.details,
-                "critical": False,
-                "original_status": result.status.value,
-            }
-            result.status = HealthStatus.DEGRADED
-        return result

@@ -4,6 +4,13 @@ A check may return a :class:`HealthCheckResult` (kept as is), a :class:`HealthSt
 ``bool``, a ``dict`` with ``status``/``message``/``details`` (other keys become details)
 or a ``(status, message)`` tuple. Anything else (None, an unknown status string, another
 type) becomes UNKNOWN with a message saying what was returned and what is expected.
+
+An exception the check *returns* is treated like one it raises: UNHEALTHY
+``"<ExceptionType>: check failed"``, the text logged only. That holds for an exception
+as the result, as the message of a tuple, as the message or another top-level value of a
+dict (or of its ``details``), and as the ``message``/``error`` of a returned
+:class:`HealthCheckResult`. A message that is not a string is rendered with exceptions
+inside it replaced by that sanitised form.
 Details are bounded: at most :data:`MAX_DETAIL_ITEMS` values in total, nested at most
 :data:`MAX_DETAIL_DEPTH` levels, strings cut at :data:`MAX_TEXT` characters; what is
 dropped is counted under ``"_truncated"``. Details are always JSON-serialisable.
@@ -130,7 +137,26 @@ def _unknown(component: str, message: str) -> HealthCheckResult:
     return HealthCheckResult(component=component, status=HealthStatus.UNKNOWN, message=message)
 
 
+def _message(message: object) -> str:
+    """A message as bounded text; exceptions inside a non-string message are sanitised."""
+    if message is None:
+        return ""
+    if isinstance(message, str):
+        return _text(message)
+    return _text(_bounded(message, _Budget(MAX_DETAIL_ITEMS), 0))
+
+
+def _returned_exception(value: Mapping[Any, Any]) -> BaseException | None:
+    """The first exception among the top-level values of a returned dict (its
+    ``details`` mapping included), or None."""
+    nested = value.get("details")
+    candidates = [*value.values(), *(nested.values() if isinstance(nested, Mapping) else ())]
+    return next((v for v in candidates if isinstance(v, BaseException)), None)
+
+
 def _from_status(component: str, raw: object, message: object) -> HealthCheckResult:
+    if isinstance(message, BaseException):
+        return failure_result(component, message)
     status = coerce_status(raw)
     if status is None:
         return _unknown(
@@ -140,15 +166,15 @@ def _from_status(component: str, raw: object, message: object) -> HealthCheckRes
                 f"{', '.join(s.value for s in HealthStatus)} or a bool"
             ),
         )
-    return HealthCheckResult(
-        component=component, status=status, message="" if message is None else _text(message)
-    )
+    return HealthCheckResult(component=component, status=status, message=_message(message))
 
 
 def normalise(component: str, value: object) -> HealthCheckResult:
     """Turn whatever a check returned into a :class:`HealthCheckResult`."""
     if isinstance(value, HealthCheckResult):
-        return value
+        return _sanitised(value)
+    if isinstance(value, BaseException):
+        return failure_result(component, value)
     if isinstance(value, bool):
         return HealthCheckResult(
             component=component,
@@ -164,7 +190,11 @@ def normalise(component: str, value: object) -> HealthCheckResult:
                 f"check returned a dict without a 'status' key (keys: {len(value)}); "
                 "add 'status' (e.g. 'healthy')",
             )
-        result = _from_status(component, value["status"], value.get("message"))
+        returned = _returned_exception(value)
+        if returned is not None:
+            result = failure_result(component, returned)
+        else:
+            result = _from_status(component, value["status"], value.get("message"))
         extra: dict[Any, Any] = {k: v for k, v in value.items() if k not in _DICT_KEYS}
         nested = value.get("details")
         if isinstance(nested, Mapping):
@@ -192,6 +222,20 @@ def normalise(component: str, value: object) -> HealthCheckResult:
 
 
 _DICT_KEYS = frozenset({"status", "message", "details"})
+
+
+def _sanitised(result: HealthCheckResult) -> HealthCheckResult:
+    """*result* itself, or, when an exception sits in its ``message`` or ``error``, a
+    failure result for it keeping the component, category and (bounded) details."""
+    message: object = result.message
+    error: object = result.error
+    returned = next((v for v in (message, error) if isinstance(v, BaseException)), None)
+    if returned is None:
+        return result
+    failed = failure_result(result.component, returned, category=result.category)
+    failed.details = bounded_details(result.details)
+    failed.duration_ms = result.duration_ms
+    return failed
 
 
 class HealthCheck:
