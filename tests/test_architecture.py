@@ -35,6 +35,7 @@ FLOORS: dict[str, int] = {
     "config": 1,
     "hooks": 1,
     "defaults": 1,
+    "_auth": 1,
     "_clock": 1,
     "_health_result": 1,
     "_optional": 1,

@@ -539,3 +539,91 @@ async def test_served_through_httpx_asgi_transport() -> None:
         assert ietf.json()["status"] == "pass"
         assert (await client.get("/elsewhere")).status_code == 299
         assert (await client.post("/health", headers=auth)).status_code == 405
+
+
+# -- hardening: returned exceptions, single flight, the edges of auth -----------------
+
+SECRET = ValueError("api_key=SECRET-TUPLE")
+IETF = [(b"accept", b"application/health+json")]
+
+
+@pytest.mark.parametrize(
+    "returned",
+    [(False, SECRET), {"status": "unhealthy", "message": SECRET}],
+    ids=["tuple", "dict"],
+)
+async def test_returned_exception_text_reaches_neither_format(returned: object) -> None:
+    """Finding: ``return False, e`` and ``{"status": "unhealthy", "message": e}`` put the
+    exception text in the plain JSON and the IETF ``output``. Both now say only
+    '<Type>: check failed'."""
+    checker = HealthChecker()
+    checker.add("db", lambda: returned)
+    provider = HealthCheckProvider(checker=checker, clock=FakeClock())
+
+    plain = await call(provider)
+    ietf = await call(provider, headers=IETF)
+
+    assert plain.status == ietf.status == 503
+    assert b"SECRET" not in plain.body
+    assert b"SECRET" not in ietf.body
+    assert plain.json()["checks"]["db"]["message"] == "ValueError: check failed"
+    (entry,) = ietf.json()["checks"]["db:responseTime"]
+    assert entry["output"] == "ValueError: check failed"
+
+
+async def test_concurrent_probes_run_the_checks_once() -> None:
+    """Fifty concurrent GET /health on a plain HealthChecker run the check once."""
+    runs = 0
+    release = asyncio.Event()
+
+    async def slow() -> bool:
+        nonlocal runs
+        runs += 1
+        await release.wait()
+        return True
+
+    checker = HealthChecker()
+    checker.add("db", slow, timeout=30)
+    provider = HealthCheckProvider(checker=checker)
+    probes = [asyncio.ensure_future(call(provider)) for _ in range(50)]
+    await asyncio.sleep(0.01)
+    release.set()
+    responses = await asyncio.gather(*probes)
+    assert {r.status for r in responses} == {200}
+    assert runs == 1
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS", "HEAD", "GET"])
+@pytest.mark.parametrize("path", ["/health", "/health/live", "/health/ready", "/health/startup"])
+async def test_without_the_token_every_method_gets_401_first(method: str, path: str) -> None:
+    """Finding: ``POST /health`` answered 405 before the token was checked. With a token
+    configured, an unauthenticated request gets 401 whatever its method, so it learns
+    nothing about the path; HEAD gets no body."""
+    provider = HealthCheckProvider(auth_token="s3cret")
+    response = await call(provider, path, method=method)
+    assert response.status == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="health"'
+    assert "allow" not in response.headers
+    assert (response.body == b"") is (method == "HEAD")
+
+
+async def test_method_is_checked_after_the_token() -> None:
+    """An authenticated POST gets 405 with Allow; an authenticated HEAD is served."""
+    provider = HealthCheckProvider(auth_token="s3cret")
+    auth = [(b"authorization", b"Bearer s3cret")]
+    post = await call(provider, method="POST", headers=auth)
+    head = await call(provider, method="HEAD", headers=auth)
+    assert (post.status, post.headers["allow"]) == (405, "GET, HEAD")
+    assert (head.status, head.body) == (200, b"")
+
+
+@pytest.mark.parametrize("token", [None, "s3cret"])
+async def test_head_refusals_carry_no_body(token: str | None) -> None:
+    """Finding: HEAD 401 and 405 answers carried a body. Every HEAD answer has none
+    (its Content-Length is the one GET would get)."""
+    provider = HealthCheckProvider(auth_token=token)
+    head = await call(provider, "/health/ready", method="HEAD")
+    get = await call(provider, "/health/ready")
+    assert head.body == b""
+    assert head.status == get.status == (200 if token is None else 401)
+    assert head.headers["content-length"] == str(len(get.body))

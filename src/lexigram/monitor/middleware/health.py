@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from .._auth import BearerToken
 from .._clock import SYSTEM_CLOCK, Clock
 from .._ratelimit import RateLimitedLogger
 from ..config import HealthCheckConfig
@@ -59,7 +59,8 @@ class HealthCheckProvider:
     or *registry* (``HealthCheckRegistryProtocol``), default: an empty HealthChecker built
     from *config*. Status codes: 200 healthy, 207 degraded, 503 unhealthy (and when the
     checks raise; the body then names only the exception type). Other methods on these
-    paths get 405 with ``Allow``. Other HTTP requests go to the wrapped *app*, or get 404.
+    paths get 405 with ``Allow`` (after authentication, see below). Other HTTP requests
+    go to the wrapped *app*, or get 404.
     Lifespan and websocket scopes go to the wrapped app, or are answered per ASGI
     (start-up/shut-down complete; websocket closed before accept).
 
@@ -71,8 +72,12 @@ class HealthCheckProvider:
     entries in the body), ``timeout`` (default per-check timeout of the built-in checker,
     and deadline of an overridden :meth:`check_health`), ``checks`` (only these checks are
     reported, whatever the source), ``auth_token`` (used when *auth_token* is None).
-    With a token, requests need ``Authorization: Bearer <token>`` (compared in constant
-    time); otherwise 401 with ``WWW-Authenticate: Bearer``.
+    With a token, requests need ``Authorization: Bearer <token>`` by the bearer-token
+    rule shared with ``/metrics`` (``lexigram.monitor._auth``: scheme in any case, one or
+    more spaces, the token's UTF-8 bytes compared in constant time); otherwise 401 with
+    ``WWW-Authenticate: Bearer``, whatever the method, so an unauthenticated caller
+    learns nothing about these paths. ``HEAD`` answers (200, 207, 503, 401) carry no
+    body.
 
     Memory: nothing is kept per request; a body is as large as the report (details are
     bounded per check by the normaliser). Reports with more than
@@ -115,7 +120,7 @@ class HealthCheckProvider:
         self._app = app
         self._config = cfg
         token = auth_token if auth_token is not None else cfg.auth_token
-        self._token = token.encode("utf-8") if token else None
+        self._token = BearerToken(token, "health") if token else None
         self._include_details = cfg.include_details
         self._only = frozenset(cfg.checks)
         self._service_id = service_id
@@ -200,18 +205,19 @@ class HealthCheckProvider:
             return
         method = scope.get("method", "GET")
         head = method == "HEAD"
+        if self._token is not None:
+            refusal = self._token.refusal(header_values(scope, b"authorization"))
+            if refusal is not None:
+                body = b'{"error":"unauthorized"}'
+                challenge = (b"www-authenticate", refusal.encode("ascii", "replace"))
+                headers = [*_json_headers(b"application/json"), challenge]
+                await send_response(send, 401, body, headers, head=head)
+                return
         if method != "GET" and not head:
             body = b'{"error":"method not allowed"}'
             headers = [*_json_headers(b"application/json"), _ALLOW]
             await send_response(send, 405, body, headers)
             return
-        if self._token is not None:
-            refusal = self._refusal(scope, self._token)
-            if refusal is not None:
-                body = b'{"error":"unauthorized"}'
-                headers = [*_json_headers(b"application/json"), (b"www-authenticate", refusal)]
-                await send_response(send, 401, body, headers, head=head)
-                return
         report = await self._evaluate(route)
         ietf = media_type_accepted(header_values(scope, b"accept"), HEALTH_JSON.encode())
         status = http_status(report_status(report))
@@ -222,19 +228,6 @@ class HealthCheckProvider:
             body = self._render(report, ietf)
         content_type = HEALTH_JSON.encode() if ietf else b"application/json"
         await send_response(send, status, body, _json_headers(content_type), head=head)
-
-    @staticmethod
-    def _refusal(scope: Scope, expected: bytes) -> bytes | None:
-        """None when the request carries the bearer token, else the WWW-Authenticate value."""
-        values = header_values(scope, b"authorization")
-        if not values:
-            return b'Bearer realm="health"'
-        if len(values) == 1:
-            scheme, _, credentials = values[0].strip().partition(b" ")
-            token = credentials.strip()
-            if scheme.lower() == b"bearer" and token and hmac.compare_digest(token, expected):
-                return None
-        return b'Bearer realm="health", error="invalid_token"'
 
     def _render(self, report: Mapping[str, Any], ietf: bool) -> bytes:
         if ietf:

@@ -1,21 +1,24 @@
 """Serving the exposition over HTTP: the scrape handler and the ``/metrics`` ASGI app.
 
-:func:`handle_scrape` is shared by :func:`metrics_asgi_app` and the Prometheus
-backend's own server: ``GET``/``HEAD`` render the exposition (``HEAD`` without body);
-other methods get 405. With an ``auth_token``, requests must carry
-``Authorization: Bearer <token>`` (compared with :func:`hmac.compare_digest`), else
-401 with ``WWW-Authenticate: Bearer``. A rendering failure answers 500 and is counted
-in ``lexigram_monitor_render_failures_total``; it never propagates to the server.
+:func:`handle_scrape` is shared by :func:`metrics_asgi_app`, ``PrometheusMiddleware``
+and the Prometheus backend's own server. With an ``auth_token``, the request is
+authenticated first, by the one bearer-token rule of every protected path
+(``lexigram.monitor._auth``): anything else gets 401 with ``WWW-Authenticate: Bearer``,
+whatever the method, so an unauthenticated caller learns nothing about the path. Then
+``GET``/``HEAD`` render the exposition and other methods get 405. A ``HEAD`` answer
+never has a body (its ``Content-Length`` is the one ``GET`` would get). A rendering
+failure answers 500 and is counted in ``lexigram_monitor_render_failures_total``; it
+never propagates to the server.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..._auth import BearerToken, header_bytes
 from ..._ratelimit import RateLimitedLogger
 from ..._selfmetrics import RENDER_FAILURES, count_failure
 from ...protocols import Receive, Scope, Send
@@ -35,24 +38,27 @@ class ScrapeResponse:
     body: bytes = b""
 
 
-def _plain(status: int, text: str, *extra: tuple[str, str]) -> ScrapeResponse:
+def _plain(status: int, text: str, *extra: tuple[str, str], head: bool = False) -> ScrapeResponse:
     body = text.encode()
     headers = [
         ("Content-Type", "text/plain; charset=utf-8"),
         ("Content-Length", str(len(body))),
         *extra,
     ]
-    return ScrapeResponse(status, headers, body)
+    return ScrapeResponse(status, headers, b"" if head else body)
+
+
+def _authorization(headers: Mapping[str, str]) -> list[bytes]:
+    value = headers.get("authorization")
+    return [] if value is None else [header_bytes(value)]
 
 
 def authorized(headers: Mapping[str, str], token: str | None) -> bool:
-    """True when no token is required or the bearer token matches (constant time)."""
+    """True when no token is required or *headers* (lower-case keys, values decoded as
+    Latin-1) carry it by the bearer-token rule of ``lexigram.monitor._auth``."""
     if not token:
         return True
-    scheme, _, credentials = headers.get("authorization", "").strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(credentials.strip().encode(), token.encode())
+    return BearerToken(token, "metrics").matches(_authorization(headers))
 
 
 async def handle_scrape(
@@ -62,11 +68,19 @@ async def handle_scrape(
     collector: Any = None,
     auth_token: str | None = None,
 ) -> ScrapeResponse:
-    """Answer one request for the exposition; *headers* keys are lower case."""
-    if method not in ("GET", "HEAD"):
+    """Answer one request for the exposition: authentication first, then the method.
+
+    *headers* keys are lower case; values are ``str`` holding the header bytes decoded
+    as Latin-1 (as ASGI servers' bytes and :mod:`http.server` give them), so a non-ASCII
+    token is compared as the UTF-8 bytes the client sent.
+    """
+    head = method == "HEAD"
+    if auth_token:
+        refusal = BearerToken(auth_token, "metrics").refusal(_authorization(headers))
+        if refusal is not None:
+            return _plain(401, "Unauthorized\n", ("WWW-Authenticate", refusal), head=head)
+    if method != "GET" and not head:
         return _plain(405, "Method Not Allowed\n", ("Allow", "GET, HEAD"))
-    if not authorized(headers, auth_token):
-        return _plain(401, "Unauthorized\n", ("WWW-Authenticate", 'Bearer realm="metrics"'))
     try:
         body, rendered = await render_async(
             collector,
@@ -81,10 +95,10 @@ async def handle_scrape(
             exc_info=exc,
         )
         count_failure(RENDER_FAILURES, "scrape_error")
-        return _plain(500, "metrics rendering failed\n")
+        return _plain(500, "metrics rendering failed\n", head=head)
     out = [*rendered.items(), ("Content-Length", str(len(body)))]
     out.append(("Vary", "Accept, Accept-Encoding"))
-    return ScrapeResponse(200, out, b"" if method == "HEAD" else body)
+    return ScrapeResponse(200, out, b"" if head else body)
 
 
 class MetricsApp:
