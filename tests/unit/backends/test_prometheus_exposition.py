@@ -443,3 +443,34 @@ async def test_render_async_offloads_only_large_expositions(
     assert threads[1] != threading.get_ident()
     assert len(samples(small, "items_total")) == 5
     assert len(samples(gzip.decompress(large), "items_total")) == 6
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        OPENMETRICS,
+        "application/openmetrics-text",
+        "application/openmetrics-text; version=1.0.0; escaping=underscores",
+        "application/openmetrics-text; version=1.0.0; escaping=values",
+    ],
+)
+def test_openmetrics_keeps_colons_in_sample_names(
+    isolated_metrics: MetricsCollector, accept: str
+) -> None:
+    """A legacy name may hold ':' (recording-rule style). prometheus_client's encoder
+    rewrote it in sample names only, so family ``a:b`` lost its samples to ``a_b_total``;
+    every sample now stays in its family, as in the text format."""
+    isolated_metrics.create_counter("job:requests", "R.").increment(2, {"k": "v"})
+    isolated_metrics.create_histogram("job:latency", "L.", buckets=[1.0]).observe(0.5)
+
+    body, headers = render(accept=accept)
+
+    assert headers["Content-Type"].startswith("application/openmetrics-text")
+    parsed = families(body, openmetrics=True)
+    assert [s.name for s in parsed["job:requests"].samples] == ["job:requests_total"]
+    assert {s.name for s in parsed["job:latency"].samples} == {
+        "job:latency_bucket",
+        "job:latency_count",
+        "job:latency_sum",
+    }
+    assert "job_requests_total" not in body.decode()

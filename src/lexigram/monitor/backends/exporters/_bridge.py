@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
+from functools import partial
 from typing import Any
 
 from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.samples import Exemplar as PromExemplar
 from prometheus_client.samples import Sample
 
 from ...metrics.snapshot import Exemplar
 from ._text import ErrorHandler, exposed_names, format_bound
 
-__all__ = ["SnapshotCollector", "bridge_instruments", "bridge_suppressed"]
+__all__ = ["SnapshotCollector", "bridge_instruments", "bridge_suppressed", "keep_legacy_names"]
 
 #: While True in the current context, every ``SnapshotCollector`` yields nothing: the
 #: fast text path renders the instruments itself and asks the registry for the rest.
@@ -38,6 +40,28 @@ bridge_suppressed: ContextVar[bool] = ContextVar("lexigram_bridge_suppressed", d
 bridge_instruments: ContextVar[Sequence[Any] | None] = ContextVar(
     "lexigram_bridge_instruments", default=None
 )
+
+
+def keep_legacy_names(encoder: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    """*encoder* (from prometheus_client's ``choose_encoder``), made to write legacy
+    metric names unchanged.
+
+    Asked for the ``underscores`` or ``values`` escaping (what Prometheus and a plain
+    ``Accept: application/openmetrics-text`` get), prometheus_client's OpenMetrics
+    encoder checks *sample* names against the label-name characters and rewrites every
+    ``:``, while ``# HELP``/``# TYPE`` keep it: counter ``a:b`` became family ``a:b``
+    with a sample ``a_b_total`` outside it. For a legacy name
+    (``[a-zA-Z_:][a-zA-Z0-9_:]*``, the only kind our instruments and prometheus_client's
+    own collectors have) both escapings mean no change, which is what ``allow-utf-8``
+    writes, so that is asked for instead. Other encoders are returned as they are.
+    """
+    if (
+        isinstance(encoder, partial)
+        and encoder.func is openmetrics.generate_latest
+        and encoder.keywords.get("escaping") in (openmetrics.UNDERSCORES, openmetrics.VALUES)
+    ):
+        return partial(encoder.func, **{**encoder.keywords, "escaping": openmetrics.ALLOWUTF8})
+    return encoder
 
 
 def _exemplar(ex: Exemplar | None) -> PromExemplar | None:

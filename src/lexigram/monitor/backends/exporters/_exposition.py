@@ -229,13 +229,14 @@ def _encode(collector: Any, accept: str) -> tuple[bytes, str]:
             return _text(instruments, _reserved) + rest, content_type
         if fast_text:
             return _text(instruments, frozenset()), content_type
-        from ._bridge import SnapshotCollector, bridge_instruments
+        from ._bridge import SnapshotCollector, bridge_instruments, keep_legacy_names
 
+        encode = keep_legacy_names(encoder)
         if not process:
-            return encoder(SnapshotCollector(lambda: target, on_error=_on_error)), content_type
+            return encode(SnapshotCollector(lambda: target, on_error=_on_error)), content_type
         read = bridge_instruments.set(instruments)
         try:
-            return encoder(get_registry()), content_type
+            return encode(get_registry()), content_type
         finally:
             bridge_instruments.reset(read)
     except Exception as exc:
