@@ -568,16 +568,18 @@ async def test_a_check_swallowing_cancellation_is_reported_still_running() -> No
     checker = HealthChecker(clock=clock)
     checker.add("stubborn", stubborn, timeout=0.01)
     baseline = len(asyncio.all_tasks())
-    first = (await checker.run_all())["stubborn"]
-    assert first.message == "timed out after 0.01s"
-    clock.advance(4.25)
-    for _ in range(220):
-        result = (await checker.run_all())["stubborn"]
-        assert result.status is HealthStatus.UNHEALTHY
-        assert result.message == "still running after 4.2s"
-    assert starts == 1
-    assert len(asyncio.all_tasks()) <= baseline + 1
-    done.set()
+    try:
+        first = (await checker.run_all())["stubborn"]
+        assert first.message == "timed out after 0.01s"
+        clock.advance(4.25)
+        for _ in range(220):
+            result = (await checker.run_all())["stubborn"]
+            assert result.status is HealthStatus.UNHEALTHY
+            assert result.message == "still running after 4.2s"
+        assert starts == 1
+        assert len(asyncio.all_tasks()) <= baseline + 1
+    finally:
+        done.set()  # lets every stubborn task end, whatever failed above
     for _ in range(100):
         if len(asyncio.all_tasks()) <= baseline:
             break
@@ -627,9 +629,11 @@ async def test_a_non_critical_check_still_running_degrades() -> None:
 
     checker = HealthChecker()
     checker.add("cache", stubborn, timeout=0.01, critical=False)
-    await checker.run_all()
-    status, results = await checker.run_all_with_summary()
-    assert status is HealthStatus.DEGRADED
-    assert results["cache"].message.startswith("still running after")
-    done.set()
+    try:
+        await checker.run_all()
+        status, results = await checker.run_all_with_summary()
+        assert status is HealthStatus.DEGRADED
+        assert results["cache"].message.startswith("still running after")
+    finally:
+        done.set()
     await asyncio.sleep(0.01)
