@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from lexigram.monitor._auth import BearerToken, header_bytes
+from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.backends.exporters._app import handle_scrape
 from lexigram.monitor.backends.exporters.prometheus import metrics_asgi_app
 from lexigram.monitor.metrics import MetricsCollector
@@ -29,24 +30,28 @@ async def _asgi(app: Any, path: str, method: str, headers: list[tuple[bytes, byt
     return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body
 
 
+def _collector() -> MetricsCollector:
+    collector = MetricsCollector()
+    collector.create_gauge("up", "Up.").set(1)
+    return collector
+
+
 async def _app_not_reached(scope: Any, receive: Any, send: Any) -> None:
     raise AssertionError("the protected path must not reach the wrapped app")
 
 
 def _health(path: str) -> Call:
-    provider = HealthCheckProvider(auth_token=TOKEN)
+    provider = HealthCheckProvider(auth_token=TOKEN, clock=FakeClock())
     return lambda method, headers: _asgi(provider, path, method, headers)
 
 
 def _metrics_app() -> Call:
-    app = metrics_asgi_app(MetricsCollector(), auth_token=TOKEN)
+    app = metrics_asgi_app(_collector(), auth_token=TOKEN)
     return lambda method, headers: _asgi(app, "/metrics", method, headers)
 
 
 def _middleware() -> Call:
-    app = PrometheusMiddleware(
-        _app_not_reached, metrics_collector=MetricsCollector(), auth_token=TOKEN
-    )
+    app = PrometheusMiddleware(_app_not_reached, metrics_collector=_collector(), auth_token=TOKEN)
     return lambda method, headers: _asgi(app, "/metrics", method, headers)
 
 
@@ -54,7 +59,7 @@ def _scrape_handler() -> Call:
     async def call(method: str, headers: list[tuple[bytes, bytes]]) -> Answer:
         # what a server built on http.server hands over: values decoded as Latin-1
         text = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers}
-        response = await handle_scrape(method, text, collector=MetricsCollector(), auth_token=TOKEN)
+        response = await handle_scrape(method, text, collector=_collector(), auth_token=TOKEN)
         return response.status, {k.lower(): v for k, v in response.headers}, response.body
 
     return call
@@ -137,6 +142,18 @@ async def test_with_credentials_other_methods_get_405(path: str) -> None:
     status, headers, _ = await PATHS[path]()("POST", [(b"authorization", ACCEPTED["utf8"])])
     assert status == 405
     assert headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_an_authenticated_head_is_served_without_a_body(path: str) -> None:
+    """HEAD with the token gets the GET answer's status and Content-Length, no body."""
+    call = PATHS[path]()
+    auth = [(b"authorization", ACCEPTED["utf8"])]
+    head_status, head_headers, head_body = await call("HEAD", auth)
+    get_status, _, get_body = await call("GET", auth)
+    assert head_status == get_status == 200
+    assert head_body == b""
+    assert int(head_headers["content-length"]) == len(get_body) > 0
 
 
 def test_repeated_authorization_headers_are_refused() -> None:

@@ -72,9 +72,11 @@ class _Start:
         task = self.task
         return task is not None and not task.done() and task.get_loop() is loop
 
-    def overdue(self) -> bool:
-        """True once no run waits for it any more: settled at its deadline, or abandoned."""
-        return self.abandoned or self.outcome.done()
+    def joinable(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """True while a run on *loop* may wait for its outcome: not yet settled (a
+        running start whose outcome is settled timed out), not abandoned by every run
+        that waited, and on the same loop."""
+        return not (self.abandoned or self.outcome.done()) and self.outcome.get_loop() is loop
 
 
 class Entry:
@@ -162,7 +164,7 @@ class CheckRuns:
             start = entry.last
             if start is None or not start.running(loop):
                 start = self._start(entry, loop, started)
-            elif start.overdue():
+            elif not start.joinable(loop):
                 results[index] = self._finish(entry, self._still_running(entry, start), 0.0)
                 pending -= 1
                 continue

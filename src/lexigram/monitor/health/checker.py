@@ -56,7 +56,8 @@ class HealthChecker:
     A timer per check (``loop.call_later``) settles it at its deadline, and the run
     returns as soon as every check has an outcome (done, failed or timed out); see
     ``health._runs``. Single flight: concurrent calls of the same probe kind (all,
-    liveness, readiness, startup) share one run, without any cache. A check
+    liveness, readiness, startup) share one run, without any cache, and a run of another
+    kind waits for a check already in progress instead of starting it again. A check
     may be a :class:`HealthCheck` / ``HealthCheckProtocol`` object (``check()``), an
     object with ``health_check()``, a coroutine function, a callable returning an
     awaitable, or a plain callable. Sync callables (how a check is called is decided
@@ -75,8 +76,9 @@ class HealthChecker:
     ``critical=False`` checks that fail report DEGRADED.
 
     ``config.enabled=False`` runs nothing (results are empty, aggregate HEALTHY); a
-    non-empty ``config.checks`` runs only the checks named there. Runs mutate no shared
-    state. Each run records ``lexigram_health_check_duration_seconds{check}`` and
+    non-empty ``config.checks`` runs only the checks named there. A run keeps only each
+    check's latest start (to know whether it still runs). Each run records
+    ``lexigram_health_check_duration_seconds{check}`` and
     ``lexigram_health_check_status{check}`` in *collector* (default: the process default
     collector) and emits a ``HealthCheckRunHook`` per check when someone subscribes.
 

@@ -11,6 +11,7 @@ as the result, as the message of a tuple, as the message or another top-level va
 dict (or of its ``details``), and as the ``message``/``error`` of a returned
 :class:`HealthCheckResult`. A message that is not a string is rendered with exceptions
 inside it replaced by that sanitised form.
+
 Details are bounded: at most :data:`MAX_DETAIL_ITEMS` values in total, nested at most
 :data:`MAX_DETAIL_DEPTH` levels, strings cut at :data:`MAX_TEXT` characters; what is
 dropped is counted under ``"_truncated"``. Details are always JSON-serialisable.

@@ -399,8 +399,8 @@ class Instrument(ABC, Generic[S, Snap]):
         return (items if fitted is None else tuple(fitted)), cut
 
     def _count_cut(self, values: int) -> None:
-        """Count *values* cut label values (outside the instrument lock; never raises
-        unless the installed counter does, and it does not)."""
+        """Count *values* cut label values of this instrument (called outside its lock;
+        the counter ``metrics.collector`` installs never raises)."""
         count = CUT_LABELS.count
         if count is not None:
             count(self._name, values)
