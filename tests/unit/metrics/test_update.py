@@ -207,3 +207,27 @@ def test_counter_adds_ints_beyond_2_53_as_the_nearest_float() -> None:
     counter.increment(2**60 + 1)
     assert type(counter.collect()[0].value) is float
     assert counter.get_value() == float(2**53 + 1) + float(2**60 + 1)
+
+
+class Scalar(float):
+    """A float subclass with its own repr and arithmetic, as numpy's float64 has."""
+
+    def __repr__(self) -> str:
+        return f"Scalar({float(self)!r})"
+
+    def __add__(self, other: object) -> Scalar:
+        return Scalar(float(self) + float(other))  # type: ignore[arg-type]
+
+    __radd__ = __add__
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_float_subclasses_are_exposed_as_plain_floats(call: str) -> None:
+    """A float subclass (numpy's float64 is one) is recorded by every call and exposed
+    as a plain float, never with its own repr."""
+    collector = MetricsCollector()
+    recorders(collector)[call](Scalar(1.5))
+    body = render(collector)[0].decode()
+    assert "Scalar" not in body
+    assert all(type(getattr(s, "value", 0.0)) in (int, float) for s in state(collector))
+    parsed_text(collector)

@@ -118,5 +118,5 @@ class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
         self, names: tuple[str, ...], values: tuple[str, ...], series: _GaugeSeries
     ) -> ValueSnapshot:
         with series.lock:
-            value = series.value
+            value = float(series.value)  # a float subclass (numpy) becomes a plain float
         return ValueSnapshot(names, values, value, series.created)
