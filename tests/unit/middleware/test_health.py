@@ -621,7 +621,7 @@ async def test_method_is_checked_after_the_token() -> None:
 async def test_head_refusals_carry_no_body(token: str | None) -> None:
     """Finding: HEAD 401 and 405 answers carried a body. Every HEAD answer has none
     (its Content-Length is the one GET would get)."""
-    provider = HealthCheckProvider(auth_token=token)
+    provider = HealthCheckProvider(auth_token=token, clock=FakeClock())
     head = await call(provider, "/health/ready", method="HEAD")
     get = await call(provider, "/health/ready")
     assert head.body == b""
