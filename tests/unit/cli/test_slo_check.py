@@ -103,6 +103,26 @@ def test_json_output_and_no_data(
     assert [p["alert"] for p in slo["pairs"]] == ["page", "page", "ticket", "ticket"]
 
 
+def test_json_output_is_strict_json_when_prometheus_answers_non_finite_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], prometheus: Callable[[Answer], str]
+) -> None:
+    """An error ratio Prometheus answers as +Inf (errors over a zero total) gives an
+    infinite burn rate; the --json document spells it as Prometheus does ("+Inf"), never
+    as the Infinity token strict JSON parsers refuse. NaN (0/0) stays "no data" (null)."""
+    answers = {"5m": "NaN", "1h": "+Inf"}
+    url = prometheus(lambda q: answers.get(_window(q), 0.0))
+    main(["slo", "check", _spec(tmp_path), url, "--json"])
+    text = capsys.readouterr().out
+
+    def refuse(token: str) -> None:
+        raise AssertionError(f"non-JSON token {token} in the output")
+
+    report = json.loads(text, parse_constant=refuse)
+    (slo,) = report["slos"]
+    assert slo["burn_rates"]["5m"] is None
+    assert slo["burn_rates"]["1h"] == "+Inf"
+
+
 def test_a_prometheus_that_is_down_is_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

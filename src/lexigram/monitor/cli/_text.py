@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import textwrap
 from collections.abc import Sequence
@@ -51,5 +52,26 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "
 
 
 def print_json(document: Any, out: TextIO) -> None:
-    """Write *document* as indented JSON followed by a newline."""
-    out.write(json.dumps(document, indent=2, default=str) + "\n")
+    """Write *document* as indented, strict JSON (RFC 8259) followed by a newline.
+
+    Non-finite floats, which strict JSON cannot hold, are written as the strings
+    ``"+Inf"``, ``"-Inf"`` and ``"NaN"``, as Prometheus' HTTP API writes them (a burn
+    rate against a 100 % objective, say); other non-JSON values as their ``str``.
+    """
+    text = json.dumps(_finite(document), indent=2, default=str, allow_nan=False)
+    out.write(text + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """*value* with every non-finite float replaced by its Prometheus spelling."""
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (math.inf, -math.inf):
+            return "+Inf" if value > 0 else "-Inf"
+        return value
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
