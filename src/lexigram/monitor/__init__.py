@@ -62,6 +62,8 @@ _EXPORTS: dict[str, str] = {
     "HealthCheckProvider": ".middleware.health",
     "PrometheusMiddleware": ".middleware.prometheus",
     "OTelMiddleware": ".middleware.otel",
+    "StatusPage": ".middleware.status",
+    "mount_status_page": ".middleware.status",
     # alerts
     "AlertmanagerDispatcher": ".alerts",
     "FanOutAlertDispatcher": ".alerts",
@@ -79,6 +81,12 @@ _EXPORTS: dict[str, str] = {
     "profile_async_function": ".profiling",
     # slo
     "SLO": ".slo",
+    "AvailabilitySLO": ".slo",
+    "SLOStatus": ".slo",
+    "RequestsSLI": ".slo",
+    "HistogramSLI": ".slo",
+    "EventsSLI": ".slo",
+    "RawSLI": ".slo",
     "SLOMonitor": ".slo",
     "SLOViolation": ".slo",
     "BurnRateWindow": ".slo",
@@ -289,6 +297,10 @@ if TYPE_CHECKING:  # static types for the lazily loaded names (kept in sync by a
     from .middleware.prometheus import (
         PrometheusMiddleware as PrometheusMiddleware,
     )
+    from .middleware.status import (
+        StatusPage as StatusPage,
+        mount_status_page as mount_status_page,
+    )
     from .noop import (
         NoOpHealthCheckRegistry as NoOpHealthCheckRegistry,
         NoOpMetricsCollector as NoOpMetricsCollector,
@@ -322,8 +334,14 @@ if TYPE_CHECKING:  # static types for the lazily loaded names (kept in sync by a
         ObservabilityService as ObservabilityService,
     )
     from .slo import (
-        BurnRateWindow as BurnRateWindow,
         SLO as SLO,
+        AvailabilitySLO as AvailabilitySLO,
+        BurnRateWindow as BurnRateWindow,
+        EventsSLI as EventsSLI,
+        HistogramSLI as HistogramSLI,
+        RawSLI as RawSLI,
+        RequestsSLI as RequestsSLI,
+        SLOStatus as SLOStatus,
         SLOMonitor as SLOMonitor,
         SLOViolation as SLOViolation,
         render_slo_rules as render_slo_rules,
