@@ -122,7 +122,10 @@ class Layout:
     summary's sum, ``bucket`` the count of bucket ``{i}``. Each must be an assignable
     expression whose ``+=`` runs no Python-level code (see the module docstring).
     ``count`` (a summary's number of observations) and ``stamp`` (a gauge's time of
-    last update) are optional: empty means the layout keeps no such cell.
+    last update) are optional: empty means the layout keeps no such cell. ``native``
+    is the count of native bucket ``{i}`` of the dict ``buckets`` (a native histogram
+    series' ``positive``, ``negative`` or ``zero``); it raises ``KeyError`` for a bucket
+    the series does not hold yet.
     """
 
     name: str
@@ -131,11 +134,13 @@ class Layout:
     bucket: str = "{s}.counts[{i}]"
     count: str = ""
     stamp: str = ""
+    native: str = "buckets[{i}]"
 
 
 IN_PROCESS: Final = Layout("in-process")
 #: Cells of the multi-process mode: a counter ``[value]``, a gauge ``[value, stamp]``,
-#: a histogram ``[bucket 0, ..., bucket n-1, sum]``, a summary ``[count, sum]``.
+#: a histogram ``[bucket 0, ..., bucket n-1, sum]``, a summary ``[count, sum]``; a native
+#: histogram's ``buckets`` map a bucket index to its cell (``metrics._shared_native``).
 SHARED: Final = Layout(
     "shared",
     value="{s}.cells[0]",
@@ -143,6 +148,7 @@ SHARED: Final = Layout(
     bucket="{s}.cells[{i}]",
     count="{s}.cells[0]",
     stamp="{s}.cells[-1]",
+    native="{s}.cells[buckets[{i}]]",
 )
 
 # -- the fragments -------------------------------------------------------------------------
@@ -245,15 +251,65 @@ probe = _state.probe
 if probe is not None and probe() is not None:
     exemplar = _capture(_state.source, {x}, {owner}._clock)
     if exemplar is not None:
-        {s}.keep_exemplar(index, exemplar)
+        {s}.keep_exemplar({i}, exemplar)
 """
 _PAIR_EXEMPLAR = """
 probe = _state.probe
 if probe is not None and probe() is not None:
     exemplar = _capture(_state.source, {x}, self._clock)
     if exemplar is not None:
-        {s}.keep_exemplar(index, exemplar)
+        {s}.keep_exemplar({i}, exemplar)
         {c}.exemplar = (1, exemplar[1], exemplar[2], exemplar[3])
+"""
+
+# Native (exponential) histograms, see ``metrics.native``. The classic index first
+# (-1 when the histogram keeps no classic buckets), then the native one: a positive or
+# negative value between 2**-32 and 2**32 is one bisect in the series' table of bucket
+# bounds; anything else (the zero bucket, tiny or huge values, infinities) asks the
+# instrument's ``_far``. ``positive`` is read first: every schema change replaces it,
+# so ``{s}.positive is positive`` at the increment proves that the index was computed
+# for the buckets it increments. A bucket the series does not hold yet (``KeyError``)
+# or a changed schema takes ``_native_miss``, which adds the bucket (reducing the
+# schema past the series' bucket limit) under the series' lock.
+_NATIVE_CLASSIC_INDEX = """
+bounds = {bounds}
+cindex = -1 if bounds is None else _bisect(bounds, {x})
+"""
+_NATIVE_INDEX = """
+positive = {s}.positive
+table = {s}.table
+low = {s}.low
+index = _bisect(table, {x}, low)
+if low < index < {s}.limit:
+    index += {s}.base
+    buckets = positive
+else:
+    index = _bisect(table, -{x}, low)
+    if low < index < {s}.limit:
+        index += {s}.base
+        buckets = {s}.negative
+    else:
+        index, buckets = {owner}._far({s}, {x})
+"""
+_NATIVE_STEP = """
+try:
+    if {s}.positive is not positive:
+        raise KeyError(index)
+    {native} += 1
+except KeyError:
+    missed = True
+else:
+    missed = False
+    if cindex >= 0:
+        {bucket} += 1
+    {sum} += {x}
+"""
+_NATIVE_OBSERVE = {True: _NATIVE_STEP, False: _locked("{s}", _NATIVE_STEP.lstrip("\n"))}
+_NATIVE_AFTER = """
+if missed:
+    {owner}._native_miss({s}, {x}, cindex)
+else:
+    {s}.recent.append({x})
 """
 
 
@@ -310,7 +366,43 @@ def _histogram(layout: Layout, atomic: bool, bound: bool) -> str:
         _fill(_BUCKET_INDEX, bounds="self._bounds", x="value"),
         _fill(_BOUND_SERIES if bound else _LOOKUP, s="series"),
         _fill(_OBSERVE[atomic], layout, s="series", x="value", i="index"),
-        _fill(_BUCKET_EXEMPLAR, owner=owner, s="series", x="value"),
+        _fill(_BUCKET_EXEMPLAR, owner=owner, s="series", x="value", i="index"),
+    )
+
+
+def _native_step(layout: Layout, atomic: bool) -> str:
+    """The native step with the native bucket's expression filled in (its index is
+    ``index``; ``{i}`` stays for the classic bucket's ``cindex``)."""
+    return _NATIVE_OBSERVE[atomic].replace("{native}", layout.native.replace("{i}", "index"))
+
+
+def _native(layout: Layout, atomic: bool, bound: bool) -> str:
+    owner = "self._instrument" if bound else "self"
+    return _join(
+        _fill(_OBSERVED_NUMBER, owner=owner, x="value"),
+        _fill(_NATIVE_CLASSIC_INDEX, bounds="self._bounds" if bound else "self._classic", x="value"),
+        _fill(_BOUND_SERIES if bound else _LOOKUP, s="series"),
+        _fill(_NATIVE_INDEX, owner=owner, s="series", x="value"),
+        _fill(_native_step(layout, atomic), layout, s="series", x="value", i="cindex"),
+        _fill(_NATIVE_AFTER, owner=owner, s="series", x="value"),
+        _fill(_BUCKET_EXEMPLAR, owner=owner, s="series", x="value", i="cindex"),
+    )
+
+
+def _native_pair(layout: Layout, atomic: bool, bound: bool) -> str:
+    # BoundPair over a native histogram handle: the native step, then the counter's +1.
+    count = layout.value.replace("{s}", "counted")
+    add = "{count} += 1\n" if atomic else _locked("counted", "{count} += 1\n")
+    return _join(
+        _fill(_OBSERVED_NUMBER, owner="self._owner", x="value"),
+        _fill(_NATIVE_CLASSIC_INDEX, bounds="self._bounds", x="value"),
+        "if self._epoch != _RESETS.count:\n    self._refresh()\n",
+        "observed = self._observed\ncounted = self._counted\n",
+        _fill(_NATIVE_INDEX, owner="self._owner", s="observed", x="value"),
+        _fill(_native_step(layout, atomic), layout, s="observed", x="value", i="cindex"),
+        add.replace("{count}", count),
+        _fill(_NATIVE_AFTER, owner="self._owner", s="observed", x="value"),
+        _fill(_PAIR_EXEMPLAR, s="observed", c="counted", x="value", i="cindex"),
     )
 
 
@@ -323,7 +415,7 @@ def _pair(layout: Layout, atomic: bool, bound: bool) -> str:
         "if self._epoch != _RESETS.count:\n    self._refresh()\n",
         "observed = self._observed\ncounted = self._counted\n",
         _fill(step, layout, s="observed", c="counted", x="value", i="index"),
-        _fill(_PAIR_EXEMPLAR, s="observed", c="counted", x="value"),
+        _fill(_PAIR_EXEMPLAR, s="observed", c="counted", x="value", i="index"),
     )
 
 
@@ -350,6 +442,9 @@ _OPERATIONS: Final[dict[str, tuple[tuple[str, ...], Callable[..., str], bool]]] 
     "Histogram.observe": (("value", "labels"), _histogram, False),
     "BoundHistogram.observe": (("value",), _histogram, True),
     "BoundPair.record": (("value",), _pair, True),
+    "NativeHistogram.observe": (("value", "labels"), _native, False),
+    "BoundNativeHistogram.observe": (("value",), _native, True),
+    "NativePair.record": (("value",), _native_pair, True),
     "Summary.observe": (("value", "labels"), _summary, False),
 }
 
@@ -379,6 +474,7 @@ def _fill(fragment: str, layout: Layout | None = None, **names: str) -> str:
             .replace("{bucket}", layout.bucket)
             .replace("{count}", layout.count)
             .replace("{stamp}", layout.stamp)
+            .replace("{native}", layout.native)
         )
     for key, value in names.items():
         text = text.replace("{" + key + "}", value)

@@ -101,6 +101,8 @@ class BoundHistogram(_Bound):
     """One series of a :class:`~lexigram.monitor.metrics.Histogram` (``Histogram.bind``)."""
 
     __slots__ = ("_bounds",)
+    #: Whether the handle's histogram keeps native buckets (``metrics.native``).
+    native: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -148,8 +150,9 @@ class BoundPair:
         get a pair that calls both handles."""
         if cls is BoundPair:
             layout = getattr(counter, "layout", None)
-            if layout is getattr(histogram, "layout", None):
-                cls = PAIRS.get(layout, BoundPair)  # type: ignore[arg-type]
+            pairs = NATIVE_PAIRS if getattr(histogram, "native", False) else PAIRS
+            if layout is getattr(histogram, "layout", None) and layout in pairs:
+                cls = pairs[layout]  # type: ignore[index]
             else:
                 cls = _SplitPair
         return object.__new__(cls)
@@ -202,3 +205,5 @@ class _SplitPair(BoundPair):
 
 #: Layout -> the BoundPair class compiled for it (the shared layout registers its own).
 PAIRS: dict[Layout, type[BoundPair]] = {IN_PROCESS: BoundPair}
+#: Layout -> the pair class over a native histogram handle (``metrics.native``).
+NATIVE_PAIRS: dict[Layout, type[BoundPair]] = {}

@@ -25,7 +25,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
-from typing import Any
+from typing import Any, ClassVar
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..defaults import DEFAULT_BUCKETS
@@ -40,11 +40,20 @@ from ._series import (
 )
 from ._update import compiled, copy_histogram
 from .bound import BoundHistogram
-from .snapshot import Exemplar, HistogramSnapshot
+from .snapshot import Exemplar, HistogramSnapshot, classic_quantile
 
 __all__ = ["Histogram", "validate_buckets"]
 
 _INF = math.inf
+_NATIVE_KEYS = ("schema", "max_buckets", "zero_threshold")
+
+
+def _wants_native(options: Mapping[str, Any]) -> bool:
+    """Whether constructor *options* ask for native buckets."""
+    native = options.get("native")
+    if native is not None:
+        return bool(native) or any(options.get(key) is not None for key in _NATIVE_KEYS)
+    return any(options.get(key) is not None for key in _NATIVE_KEYS)
 
 
 def validate_buckets(buckets: Iterable[float], metric: str = "") -> tuple[float, ...]:
@@ -104,6 +113,24 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
     _reserved_labels = frozenset({"le"})
     _nan_rule = "NaN has no bucket"
     __slots__ = ("_bounds", "_max_observations")
+    #: The class a request for native buckets makes instead (``metrics.native``).
+    _native_twin: ClassVar[type[Histogram] | None] = None
+    #: Whether the instrument keeps native (exponential) buckets.
+    native: ClassVar[bool] = False
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """A :class:`~.native.NativeHistogram` (of this class's layout) when native
+        buckets are asked for (``native=True``, ``schema``, ``max_buckets`` or
+        ``zero_threshold``), else this class."""
+        if _wants_native(kwargs) and not cls.native:
+            twin = cls.__dict__.get("_native_twin")
+            if twin is None:
+                raise InvalidMetricError(
+                    f"{cls.__name__} cannot keep native buckets; create the histogram "
+                    "with Histogram(..., native=True) or MetricsCollector.create_histogram"
+                )
+            cls = twin
+        return object.__new__(cls)
 
     def __init__(
         self,
@@ -112,11 +139,21 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
         labels: Mapping[str, str] | None = None,
         buckets: Iterable[float] | None = None,
         *,
+        native: bool | None = None,
+        schema: int | None = None,
+        max_buckets: int | None = None,
+        zero_threshold: float | None = None,
+        classic: bool | None = None,
         max_observations: int = DEFAULT_MAX_OBSERVATIONS,
         max_series: int = DEFAULT_MAX_SERIES,
         max_label_value_length: int = DEFAULT_MAX_LABEL_VALUE_LENGTH,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        if not self.native and classic is False:
+            raise InvalidMetricError(
+                f"histogram {name!r} got classic=False without native buckets; a classic "
+                "histogram keeps its classic buckets (pass native=True to drop them)"
+            )
         super().__init__(
             name,
             description,
@@ -156,6 +193,13 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
             running += count
             result[bound] = running
         return result
+
+    def get_quantile(self, q: float, labels: Mapping[str, str] | None = None) -> float:
+        """The *q*-quantile (0..1) of the series as Prometheus' ``histogram_quantile``
+        estimates it from the classic buckets (native buckets in a native histogram);
+        NaN while the series is empty."""
+        cumulative = self.get_bucket_counts(labels)
+        return classic_quantile(q, self._bounds, tuple(cumulative.values()))
 
     def get_count(self, labels: Mapping[str, str] | None = None) -> int:
         """Number of observations of the series since the last reset."""

@@ -19,9 +19,13 @@ samples. Timestamps of exemplars are wall-clock seconds as well.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-__all__ = ["Exemplar", "HistogramSnapshot", "SummarySnapshot", "ValueSnapshot"]
+from ._exponential import bucket_bounds
+from ._exponential import quantile as native_quantile
+
+__all__ = ["Exemplar", "HistogramSnapshot", "NativeBuckets", "SummarySnapshot", "ValueSnapshot"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +55,54 @@ class ValueSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class NativeBuckets:
+    """The exponential buckets of one native histogram series (see ``metrics.native``).
+
+    ``schema`` (-4..8) sets the resolution: bucket ``i`` of ``positive`` holds the values
+    in ``(base**(i-1), base**i]`` with ``base = 2 ** (2 ** -schema)``; bucket ``i`` of
+    ``negative`` those in ``[-base**i, -base**(i-1))``; ``zero_count`` counts the values
+    with ``|v| <= zero_threshold``. ``positive`` and ``negative`` hold ``(index, count)``
+    pairs, ascending by index, counts > 0 only. ``exemplars`` are the latest exemplars of
+    the series (at most ``metrics.native.MAX_NATIVE_EXEMPLARS``), oldest first.
+    """
+
+    schema: int
+    zero_threshold: float
+    zero_count: int
+    positive: tuple[tuple[int, int], ...]
+    negative: tuple[tuple[int, int], ...]
+    exemplars: tuple[Exemplar, ...] = ()
+
+    @property
+    def count(self) -> int:
+        """Observations in every bucket, the zero bucket included."""
+        return (
+            self.zero_count
+            + sum(count for _, count in self.positive)
+            + sum(count for _, count in self.negative)
+        )
+
+    def bounds(self, index: int, negative: bool = False) -> tuple[float, float]:
+        """``(lower, upper)`` of bucket *index* of the positive (or *negative*) side."""
+        return bucket_bounds(index, self.schema, negative)
+
+    def quantile(self, q: float) -> float:
+        """The *q*-quantile (0..1) as Prometheus' ``histogram_quantile`` estimates it
+        from these buckets (linear interpolation inside a bucket); NaN when empty."""
+        return native_quantile(
+            q, self.schema, self.zero_threshold, self.zero_count, self.positive, self.negative
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class HistogramSnapshot:
     """One histogram series with cumulative bucket counts.
 
     ``bounds`` are the upper bounds, ascending, ending with ``inf``; ``counts[i]`` is the
     number of observations ``<= bounds[i]`` (so ``counts[-1] == count``). ``exemplars``
     is empty or aligned with ``bounds`` (latest exemplar per bucket, None where absent).
+    ``native`` holds the exponential buckets of a native histogram (None for a classic
+    one); a native histogram without classic buckets has ``bounds == (inf,)``.
     """
 
     label_names: tuple[str, ...]
@@ -67,6 +113,45 @@ class HistogramSnapshot:
     count: int
     created: float
     exemplars: tuple[Exemplar | None, ...] = ()
+    native: NativeBuckets | None = None
+
+    def quantile(self, q: float) -> float:
+        """The *q*-quantile (0..1) Prometheus' ``histogram_quantile`` gives for this
+        series: from the native buckets when present, else from the classic ones (linear
+        interpolation in the bucket where the rank falls, the first bucket starting at 0
+        when its bound is positive, the largest finite bound when the rank falls in the
+        ``+Inf`` bucket). NaN without observations or for a NaN *q*."""
+        if self.native is not None:
+            return self.native.quantile(q)
+        return classic_quantile(q, self.bounds, self.counts)
+
+
+def classic_quantile(q: float, bounds: tuple[float, ...], cumulative: tuple[int, ...]) -> float:
+    """Prometheus' ``histogram_quantile`` over classic cumulative buckets."""
+    if q != q or not cumulative or cumulative[-1] == 0:
+        return math.nan
+    if q < 0:
+        return -math.inf
+    if q > 1:
+        return math.inf
+    rank = q * cumulative[-1]
+    previous = 0
+    for position, (bound, seen) in enumerate(zip(bounds, cumulative, strict=True)):
+        if seen >= rank:
+            if bound == math.inf:
+                return bounds[-2] if len(bounds) > 1 else math.nan
+            if position == 0:
+                if bound <= 0:
+                    return bound
+                low = 0.0
+            else:
+                low = bounds[position - 1]
+            inside = seen - previous
+            if inside == 0:
+                return low
+            return low + (bound - low) * ((rank - previous) / inside)
+        previous = seen
+    return math.nan
 
 
 @dataclass(frozen=True, slots=True)
