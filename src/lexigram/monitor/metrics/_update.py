@@ -69,6 +69,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from math import ceil, log2
 from time import time
 from typing import Any, Final, TypeVar
 
@@ -124,8 +125,8 @@ class Layout:
     ``count`` (a summary's number of observations) and ``stamp`` (a gauge's time of
     last update) are optional: empty means the layout keeps no such cell. ``native``
     is the count of native bucket ``{i}`` of the dict ``buckets`` (a native histogram
-    series' ``positive``, ``negative`` or ``zero``); it raises ``KeyError`` for a bucket
-    the series does not hold yet.
+    series' ``positive``, ``negative`` or ``zero``, mapping an index to its position in
+    ``{s}.slots``); it raises ``KeyError`` for a bucket the series does not hold yet.
     """
 
     name: str
@@ -134,7 +135,7 @@ class Layout:
     bucket: str = "{s}.counts[{i}]"
     count: str = ""
     stamp: str = ""
-    native: str = "buckets[{i}]"
+    native: str = "{s}.slots[buckets[{i}]]"
 
 
 IN_PROCESS: Final = Layout("in-process")
@@ -148,7 +149,6 @@ SHARED: Final = Layout(
     bucket="{s}.cells[{i}]",
     count="{s}.cells[0]",
     stamp="{s}.cells[-1]",
-    native="{s}.cells[buckets[{i}]]",
 )
 
 # -- the fragments -------------------------------------------------------------------------
@@ -262,52 +262,59 @@ if probe is not None and probe() is not None:
         {c}.exemplar = (1, exemplar[1], exemplar[2], exemplar[3])
 """
 
-# Native (exponential) histograms, see ``metrics.native``. The classic index first
-# (-1 when the histogram keeps no classic buckets), then the native one: a positive or
-# negative value between 2**-32 and 2**32 is one bisect in the series' table of bucket
-# bounds; anything else (the zero bucket, tiny or huge values, infinities) asks the
-# instrument's ``_far``. ``positive`` is read first: every schema change replaces it,
-# so ``{s}.positive is positive`` at the increment proves that the index was computed
-# for the buckets it increments. A bucket the series does not hold yet (``KeyError``)
-# or a changed schema takes ``_native_miss``, which adds the bucket (reducing the
-# schema past the series' bucket limit) under the series' lock.
-_NATIVE_CLASSIC_INDEX = """
-bounds = {bounds}
-cindex = -1 if bounds is None else _bisect(bounds, {x})
-"""
+# Native (exponential) histograms, see ``metrics.native``. With classic buckets kept,
+# the classic index first. Then the native index: a positive value above the zero
+# bucket has index ``ceil(log2(v) * 2**schema)`` (``{s}.scale``), taken as is when
+# ``log2`` cannot have moved it across a bucket bound (further than 1e-7 of a bucket
+# from one); everything else (bounds, the zero bucket, negative and infinite values)
+# asks the instrument's exact ``_far``. A bucket dict maps an index to the position
+# of its count in ``{s}.slots`` (a list in process, the series' cells when shared).
+# ``positive`` is read before the scale: a schema change first drains the old bucket
+# dicts (``pop`` per bucket: an increment either happened before or raises KeyError),
+# then replaces scale and dicts in one run; so an index is only ever added to the
+# buckets of its own schema. A bucket the series does not hold yet (``KeyError``) takes
+# ``_native_miss``, which adds it (reducing the schema past the series' bucket limit)
+# and the sum under the series' lock.
+_NATIVE_CLASSIC_INDEX = "cindex = _bisect({bounds}, {x})\n"
 _NATIVE_INDEX = """
-positive = {s}.positive
-table = {s}.table
-low = {s}.low
-index = _bisect(table, {x}, low)
-if low < index < {s}.limit:
-    index += {s}.base
-    buckets = positive
-else:
-    index = _bisect(table, -{x}, low)
-    if low < index < {s}.limit:
-        index += {s}.base
-        buckets = {s}.negative
-    else:
+buckets = {s}.positive
+if {x} > {s}.threshold:
+    real = _log2({x}) * {s}.scale
+    try:
+        index = _ceil(real)
+    except OverflowError:
         index, buckets = {owner}._far({s}, {x})
+    else:
+        if not 1e-07 < index - real < 0.9999999:
+            index, buckets = {owner}._far({s}, {x})
+else:
+    index, buckets = {owner}._far({s}, {x})
 """
+# Lock-free: the miss path does the whole update itself; the classic count and the sum
+# follow the native increment with no call between (one uninterruptible run).
 _NATIVE_STEP = """
 try:
-    if {s}.positive is not positive:
-        raise KeyError(index)
     {native} += 1
 except KeyError:
-    missed = True
+    {owner}._native_miss({s}, {x}, {i})
 else:
-    missed = False
-    if cindex >= 0:
-        {bucket} += 1
-    {sum} += {x}
+{rest}    {s}.recent.append({x})
 """
-_NATIVE_OBSERVE = {True: _NATIVE_STEP, False: _locked("{s}", _NATIVE_STEP.lstrip("\n"))}
-_NATIVE_AFTER = """
+# Locked: the miss path takes the lock itself, so it runs after the release.
+_NATIVE_LOCKED_STEP = """
+lock = {s}.lock
+lock.acquire()
+try:
+    try:
+        {native} += 1
+    except KeyError:
+        missed = True
+    else:
+        missed = False
+{rest}finally:
+    lock.release()
 if missed:
-    {owner}._native_miss({s}, {x}, cindex)
+    {owner}._native_miss({s}, {x}, {i})
 else:
     {s}.recent.append({x})
 """
@@ -370,40 +377,59 @@ def _histogram(layout: Layout, atomic: bool, bound: bool) -> str:
     )
 
 
-def _native_step(layout: Layout, atomic: bool) -> str:
-    """The native step with the native bucket's expression filled in (its index is
-    ``index``; ``{i}`` stays for the classic bucket's ``cindex``)."""
-    return _NATIVE_OBSERVE[atomic].replace("{native}", layout.native.replace("{i}", "index"))
+def _native_step(layout: Layout, atomic: bool, classic: bool, s: str, owner: str, extra: str) -> str:
+    """The native increment then, in the same run, the classic count (when *classic*),
+    the sum and *extra* (a pair's counter)."""
+    rest = ("{bucket} += 1\n" if classic else "") + "{sum} += {x}\n" + extra
+    depth = "    " if atomic else "        "
+    template = _NATIVE_STEP if atomic else _NATIVE_LOCKED_STEP
+    step = template.replace("{rest}", textwrap.indent(rest, depth))
+    step = step.replace("{native}", layout.native.replace("{i}", "index"))
+    return _fill(step, layout, s=s, owner=owner, x="value", i="cindex" if classic else "-1")
 
 
-def _native(layout: Layout, atomic: bool, bound: bool) -> str:
-    owner = "self._instrument" if bound else "self"
-    return _join(
-        _fill(_OBSERVED_NUMBER, owner=owner, x="value"),
-        _fill(_NATIVE_CLASSIC_INDEX, bounds="self._bounds" if bound else "self._classic", x="value"),
-        _fill(_BOUND_SERIES if bound else _LOOKUP, s="series"),
-        _fill(_NATIVE_INDEX, owner=owner, s="series", x="value"),
-        _fill(_native_step(layout, atomic), layout, s="series", x="value", i="cindex"),
-        _fill(_NATIVE_AFTER, owner=owner, s="series", x="value"),
-        _fill(_BUCKET_EXEMPLAR, owner=owner, s="series", x="value", i="cindex"),
-    )
+def _native(classic: bool) -> Callable[..., str]:
+    def build(layout: Layout, atomic: bool, bound: bool) -> str:
+        owner = "self._instrument" if bound else "self"
+        bounds = "self._bounds" if bound else "self._classic"
+        return _join(
+            _fill(_OBSERVED_NUMBER, owner=owner, x="value"),
+            _fill(_NATIVE_CLASSIC_INDEX, bounds=bounds, x="value") if classic else "",
+            _fill(_BOUND_SERIES if bound else _LOOKUP, s="series"),
+            _fill(_NATIVE_INDEX, owner=owner, s="series", x="value"),
+            _native_step(layout, atomic, classic, "series", owner, ""),
+            _fill(_BUCKET_EXEMPLAR, owner=owner, s="series", x="value", i="cindex" if classic else "-1"),
+        )
+
+    return build
 
 
-def _native_pair(layout: Layout, atomic: bool, bound: bool) -> str:
+def _native_pair(classic: bool) -> Callable[..., str]:
     # BoundPair over a native histogram handle: the native step, then the counter's +1.
-    count = layout.value.replace("{s}", "counted")
-    add = "{count} += 1\n" if atomic else _locked("counted", "{count} += 1\n")
-    return _join(
-        _fill(_OBSERVED_NUMBER, owner="self._owner", x="value"),
-        _fill(_NATIVE_CLASSIC_INDEX, bounds="self._bounds", x="value"),
-        "if self._epoch != _RESETS.count:\n    self._refresh()\n",
-        "observed = self._observed\ncounted = self._counted\n",
-        _fill(_NATIVE_INDEX, owner="self._owner", s="observed", x="value"),
-        _fill(_native_step(layout, atomic), layout, s="observed", x="value", i="cindex"),
-        add.replace("{count}", count),
-        _fill(_NATIVE_AFTER, owner="self._owner", s="observed", x="value"),
-        _fill(_PAIR_EXEMPLAR, s="observed", c="counted", x="value", i="cindex"),
-    )
+    def build(layout: Layout, atomic: bool, bound: bool) -> str:
+        count = layout.value.replace("{s}", "counted") + " += 1\n"
+        step = _native_step(layout, atomic, classic, "observed", "self._owner", count if atomic else "")
+        if not atomic:
+            step += _locked("counted", count)
+        elif "_native_miss" in step:  # the miss path counts the histogram only
+            step = step.replace(
+                "self._owner._native_miss(observed, value, " + ("cindex" if classic else "-1") + ")\n",
+                "self._owner._native_miss(observed, value, "
+                + ("cindex" if classic else "-1")
+                + ")\n    "
+                + count,
+            )
+        return _join(
+            _fill(_OBSERVED_NUMBER, owner="self._owner", x="value"),
+            _fill(_NATIVE_CLASSIC_INDEX, bounds="self._bounds", x="value") if classic else "",
+            "if self._epoch != _RESETS.count:\n    self._refresh()\n",
+            "observed = self._observed\ncounted = self._counted\n",
+            _fill(_NATIVE_INDEX, owner="self._owner", s="observed", x="value"),
+            step,
+            _fill(_PAIR_EXEMPLAR, s="observed", c="counted", x="value", i="cindex" if classic else "-1"),
+        )
+
+    return build
 
 
 def _pair(layout: Layout, atomic: bool, bound: bool) -> str:
@@ -442,9 +468,12 @@ _OPERATIONS: Final[dict[str, tuple[tuple[str, ...], Callable[..., str], bool]]] 
     "Histogram.observe": (("value", "labels"), _histogram, False),
     "BoundHistogram.observe": (("value",), _histogram, True),
     "BoundPair.record": (("value",), _pair, True),
-    "NativeHistogram.observe": (("value", "labels"), _native, False),
-    "BoundNativeHistogram.observe": (("value",), _native, True),
-    "NativePair.record": (("value",), _native_pair, True),
+    "NativeHistogram.observe": (("value", "labels"), _native(False), False),
+    "BoundNativeHistogram.observe": (("value",), _native(False), True),
+    "NativePair.record": (("value",), _native_pair(False), True),
+    "ClassicNativeHistogram.observe": (("value", "labels"), _native(True), False),
+    "BoundClassicNativeHistogram.observe": (("value",), _native(True), True),
+    "ClassicNativePair.record": (("value",), _native_pair(True), True),
     "Summary.observe": (("value", "labels"), _summary, False),
 }
 
@@ -455,6 +484,8 @@ _GLOBALS: Final[dict[str, Any]] = {
     "_RESETS": RESETS,
     "_bisect": bisect_left,
     "_capture": capture,
+    "_ceil": ceil,
+    "_log2": log2,
     "_state": state,
     "_time": time,
 }

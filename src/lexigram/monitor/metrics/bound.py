@@ -150,11 +150,14 @@ class BoundPair:
         get a pair that calls both handles."""
         if cls is BoundPair:
             layout = getattr(counter, "layout", None)
-            pairs = NATIVE_PAIRS if getattr(histogram, "native", False) else PAIRS
-            if layout is getattr(histogram, "layout", None) and layout in pairs:
-                cls = pairs[layout]  # type: ignore[index]
-            else:
-                cls = _SplitPair
+            found: type[BoundPair] | None = None
+            if layout is getattr(histogram, "layout", None):
+                if getattr(histogram, "native", False):
+                    classic = bool(getattr(histogram, "keeps_classic", False))
+                    found = NATIVE_PAIRS.get((layout, classic))  # type: ignore[arg-type]
+                else:
+                    found = PAIRS.get(layout)  # type: ignore[arg-type]
+            cls = found if found is not None else _SplitPair
         return object.__new__(cls)
 
     def __init__(self, counter: BoundCounter, histogram: BoundHistogram) -> None:
@@ -205,5 +208,6 @@ class _SplitPair(BoundPair):
 
 #: Layout -> the BoundPair class compiled for it (the shared layout registers its own).
 PAIRS: dict[Layout, type[BoundPair]] = {IN_PROCESS: BoundPair}
-#: Layout -> the pair class over a native histogram handle (``metrics.native``).
-NATIVE_PAIRS: dict[Layout, type[BoundPair]] = {}
+#: (layout, keeps classic buckets) -> the pair class over a native histogram handle
+#: (``metrics.native`` and the shared layout register theirs).
+NATIVE_PAIRS: dict[tuple[Layout, bool], type[BoundPair]] = {}

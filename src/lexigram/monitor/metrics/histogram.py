@@ -129,7 +129,8 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
                     f"{cls.__name__} cannot keep native buckets; create the histogram "
                     "with Histogram(..., native=True) or MetricsCollector.create_histogram"
                 )
-            cls = twin
+            made: Histogram = twin.__new__(twin, *args, **kwargs)
+            return made
         return object.__new__(cls)
 
     def __init__(

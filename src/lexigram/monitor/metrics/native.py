@@ -37,10 +37,9 @@ from __future__ import annotations
 
 import math
 import threading
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ..exceptions import InvalidMetricError
@@ -51,7 +50,6 @@ from ._exponential import (
     DEFAULT_ZERO_THRESHOLD,
     MAX_SCHEMA,
     MIN_SCHEMA,
-    fast_table,
     index_of,
     upper_bound,
 )
@@ -60,7 +58,7 @@ from ._series import (
     DEFAULT_MAX_OBSERVATIONS,
     DEFAULT_MAX_SERIES,
 )
-from ._update import IN_PROCESS, Layout, compiled
+from ._update import IN_PROCESS, compiled
 from .bound import NATIVE_PAIRS, BoundHistogram, BoundPair
 from .histogram import Histogram
 from .snapshot import HistogramSnapshot, NativeBuckets
@@ -72,8 +70,12 @@ __all__ = [
     "MAX_NATIVE_EXEMPLARS",
     "MAX_SCHEMA",
     "MIN_SCHEMA",
+    "BoundClassicNativeHistogram",
     "BoundNativeHistogram",
+    "ClassicNativeHistogram",
+    "ClassicNativePair",
     "NativeHistogram",
+    "NativePair",
     "NativeSettings",
     "check_native",
     "native_options",
@@ -141,38 +143,33 @@ def native_options(collector: object) -> dict[str, Any]:
     }
 
 
-def scale(schema: int, threshold: float) -> tuple[tuple[float, ...], int, int, int]:
-    """``(table, base, low, limit)`` of a series at *schema* with *threshold*: the
-    bisect table, the index of its first entry, the first position above the zero
-    bucket and the table's length (see ``metrics._update``)."""
-    table, base = fast_table(schema)
-    return table, base, bisect_left(table, threshold), len(table)
-
-
 class NativeSeries:
     """One native series: classic counts (when kept), the native buckets, the sum.
 
-    ``positive`` / ``negative`` map a bucket index to its count, ``zero`` is ``{0:
-    count}``; ``table``, ``base``, ``low``, ``limit``, ``schema`` and ``threshold`` say
-    how a value finds its bucket. A schema change replaces all of them in one
-    uninterruptible run, ``positive`` last (the update checks it).
+    ``positive`` / ``negative`` map a bucket index to the position of its count in
+    ``slots``; ``zero`` is ``{0: 0}`` (the zero bucket's count is ``slots[0]``).
+    ``scale`` (``2.0 ** schema``), ``schema`` and ``threshold`` say how a value finds
+    its bucket. A schema change first drains the bucket dicts (:meth:`drain`), then
+    replaces them and the scale in one uninterruptible run (:meth:`rescale`). Slots of
+    drained buckets are reused, so ``slots`` never holds more than ``max_buckets + 1``
+    counts. Subclasses keep ``slots`` elsewhere (the shared layout's cells) by
+    overriding :meth:`_allocate` and :meth:`_release`.
     """
 
     __slots__ = (
-        "base",
+        "_free",
         "counts",
         "created",
         "exemplars",
-        "limit",
         "lock",
-        "low",
         "native_exemplars",
         "negative",
         "positive",
         "recent",
+        "scale",
         "schema",
+        "slots",
         "sum",
-        "table",
         "threshold",
         "zero",
     )
@@ -187,10 +184,12 @@ class NativeSeries:
         self.created = created
         self.exemplars: list[RawExemplar | None] | None = None
         self.native_exemplars: deque[RawExemplar] = deque(maxlen=MAX_NATIVE_EXEMPLARS)
-        self.zero: dict[int, Any] = {0: 0}
-        self.negative: dict[int, Any] = {}
-        self.positive: dict[int, Any] = {}
-        self.table, self.base, self.low, self.limit = scale(schema, threshold)
+        self.slots: Any = [0]
+        self._free: list[int] = []
+        self.zero: dict[int, int] = {0: 0}
+        self.negative: dict[int, int] = {}
+        self.positive: dict[int, int] = {}
+        self.scale = 2.0**schema
         self.schema = schema
         self.threshold = threshold
 
@@ -204,30 +203,63 @@ class NativeSeries:
                 exemplars = self.exemplars = [None] * len(self.counts)
             exemplars[index] = exemplar
 
-    def locate(self, value: float) -> tuple[int, dict[int, Any]]:
-        """``(index, buckets)`` of *value* at the series' current schema (exact)."""
-        if -self.threshold <= value <= self.threshold:
+    def locate(self, value: float) -> tuple[int, dict[int, int]]:
+        """``(index, buckets)`` of *value* at the series' current schema (exact). The
+        bucket dicts, schema and threshold are read in one run (no call between), so
+        they belong together; dicts replaced meanwhile are drained (KeyError)."""
+        positive = self.positive
+        negative = self.negative
+        schema = self.schema
+        threshold = self.threshold
+        if -threshold <= value <= threshold:
             return 0, self.zero
-        return index_of(value, self.schema), (self.positive if value > 0 else self.negative)
+        return index_of(value, schema), (positive if value > 0 else negative)
 
-    def rescale(self, schema: int, threshold: float) -> tuple[dict[int, Any], dict[int, Any]]:
-        """Switch to *schema* and *threshold* with empty buckets (caller holds the lock);
-        returns the previous ``(positive, negative)`` to fold in."""
-        table, base, low, limit = scale(schema, threshold)
-        old = self.positive, self.negative
-        positive: dict[int, Any] = {}
-        negative: dict[int, Any] = {}
-        # one uninterruptible run (no calls): an update sees all old or, after it read
-        # ``positive``, notices the change
-        self.table = table
-        self.base = base
-        self.low = low
-        self.limit = limit
+    def add(self, buckets: dict[int, int], index: int, count: int) -> None:
+        """Add *count* to bucket *index* of *buckets*, giving it a slot when new
+        (caller holds the lock; the add itself is one uninterruptible step)."""
+        if index not in buckets:
+            buckets[index] = self._allocate(index, buckets is self.negative)
+        self.slots[buckets[index]] += count
+
+    def _allocate(self, index: int, negative: bool) -> int:
+        """A zeroed slot for a new bucket."""
+        if self._free:
+            return self._free.pop()
+        self.slots.append(0)
+        return len(self.slots) - 1
+
+    def _release(self, slot: int) -> None:
+        """Give back the slot of a drained bucket (nobody can reach it any more)."""
+        self.slots[slot] = 0
+        self._free.append(slot)
+
+    def drain(self) -> list[tuple[list[tuple[int, Any]], bool]]:
+        """Empty the bucket dicts one ``pop`` at a time (caller holds the lock): an
+        update racing with it either incremented a bucket before its pop or raises
+        ``KeyError`` and retries under the lock. Returns ``(buckets, negative)``."""
+        drained: list[tuple[list[tuple[int, Any]], bool]] = []
+        for side, negative in ((self.positive, False), (self.negative, True)):
+            taken: list[tuple[int, Any]] = []
+            for key in list(side):
+                slot = side.pop(key)
+                taken.append((key, self.slots[slot]))
+                self._release(slot)
+            drained.append((taken, negative))
+        return drained
+
+    def rescale(self, schema: int, threshold: float) -> None:
+        """Switch to *schema* and *threshold* with empty buckets (caller holds the lock,
+        after :meth:`drain`)."""
+        positive: dict[int, int] = {}
+        negative: dict[int, int] = {}
+        factor = 2.0**schema
+        # one uninterruptible run (no calls), positive last
+        self.scale = factor
         self.schema = schema
         self.threshold = threshold
         self.negative = negative
         self.positive = positive
-        return old
 
     def shrink(self) -> None:
         """Halve the resolution (schema - 1), or at the lowest schema widen the zero
@@ -241,28 +273,24 @@ class NativeSeries:
                 return
             new_schema = schema
             new_threshold = max(threshold, upper_bound(min(nearest), schema))
-        old_positive, old_negative = self.rescale(new_schema, new_threshold)
-        for old, new in ((old_positive, self.positive), (old_negative, self.negative)):
-            for index, count in old.items():
+        drained = self.drain()
+        self.rescale(new_schema, new_threshold)
+        for buckets, negative in drained:
+            target = self.negative if negative else self.positive
+            for index, count in buckets:
                 if new_schema != schema:
-                    self.fold(new, (index + 1) >> 1, count)
+                    self.add(target, (index + 1) >> 1, count)
                 elif upper_bound(index, schema) <= new_threshold:
-                    self.fold(self.zero, 0, count)
+                    self.add(self.zero, 0, count)
                 else:
-                    self.fold(new, index, count)
-
-    def fold(self, buckets: dict[int, Any], index: int, count: int) -> None:
-        """Add *count* to bucket *index* of *buckets* (created when absent)."""
-        if index not in buckets:
-            buckets[index] = 0
-        buckets[index] += count
+                    self.add(target, index, count)
 
     def copy(self) -> tuple[list[int], float, NativeBuckets]:
         """Classic counts, sum and native buckets, consistent with each other."""
         with self.lock:
             positive = {**self.positive}
             negative = {**self.negative}
-            zero = self.zero[0]
+            slots = self.slots[:]
             counts = self.counts[:]
             total = self.sum
             schema = self.schema
@@ -274,12 +302,22 @@ class NativeSeries:
             NativeBuckets(
                 schema,
                 threshold,
-                zero,
-                tuple(sorted((i, c) for i, c in positive.items() if c)),
-                tuple(sorted((i, c) for i, c in negative.items() if c)),
+                int(slots[0]),
+                tuple(sorted((i, int(slots[j])) for i, j in positive.items() if slots[j])),
+                tuple(sorted((i, int(slots[j])) for i, j in negative.items() if slots[j])),
                 tuple(e for e in exemplars if e is not None),
             ),
         )
+
+
+def keeps_classic(args: tuple[Any, ...], options: Mapping[str, Any]) -> bool:
+    """Whether constructor arguments ask for classic buckets beside the native ones
+    (``classic=True``, or ``buckets`` given without ``classic``)."""
+    classic = options.get("classic")
+    if classic is not None:
+        return bool(classic)
+    buckets = args[3] if len(args) > 3 else options.get("buckets")
+    return buckets is not None
 
 
 class NativeHistogram(Histogram):
@@ -288,11 +326,23 @@ class NativeHistogram(Histogram):
     Made by ``Histogram(..., native=True)`` or with any of ``schema`` (-4..8, default
     3), ``max_buckets`` (>= 1, default 160) and ``zero_threshold`` (> 0, default
     2**-128). ``classic`` keeps classic buckets alongside (default: when ``buckets``
-    are given).
+    are given); such a histogram is a :class:`ClassicNativeHistogram`.
     """
 
     __slots__ = ("_classic", "_max_buckets", "_schema", "_zero_threshold")
     native = True
+    #: Whether the class keeps classic buckets beside the native ones.
+    keeps_classic: ClassVar[bool] = False
+    #: The class that keeps classic buckets too (``Histogram.__new__`` picks it).
+    _classic_twin: ClassVar[type[NativeHistogram] | None] = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """This class, or its twin keeping classic buckets when they are asked for."""
+        if keeps_classic(args, kwargs) and not cls.keeps_classic:
+            twin = cls.__dict__.get("_classic_twin")
+            if twin is not None:
+                cls = twin
+        return object.__new__(cls)
 
     def __init__(
         self,
@@ -317,7 +367,6 @@ class NativeHistogram(Histogram):
                 "schema/max_buckets/zero_threshold or set native=True"
             )
         settings = check_native(name, schema, max_buckets, zero_threshold)
-        keep = buckets is not None if classic is None else bool(classic)
         super().__init__(
             name,
             description,
@@ -329,13 +378,13 @@ class NativeHistogram(Histogram):
             clock=clock,
         )
         self._schema, self._max_buckets, self._zero_threshold = settings
-        self._classic: tuple[float, ...] | None = self._bounds if keep else None
-        if not keep:
+        self._classic: tuple[float, ...] | None = self._bounds if self.keeps_classic else None
+        if not self.keeps_classic:
             self._bounds = (math.inf,)
 
     @property
     def schema(self) -> int:
-        """The schema new series start at (a series reduces its own past
+        """The schema new series start at (a series lowers its own past
         ``max_buckets``)."""
         return self._schema
 
@@ -348,11 +397,6 @@ class NativeHistogram(Histogram):
     def zero_threshold(self) -> float:
         """Half-width of the zero bucket of a new series."""
         return self._zero_threshold
-
-    @property
-    def classic(self) -> bool:
-        """Whether classic buckets are kept alongside the native ones."""
-        return self._classic is not None
 
     @compiled("NativeHistogram.observe")
     def observe(self, value: float, labels: Mapping[str, str] | None = None) -> None:
@@ -376,16 +420,18 @@ class NativeHistogram(Histogram):
 
     # -- the update's slow paths ---------------------------------------------------------
 
-    def _far(self, series: Any, value: float) -> tuple[int, dict[int, Any]]:
-        """``(index, buckets)`` of a value the bisect table does not cover (zero bucket,
-        beyond 2**±32, infinite); NaN raises."""
+    def _far(self, series: Any, value: float) -> tuple[int, dict[int, int]]:
+        """``(index, buckets)`` of a value the fast rule does not take (zero bucket,
+        negative, near a bucket bound, infinite); NaN raises."""
         if value != value:
             raise self._bad_value(value)
-        located: tuple[int, dict[int, Any]] = series.locate(value)
+        located: tuple[int, dict[int, int]] = series.locate(value)
         return located
 
     def _native_miss(self, series: Any, value: float, cindex: int) -> None:
-        """Record *value* when its bucket is new or the schema changed meanwhile."""
+        """Record *value* whose bucket the series does not hold (or whose schema
+        changed meanwhile), under the series' lock; lowers the schema first when the
+        series holds ``max_buckets`` buckets."""
         with series.lock:
             index, buckets = series.locate(value)
             while (
@@ -395,19 +441,14 @@ class NativeHistogram(Histogram):
             ):
                 series.shrink()
                 index, buckets = series.locate(value)
-            self._add_new(series, buckets, index, value, cindex)
+            if index not in buckets:
+                series.add(buckets, index, 0)
+            # one run: bucket, classic count and sum together
+            series.slots[buckets[index]] += 1
+            if cindex >= 0:
+                series.counts[cindex] += 1
+            series.sum += value
         series.recent.append(value)
-
-    @staticmethod
-    def _add_new(series: Any, buckets: dict[int, Any], index: int, value: float, cindex: int) -> None:
-        """Count *value* in bucket *index* (made when absent), the classic bucket and the
-        sum, in one uninterruptible run after the insert (caller holds the lock)."""
-        if index not in buckets:
-            buckets[index] = 0
-        buckets[index] += 1
-        if cindex >= 0:
-            series.counts[cindex] += 1
-        series.sum += value
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -454,12 +495,28 @@ class NativeHistogram(Histogram):
         )
 
 
+class ClassicNativeHistogram(NativeHistogram):
+    """A :class:`NativeHistogram` that keeps classic buckets alongside."""
+
+    __slots__ = ()
+    keeps_classic = True
+
+    @compiled("ClassicNativeHistogram.observe")
+    def observe(self, value: float, labels: Mapping[str, str] | None = None) -> None:
+        """Record *value* in the series of *labels* (the unlabelled one when None)."""
+
+    def bind(self, labels: Mapping[str, str] | None = None) -> BoundNativeHistogram:
+        """The series of *labels* as a handle whose ``observe(value)`` skips the lookup."""
+        return BoundClassicNativeHistogram(self, labels, self._classic)
+
+
 class BoundNativeHistogram(BoundHistogram):
     """One series of a :class:`NativeHistogram` (``NativeHistogram.bind``); ``_bounds``
     are the classic bounds (None without classic buckets)."""
 
     __slots__ = ()
     native = True
+    keeps_classic: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -470,6 +527,17 @@ class BoundNativeHistogram(BoundHistogram):
         super().__init__(instrument, labels, bounds)  # type: ignore[arg-type]
 
     @compiled("BoundNativeHistogram.observe")
+    def observe(self, value: float) -> None:
+        """Record *value*; the rules of ``NativeHistogram.observe``."""
+
+
+class BoundClassicNativeHistogram(BoundNativeHistogram):
+    """One series of a :class:`ClassicNativeHistogram`."""
+
+    __slots__ = ()
+    keeps_classic = True
+
+    @compiled("BoundClassicNativeHistogram.observe")
     def observe(self, value: float) -> None:
         """Record *value*; the rules of ``NativeHistogram.observe``."""
 
@@ -485,9 +553,17 @@ class NativePair(BoundPair):
         """Count one event and observe *value*."""
 
 
-def _register(layout: Layout, pair: type[BoundPair]) -> None:
-    NATIVE_PAIRS[layout] = pair
+class ClassicNativePair(BoundPair):
+    """:class:`~.bound.BoundPair` over a handle of a :class:`ClassicNativeHistogram`."""
+
+    __slots__ = ()
+
+    @compiled("ClassicNativePair.record")
+    def record(self, value: float) -> None:
+        """Count one event and observe *value*."""
 
 
-_register(IN_PROCESS, NativePair)
+NATIVE_PAIRS[IN_PROCESS, False] = NativePair
+NATIVE_PAIRS[IN_PROCESS, True] = ClassicNativePair
 Histogram._native_twin = NativeHistogram
+NativeHistogram._classic_twin = ClassicNativeHistogram
