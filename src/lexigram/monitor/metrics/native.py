@@ -51,6 +51,7 @@ from ._exponential import (
     MAX_SCHEMA,
     MIN_SCHEMA,
     index_of,
+    spans_and_deltas,
     upper_bound,
 )
 from ._series import (
@@ -79,6 +80,7 @@ __all__ = [
     "NativeSettings",
     "check_native",
     "native_options",
+    "spans_and_deltas",
 ]
 
 #: Latest exemplars kept per native series (client_golang's default as well).

@@ -6,8 +6,13 @@ on first use). It holds a :class:`~._bridge.SnapshotCollector` over the default
 the library's own — plus prometheus_client's process, GC and platform collectors while
 default metrics are on (:func:`set_default_metrics`, on by default).
 
-``render()`` picks the format from the ``Accept`` header with prometheus_client's
-``choose_encoder``: OpenMetrics 1.0 (with exemplars and ``# EOF``) is written by
+``render()`` picks the format from the ``Accept`` header. The delimited protobuf
+format (``_protobuf``: every instrument, native histograms with their native buckets)
+is served when the header asks for it (``io.prometheus.client.MetricFamily``,
+``encoding=delimited``, with a q-value no lower than any other type's), with or
+without prometheus_client; a protobuf request of another ``proto`` or ``encoding``
+falls through to the text formats. Otherwise prometheus_client's ``choose_encoder``
+decides: OpenMetrics 1.0 (with exemplars and ``# EOF``) is written by
 prometheus_client; the text format 0.0.4 is written by the built-in renderer
 (``_text``) for the instruments — measured faster than ``generate_latest`` over
 equivalent native metrics, see ``bench/bench_exposition.py`` — followed by
@@ -37,10 +42,12 @@ from typing import Any
 
 from ..._ratelimit import RateLimitedLogger
 from ..._selfmetrics import RENDER_FAILURES, count_failure
+from ._protobuf import PROTOBUF_CONTENT_TYPE, wants_protobuf
 from ._text import ExposedInstrument, exposed_names, render_text
 
 __all__ = [
     "OFFLOAD_THRESHOLD",
+    "PROTOBUF_CONTENT_TYPE",
     "TEXT_CONTENT_TYPE",
     "get_registry",
     "render",
@@ -202,11 +209,34 @@ def _text(instruments: Iterable[ExposedInstrument], reserved: frozenset[str]) ->
     return "".join(chunks).encode("utf-8", "replace")
 
 
+def _protobuf(instruments: Iterable[ExposedInstrument], process: bool, client: Any) -> bytes:
+    """The delimited protobuf exposition: the instruments, then (for the process
+    registry) the families of prometheus_client's other collectors."""
+    from ._protobuf import encode_client_families, encode_families
+
+    families, _ = encode_families(
+        instruments, reserved=_reserved if process else frozenset(), on_error=_on_error
+    )
+    if process and client is not None:
+        from ._bridge import bridge_suppressed
+
+        token = bridge_suppressed.set(True)
+        try:
+            families += encode_client_families(get_registry().collect())
+        finally:
+            bridge_suppressed.reset(token)
+    return b"".join(families)
+
+
 def _encode(collector: Any, accept: str) -> tuple[bytes, str]:
     """The exposition of *collector* (None: the process registry) and its content type."""
     process = collector is None or collector is _default_collector()
     target = _default_collector() if collector is None else collector
     client = _client()
+    if wants_protobuf(accept):
+        if process and client is not None:
+            get_registry()  # the default collectors decide what the merge includes
+        return _protobuf(exposed(target), process, client), PROTOBUF_CONTENT_TYPE
     if client is None:
         return _text(exposed(target), frozenset()), TEXT_CONTENT_TYPE
     if process:
