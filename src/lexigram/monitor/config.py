@@ -120,6 +120,11 @@ class MetricsConfig(BaseModel):
     max_label_value_length: characters (counted escaped) a label value may take; longer
     values are cut with a ``…`` marker and counted in
     ``lexigram_monitor_labels_truncated_total`` (at least 64).
+    native_histograms: the HTTP middlewares' request-duration histograms keep native
+    (exponential) buckets (``metrics.native``); native_histogram_schema (-4..8) and
+    native_histogram_max_buckets (>= 1) are their resolution and bucket limit;
+    native_histogram_classic keeps their classic buckets alongside (``_bucket``
+    series stay).
     """
 
     model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
@@ -136,6 +141,10 @@ class MetricsConfig(BaseModel):
     max_label_value_length: int = Field(
         default=DEFAULT_MAX_LABEL_VALUE_LENGTH, ge=MIN_LABEL_VALUE_LENGTH
     )
+    native_histograms: bool = False
+    native_histogram_schema: int = Field(default=DEFAULT_NATIVE_SCHEMA, ge=-4, le=8)
+    native_histogram_max_buckets: int = Field(default=DEFAULT_NATIVE_MAX_BUCKETS, ge=1)
+    native_histogram_classic: bool = True
 
     @field_validator("prefix")
     @classmethod

@@ -17,6 +17,8 @@ __all__ = [
     "DEFAULT_MAX_SERIES",
     "DEFAULT_MAX_SPANS",
     "DEFAULT_MAX_TRACES_PER_SECOND",
+    "DEFAULT_NATIVE_MAX_BUCKETS",
+    "DEFAULT_NATIVE_SCHEMA",
     "DEFAULT_SAMPLER",
     "DEFAULT_SAMPLE_RATE",
     "DEFAULT_SERVICE_NAME",
@@ -29,6 +31,14 @@ __all__ = [
 DEFAULT_BUCKETS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 )  # fmt: skip
+
+#: Schema of native histograms (base 2**(1/8), buckets about 9 % wide);
+#: ``MetricsConfig.native_histogram_schema``.
+DEFAULT_NATIVE_SCHEMA = 3
+
+#: Buckets a native histogram series keeps before lowering its schema;
+#: ``MetricsConfig.native_histogram_max_buckets``.
+DEFAULT_NATIVE_MAX_BUCKETS = 160
 
 #: Series per instrument before new label sets go to the overflow series;
 #: ``MetricsConfig.max_series_per_metric``.

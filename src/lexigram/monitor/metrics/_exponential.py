@@ -22,6 +22,8 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from ..defaults import DEFAULT_NATIVE_MAX_BUCKETS, DEFAULT_NATIVE_SCHEMA
+
 __all__ = [
     "DEFAULT_MAX_BUCKETS",
     "DEFAULT_SCHEMA",
@@ -41,9 +43,9 @@ __all__ = [
 MIN_SCHEMA: Final = -4
 MAX_SCHEMA: Final = 8
 #: Schema 3: base 2 ** (1/8) = 1.0905, at most 4.4 % off the bucket's middle.
-DEFAULT_SCHEMA: Final = 3
+DEFAULT_SCHEMA: Final = DEFAULT_NATIVE_SCHEMA
 #: Buckets (positive plus negative) one series keeps before its schema is reduced.
-DEFAULT_MAX_BUCKETS: Final = 160
+DEFAULT_MAX_BUCKETS: Final = DEFAULT_NATIVE_MAX_BUCKETS
 #: client_golang's default zero-bucket half-width, 2 ** -128 (always above 0: a native
 #: histogram sent with threshold 0 is read as a classic one by Prometheus 2.42).
 DEFAULT_ZERO_THRESHOLD: Final = 2.0**-128
