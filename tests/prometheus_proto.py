@@ -54,7 +54,10 @@ _MESSAGES: dict[str, list[tuple[str, int, int, int, str]]] = {
         ("exemplar", 3, _OPT, _F.TYPE_MESSAGE, "Exemplar"),
         ("cumulative_count_float", 4, _OPT, _F.TYPE_DOUBLE, ""),
     ],
-    "BucketSpan": [("offset", 1, _OPT, _F.TYPE_SINT32, ""), ("length", 2, _OPT, _F.TYPE_UINT32, "")],
+    "BucketSpan": [
+        ("offset", 1, _OPT, _F.TYPE_SINT32, ""),
+        ("length", 2, _OPT, _F.TYPE_UINT32, ""),
+    ],
     "Exemplar": [
         ("label", 1, _REP, _F.TYPE_MESSAGE, "LabelPair"),
         ("value", 2, _OPT, _F.TYPE_DOUBLE, ""),

@@ -20,8 +20,8 @@ from .collector import MetricsCollector, get_default_collector, set_default_coll
 from .counter import Counter
 from .gauge import Gauge
 from .histogram import Histogram
-from .native import NativeHistogram
 from .naming import to_metric_name, validate_label_name, validate_metric_name
+from .native import NativeHistogram
 from .snapshot import Exemplar, HistogramSnapshot, NativeBuckets, SummarySnapshot, ValueSnapshot
 from .summary import Summary
 from .value import MetricValue

@@ -377,7 +377,9 @@ def _histogram(layout: Layout, atomic: bool, bound: bool) -> str:
     )
 
 
-def _native_step(layout: Layout, atomic: bool, classic: bool, s: str, owner: str, extra: str) -> str:
+def _native_step(
+    layout: Layout, atomic: bool, classic: bool, s: str, owner: str, extra: str
+) -> str:
     """The native increment then, in the same run, the classic count (when *classic*),
     the sum and *extra* (a pair's counter)."""
     rest = ("{bucket} += 1\n" if classic else "") + "{sum} += {x}\n" + extra
@@ -398,7 +400,13 @@ def _native(classic: bool) -> Callable[..., str]:
             _fill(_BOUND_SERIES if bound else _LOOKUP, s="series"),
             _fill(_NATIVE_INDEX, owner=owner, s="series", x="value"),
             _native_step(layout, atomic, classic, "series", owner, ""),
-            _fill(_BUCKET_EXEMPLAR, owner=owner, s="series", x="value", i="cindex" if classic else "-1"),
+            _fill(
+                _BUCKET_EXEMPLAR,
+                owner=owner,
+                s="series",
+                x="value",
+                i="cindex" if classic else "-1",
+            ),
         )
 
     return build
@@ -408,12 +416,16 @@ def _native_pair(classic: bool) -> Callable[..., str]:
     # BoundPair over a native histogram handle: the native step, then the counter's +1.
     def build(layout: Layout, atomic: bool, bound: bool) -> str:
         count = layout.value.replace("{s}", "counted") + " += 1\n"
-        step = _native_step(layout, atomic, classic, "observed", "self._owner", count if atomic else "")
+        step = _native_step(
+            layout, atomic, classic, "observed", "self._owner", count if atomic else ""
+        )
         if not atomic:
             step += _locked("counted", count)
         elif "_native_miss" in step:  # the miss path counts the histogram only
             step = step.replace(
-                "self._owner._native_miss(observed, value, " + ("cindex" if classic else "-1") + ")\n",
+                "self._owner._native_miss(observed, value, "
+                + ("cindex" if classic else "-1")
+                + ")\n",
                 "self._owner._native_miss(observed, value, "
                 + ("cindex" if classic else "-1")
                 + ")\n    "
@@ -426,7 +438,13 @@ def _native_pair(classic: bool) -> Callable[..., str]:
             "observed = self._observed\ncounted = self._counted\n",
             _fill(_NATIVE_INDEX, owner="self._owner", s="observed", x="value"),
             step,
-            _fill(_PAIR_EXEMPLAR, s="observed", c="counted", x="value", i="cindex" if classic else "-1"),
+            _fill(
+                _PAIR_EXEMPLAR,
+                s="observed",
+                c="counted",
+                x="value",
+                i="cindex" if classic else "-1",
+            ),
         )
 
     return build

@@ -46,8 +46,7 @@ __all__ = [
 ]
 
 PROTOBUF_CONTENT_TYPE: Final = (
-    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
-    "encoding=delimited"
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
 )
 _MEDIA: Final = "application/vnd.google.protobuf"
 _PROTO: Final = "io.prometheus.client.MetricFamily"
@@ -207,7 +206,10 @@ def _side(spans_tag: bytes, deltas_tag: bytes, buckets: Sequence[tuple[int, int]
     if not buckets:
         return b""
     spans, deltas = spans_and_deltas(buckets)
-    out = [_field(spans_tag, b"\x08" + _zigzag(offset) + b"\x10" + varint(length)) for offset, length in spans]
+    out = [
+        _field(spans_tag, b"\x08" + _zigzag(offset) + b"\x10" + varint(length))
+        for offset, length in spans
+    ]
     out.append(_field(deltas_tag, b"".join([_zigzag(d) for d in deltas])))
     return b"".join(out)
 
@@ -243,7 +245,9 @@ def encode_histogram(snap: Any, labels: _Labels | None = None) -> bytes:
 
 def _histograms(snapshots: Sequence[Any], labels: _Labels) -> list[bytes]:
     return [
-        _metric(labels.of(snap.label_names, snap.label_values), b":", encode_histogram(snap, labels))
+        _metric(
+            labels.of(snap.label_names, snap.label_values), b":", encode_histogram(snap, labels)
+        )
         for snap in snapshots
     ]
 
@@ -302,7 +306,11 @@ def encode_client_families(families: Iterable[Any]) -> list[bytes]:
         samples = [s for s in family.samples if not s.name.endswith("_created")]
         if kind == "counter":
             metrics = [
-                _metric(labels.of(tuple(s.labels), tuple(s.labels.values())), b"\x1a", _TAGGED_DOUBLE(0x09, s.value))
+                _metric(
+                    labels.of(tuple(s.labels), tuple(s.labels.values())),
+                    b"\x1a",
+                    _TAGGED_DOUBLE(0x09, s.value),
+                )
                 for s in samples
                 if s.name.endswith("_total")
             ]
@@ -310,7 +318,11 @@ def encode_client_families(families: Iterable[Any]) -> list[bytes]:
         elif kind in ("gauge", "info"):
             name = family.name + "_info" if kind == "info" else family.name
             metrics = [
-                _metric(labels.of(tuple(s.labels), tuple(s.labels.values())), b"\x12", _TAGGED_DOUBLE(0x09, s.value))
+                _metric(
+                    labels.of(tuple(s.labels), tuple(s.labels.values())),
+                    b"\x12",
+                    _TAGGED_DOUBLE(0x09, s.value),
+                )
                 for s in samples
             ]
             out.append(_family(name, family.documentation, GAUGE, metrics))
@@ -318,7 +330,11 @@ def encode_client_families(families: Iterable[Any]) -> list[bytes]:
             by_name: dict[str, list[bytes]] = {}
             for s in samples:
                 by_name.setdefault(s.name, []).append(
-                    _metric(labels.of(tuple(s.labels), tuple(s.labels.values())), b"*", _TAGGED_DOUBLE(0x09, s.value))
+                    _metric(
+                        labels.of(tuple(s.labels), tuple(s.labels.values())),
+                        b"*",
+                        _TAGGED_DOUBLE(0x09, s.value),
+                    )
                 )
             for name, metrics in by_name.items():
                 out.append(_family(name, family.documentation, UNTYPED, metrics))
