@@ -122,11 +122,14 @@ class MetricsConfig(BaseModel):
     max_label_value_length: characters (counted escaped) a label value may take; longer
     values are cut with a ``…`` marker and counted in
     ``lexigram_monitor_labels_truncated_total`` (at least 64).
-    native_histograms: the HTTP middlewares' request-duration histograms keep native
-    (exponential) buckets (``metrics.native``); native_histogram_schema (-4..8) and
-    native_histogram_max_buckets (>= 1) are their resolution and bucket limit;
-    native_histogram_classic keeps their classic buckets alongside (``_bucket``
-    series stay).
+    native_histograms: the request-duration histograms of ``PrometheusMiddleware``,
+    ``OTelMiddleware`` (on a collector) and ``MonitorProvider.record_request`` keep
+    native (exponential) buckets (``metrics.native``; off by default; env
+    ``LEX_MONITOR__METRICS__NATIVE_HISTOGRAMS=true``); native_histogram_schema (-4..8,
+    default 3) and native_histogram_max_buckets (>= 1, default 160) are their resolution
+    and bucket limit; native_histogram_classic (default on) keeps their classic buckets
+    alongside, so ``_bucket`` series and the text formats still show them. Applies to
+    histograms created after the collector gets this config.
     """
 
     model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")

@@ -261,10 +261,14 @@ class MonitorProvider:
         *path* should be a route template; raw paths are bounded by the series cap
         (overflow series past ``max_series_per_metric``).
         """
+        from ..metrics.native import native_options
+
         labels = {"method": method.upper(), "path": path, "status_code": str(status_code)}
         self.collector.create_counter("requests_total", "HTTP requests").increment(1, labels=labels)
         self.collector.create_histogram(
-            "request_duration_seconds", "HTTP request duration in seconds"
+            "request_duration_seconds",
+            "HTTP request duration in seconds",
+            **native_options(self.collector),
         ).observe(duration, labels={"method": labels["method"], "path": path})
 
     def record_connection_change(self, delta: int) -> None:
@@ -289,9 +293,12 @@ class MonitorProvider:
         description: str = "",
         labels: dict[str, str] | None = None,
         buckets: list[float] | None = None,
+        **native: Any,
     ) -> Histogram:
-        """Create a histogram metric."""
-        return self.collector.create_histogram(name, description, labels, buckets)
+        """Create a histogram metric; *native* are ``MetricsCollector.create_histogram``'s
+        native-bucket options (``native``, ``schema``, ``max_buckets``,
+        ``zero_threshold``, ``classic``)."""
+        return self.collector.create_histogram(name, description, labels, buckets, **native)
 
 
 def create_provider_from_config(config: MonitorConfig, **context: Any) -> MonitorProvider:

@@ -93,8 +93,11 @@ class _CurrentCollector:
         description: str = "",
         labels: dict[str, str] | None = None,
         buckets: list[float] | None = None,
+        **native: Any,
     ) -> Any:
-        return get_default_collector().create_histogram(name, description, labels, buckets)
+        return get_default_collector().create_histogram(
+            name, description, labels, buckets, **native
+        )
 
 
 def get_default_service() -> ObservabilityService:

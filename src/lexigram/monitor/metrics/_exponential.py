@@ -9,10 +9,8 @@ the zero threshold go to the zero bucket. The index is exact (no ``log``): ``v =
 in the table ``B_j = 2 ** (j / 2 ** n - 1)`` gives ``i = j + (e - 1) * 2 ** n``, and for
 ``n <= 0`` an integer shift. ``+inf`` gets the index of the largest float plus one.
 
-:func:`fast_table` is what the compiled update bisects: the upper bounds of every
-bucket between ``2 ** -32`` and ``2 ** 32`` (``64 * 2 ** n + 1`` floats, one shared
-tuple per schema, at most 16,385 floats (about 512 KiB) at schema 8), so a positive
-value in that range costs one C-level bisect; anything else takes :func:`index_of`.
+The compiled update (``metrics._update``) computes ``ceil(log2(v) * 2 ** n)`` and
+asks :func:`index_of` only when that lands within 1e-7 of a bucket of a bound.
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ __all__ = [
     "MAX_SCHEMA",
     "MIN_SCHEMA",
     "bucket_bounds",
-    "fast_table",
     "index_of",
     "infinite_index",
     "quantile",
@@ -50,12 +47,8 @@ DEFAULT_MAX_BUCKETS: Final = DEFAULT_NATIVE_MAX_BUCKETS
 #: histogram sent with threshold 0 is read as a classic one by Prometheus 2.42).
 DEFAULT_ZERO_THRESHOLD: Final = 2.0**-128
 
-#: Octaves on each side of 1 covered by :func:`fast_table`.
-FAST_OCTAVES: Final = 32
-
 _MAX_FLOAT: Final = 1.7976931348623157e308
 _TABLES: dict[int, tuple[float, ...]] = {}
-_FAST: dict[int, tuple[tuple[float, ...], int]] = {}
 
 
 def fractions(schema: int) -> tuple[float, ...]:
@@ -110,19 +103,6 @@ def bucket_bounds(index: int, schema: int, negative: bool = False) -> tuple[floa
     bucket, ``[-base**i, -base**(i-1))`` for a negative one."""
     low, high = upper_bound(index - 1, schema), upper_bound(index, schema)
     return (-high, -low) if negative else (low, high)
-
-
-def fast_table(schema: int) -> tuple[tuple[float, ...], int]:
-    """``(bounds, first index)``: the upper bounds of the buckets from ``2 ** -32`` to
-    ``2 ** 32`` at *schema*, ascending; ``bisect_left(bounds, v)`` is ``j`` and the
-    index of ``v`` is ``first + j`` when ``0 < j < len(bounds)``."""
-    found = _FAST.get(schema)
-    if found is None:
-        first = index_of(2.0**-FAST_OCTAVES, schema)
-        last = index_of(2.0**FAST_OCTAVES, schema)
-        bounds = tuple(upper_bound(i, schema) for i in range(first, last + 1))
-        found = _FAST[schema] = (bounds, first)
-    return found
 
 
 def reduce_buckets(buckets: Mapping[int, int], steps: int = 1) -> dict[int, int]:

@@ -199,9 +199,34 @@ class MetricsCollector:
         description: str = "",
         labels: dict[str, str] | None = None,
         buckets: Iterable[float] | None = None,
+        *,
+        native: bool | None = None,
+        schema: int | None = None,
+        max_buckets: int | None = None,
+        zero_threshold: float | None = None,
+        classic: bool | None = None,
     ) -> Histogram:
-        """Get or create the histogram *name*; buckets default to ``config.histogram_buckets``."""
+        """Get or create the histogram *name*; buckets default to ``config.histogram_buckets``.
+
+        ``native=True`` (or any of ``schema``, ``max_buckets``, ``zero_threshold``) makes
+        a native histogram (``metrics.native``); it keeps classic buckets alongside when
+        ``classic=True`` or *buckets* are given (then ``config.histogram_buckets`` when
+        *buckets* is None). Settings out of range raise :class:`InvalidMetricError`; so
+        do native settings in multi-process mode while its series cannot hold them.
+        """
         full = self._full_name(name)
+        options: dict[str, Any] = {}
+        wanted = native is True or any(v is not None for v in (schema, max_buckets, zero_threshold))
+        if wanted:
+            options = {
+                "native": native,
+                "schema": schema,
+                "max_buckets": max_buckets,
+                "zero_threshold": zero_threshold,
+                "classic": buckets is not None if classic is None else classic,
+            }
+        elif native is not None or classic is not None:
+            options = {"native": native, "classic": classic}
         chosen = self._config.histogram_buckets if buckets is None else buckets
         return self._get_or_create(
             Histogram,
@@ -212,6 +237,7 @@ class MetricsCollector:
                 self._labels(labels),
                 chosen,
                 max_observations=self._config.max_observations,
+                **options,
                 **self._series_kwargs(),
             ),
         )

@@ -15,19 +15,22 @@ series. A value that would open one bucket more first reduces the series' schema
 one (buckets ``2j - 1`` and ``2j`` merge into ``j``: half the resolution), down to -4;
 at -4 the zero bucket widens to the upper bound of the bucket nearest zero, absorbing
 it. So a series never holds more than ``max_buckets`` buckets plus the zero bucket,
-however many distinct values it sees; the schema of a series only goes down until
-``reset()``. The latest :data:`MAX_NATIVE_EXEMPLARS` exemplars are kept per series
-(plus, with classic buckets, the latest per classic bucket).
+however many distinct values it sees (per series: ``max_buckets + 1`` counts, two dicts
+of at most ``max_buckets`` entries, :data:`MAX_NATIVE_EXEMPLARS` exemplars, the classic
+counts when kept and the ``max_observations`` recent values); the schema of a series
+only goes down until ``reset()``. The latest :data:`MAX_NATIVE_EXEMPLARS` exemplars
+are kept per series (plus, with classic buckets, the latest per classic bucket).
 
 Classic buckets alongside: ``classic=True`` (the default when ``buckets`` are given)
 keeps the classic buckets too, so the text and OpenMetrics formats (which cannot carry
 native buckets) and ``_bucket`` queries keep working; the protobuf exposition sends
 both in one message. Without them the classic view is one ``+Inf`` bucket.
 
-The update is compiled in ``metrics._update`` like every other: a positive or negative
-value between ``2**-32`` and ``2**32`` costs one bisect in a table of bucket bounds and
-one dict increment; a value outside that range, in the zero bucket or infinite asks
-:meth:`NativeHistogram._far` for its index; a bucket not held yet, or a schema
+The update is compiled in ``metrics._update`` like every other, on its fast path: a
+positive value above the zero bucket gets its index from one ``ceil(log2(v) *
+2**schema)`` (taken when it lies further than 1e-7 of a bucket from a bound; nearer, and
+for the zero bucket, negative or infinite values, :meth:`NativeHistogram._far` gives the
+exact index), then one dict-and-list increment; a bucket not held yet, or a schema
 changed meanwhile, takes :meth:`NativeHistogram._native_miss` (under the series' lock).
 Reads copy the buckets under the series' lock in one uninterruptible step, so a
 snapshot's count and sum match its buckets.
@@ -131,17 +134,24 @@ def check_native(
 
 
 def native_options(collector: object) -> dict[str, Any]:
-    """The ``create_histogram`` options the HTTP middlewares pass for their duration
-    histograms: native ones when the collector's ``MetricsConfig.native_histograms`` is
-    on (schema, bucket limit and classic buckets from the same config), else none."""
-    config = getattr(collector, "config", None)
-    if not getattr(config, "native_histograms", False):
+    """The ``create_histogram`` options the HTTP middlewares pass for their request-
+    duration histograms: native ones (schema, bucket limit and classic buckets from the
+    same config) when *collector* is a ``MetricsCollector`` whose
+    ``MetricsConfig.native_histograms`` is on; else none (any other collector gets the
+    plain protocol call)."""
+    from ..config import MetricsConfig
+    from .collector import MetricsCollector
+
+    if not isinstance(collector, MetricsCollector):
+        return {}
+    config = collector.config
+    if not isinstance(config, MetricsConfig) or not config.native_histograms:
         return {}
     return {
         "native": True,
-        "schema": config.native_histogram_schema,  # type: ignore[union-attr]
-        "max_buckets": config.native_histogram_max_buckets,  # type: ignore[union-attr]
-        "classic": config.native_histogram_classic,  # type: ignore[union-attr]
+        "schema": config.native_histogram_schema,
+        "max_buckets": config.native_histogram_max_buckets,
+        "classic": config.native_histogram_classic,
     }
 
 

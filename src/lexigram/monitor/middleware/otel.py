@@ -25,9 +25,11 @@ Where spans and the metric go: by default our tracer (:func:`get_default_tracer`
 default collector, where the histogram is ``http_server_request_duration`` with labels
 ``http_request_method``, ``http_route`` (``<unmatched>`` when no route matched,
 ``<overflow>`` past ``max_routes`` templates) and ``http_response_status_code`` (the
-metrics core's rule: ``.`` becomes ``_``). With ``backend=OpenTelemetryBackend(...)``
-spans come from the backend's tracer (exported through the SDK) and the histogram is an
-SDK histogram with the dotted names (``http.route`` absent when no route matched, the
+metrics core's rule: ``.`` becomes ``_``; a native histogram when that collector's
+``MetricsConfig.native_histograms`` is on, see ``metrics.native``). With
+``backend=OpenTelemetryBackend(...)`` spans come from the backend's tracer (exported
+through the SDK) and the histogram is an SDK histogram (the native switch does not
+apply to it) with the dotted names (``http.route`` absent when no route matched, the
 status an int); the request span is also made current in the OpenTelemetry context, so
 spans started through the SDK inside the request are its children. Explicit
 ``tracer``/``collector`` arguments win over both. The duration is recorded while the
@@ -63,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 from .._ratelimit import RateLimitedLogger
 from .._selfmetrics import count_failure, failure_reason
 from ..config import DEFAULT_BUCKETS, TracingConfig
+from ..metrics.native import native_options
 from ..protocols import (
     ASGIApp,
     HistogramProtocol,
@@ -167,7 +170,9 @@ class OTelMiddleware:
         else:
             if collector is None:
                 collector = _default_collector()
-            histogram = collector.create_histogram(DURATION_METRIC.replace(".", "_"), _DESCRIPTION)
+            histogram = collector.create_histogram(
+                DURATION_METRIC.replace(".", "_"), _DESCRIPTION, **native_options(collector)
+            )
             self._histogram = histogram
             # instruments without bind(): their labelled observe, else record (MetricProtocol)
             observe = getattr(histogram, "observe", None)

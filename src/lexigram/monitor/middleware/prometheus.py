@@ -4,7 +4,10 @@ Plain ASGI (no ``BaseHTTPMiddleware``). Per HTTP request it records, in one
 :class:`~lexigram.monitor.metrics.MetricsCollector` (the process default unless given):
 
 - ``http_requests_total{method, route, status}`` — counter
-- ``http_request_duration_seconds{method, route}`` — histogram, seconds
+- ``http_request_duration_seconds{method, route}`` — histogram, seconds (a native
+  histogram when the collector's ``MetricsConfig.native_histograms`` is on, see
+  ``metrics.native``; classic buckets kept alongside unless
+  ``native_histogram_classic`` is off)
 - ``http_requests_in_progress{method}`` — gauge
 
 ``route`` is the framework's route template (``/orders/{order_id}``) prefixed by the
@@ -41,6 +44,7 @@ from typing import Any
 from .._ratelimit import RateLimitedLogger
 from ..metrics import Counter, Gauge, Histogram
 from ..metrics.bound import BoundGauge, BoundPair
+from ..metrics.native import native_options
 from ..protocols import (
     ASGIApp,
     CounterProtocol,
@@ -251,6 +255,7 @@ class PrometheusMiddleware:
             REQUEST_DURATION,
             "HTTP request duration in seconds, by method and route template.",
             buckets=bounds,
+            **native_options(metrics_collector),
         )
         in_progress = metrics_collector.create_gauge(
             REQUESTS_IN_PROGRESS, "HTTP requests being handled, by method."
