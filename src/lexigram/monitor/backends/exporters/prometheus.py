@@ -26,6 +26,7 @@ from ...exceptions import BackendNotAvailableError, InvalidMetricError
 from ._app import metrics_asgi_app
 from ._exposition import (
     OFFLOAD_THRESHOLD,
+    PROTOBUF_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
     get_registry,
     render,
@@ -35,6 +36,7 @@ from ._exposition import (
 
 __all__ = [
     "OFFLOAD_THRESHOLD",
+    "PROTOBUF_CONTENT_TYPE",
     "TEXT_CONTENT_TYPE",
     "PrometheusMetricsExporter",
     "get_registry",
