@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ._exponential import bucket_bounds
+from ._exponential import bucket_bounds, reduce_buckets, upper_bound
 from ._exponential import quantile as native_quantile
 
 __all__ = ["Exemplar", "HistogramSnapshot", "NativeBuckets", "SummarySnapshot", "ValueSnapshot"]
@@ -92,6 +92,51 @@ class NativeBuckets:
         return native_quantile(
             q, self.schema, self.zero_threshold, self.zero_count, self.positive, self.negative
         )
+
+    def plus(self, other: NativeBuckets) -> NativeBuckets:
+        """The buckets of both (e.g. two label sets summed): at the lower schema and the
+        wider zero bucket, which absorbs the buckets below its threshold; no exemplars."""
+        merged = _combine(self, other, 1)
+        assert merged is not None  # adding never gives a negative count
+        return merged
+
+    def minus(self, earlier: NativeBuckets) -> NativeBuckets | None:
+        """The observations since *earlier* (a previous reading of the same series), at
+        the lower schema and the wider zero bucket; None when *earlier* holds counts
+        this one does not (the series was reset meanwhile)."""
+        return _combine(self, earlier, -1)
+
+
+def _aligned(
+    buckets: NativeBuckets, schema: int, threshold: float
+) -> tuple[int, dict[int, int], dict[int, int]]:
+    """Zero count and sides of *buckets* at *schema* (<= its own) and *threshold*
+    (>= its own): buckets wholly inside the zero bucket join it."""
+    zero = buckets.zero_count
+    sides = []
+    for side in (buckets.positive, buckets.negative):
+        reduced = reduce_buckets(dict(side), buckets.schema - schema)
+        for index in [i for i in reduced if upper_bound(i, schema) <= threshold]:
+            zero += reduced.pop(index)
+        sides.append(reduced)
+    return zero, sides[0], sides[1]
+
+
+def _combine(a: NativeBuckets, b: NativeBuckets, sign: int) -> NativeBuckets | None:
+    schema = min(a.schema, b.schema)
+    threshold = max(a.zero_threshold, b.zero_threshold)
+    zero_a, pos_a, neg_a = _aligned(a, schema, threshold)
+    zero_b, pos_b, neg_b = _aligned(b, schema, threshold)
+    zero = zero_a + sign * zero_b
+    out: list[tuple[tuple[int, int], ...]] = []
+    for first, second in ((pos_a, pos_b), (neg_a, neg_b)):
+        side = dict(first)
+        for index, count in second.items():
+            side[index] = side.get(index, 0) + sign * count
+        if zero < 0 or any(count < 0 for count in side.values()):
+            return None
+        out.append(tuple(sorted((i, c) for i, c in side.items() if c)))
+    return NativeBuckets(schema, threshold, zero, out[0], out[1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,15 @@ view already shows figures.
 ``histogram_quantile`` does (the ``+Inf`` bucket answers its lower bound). Every figure
 carries the trace id of an exemplar where one was kept inside the window: the latest of
 the route for the rate, of a 5xx series for the error share, of the quantile's bucket
-for p50/p95/p99.
+for p50/p95/p99. A native request-duration histogram (``MetricsConfig.native_histograms``)
+answers from its native buckets (``NativeBuckets.quantile``, the window's difference by
+``NativeBuckets.minus``), its trace from the latest native exemplar inside the
+quantile's bucket.
 
 Memory: at most ``ceil(300 / snapshot_interval) + 2`` readings, each one entry per
 (method, route) series of the duration histogram (bounded by its series cap) holding its
-bucket counts.
+bucket counts (a native histogram: at most its ``max_buckets`` native buckets and ten
+exemplars per series summed in).
 """
 
 from __future__ import annotations
@@ -66,6 +70,9 @@ class RouteCounts:
     exemplars: tuple[Any, ...] = ()
     """Latest exemplar per bucket (``metrics.snapshot.Exemplar`` or None)."""
     error_exemplar: Any = None
+    native: Any = None
+    """The summed native buckets (``metrics.snapshot.NativeBuckets``) or None."""
+    native_exemplars: tuple[Any, ...] = ()
 
 
 Reading = dict[tuple[str, str], RouteCounts]
@@ -117,8 +124,12 @@ def _read(histogram: Any, counter: Any, method_l: str, route_l: str, status_l: s
         if entry is None:
             # count, errors, bounds, buckets, created, exemplars, error exemplar
             size = len(snap.bounds)
-            entry = [0, 0, snap.bounds, [0] * size, snap.created, [None] * size, None]
+            entry = [0, 0, snap.bounds, [0] * size, snap.created, [None] * size, None, None, []]
             acc[key] = entry
+        native = getattr(snap, "native", None)
+        if native is not None:
+            entry[7] = native if entry[7] is None else entry[7].plus(native)
+            entry[8].extend(native.exemplars)
         entry[0] += snap.count
         buckets = entry[3]
         for i, c in enumerate(snap.counts):
@@ -147,7 +158,7 @@ def _read(histogram: Any, counter: Any, method_l: str, route_l: str, status_l: s
                 entry[1] += snap.value
                 entry[6] = _latest(entry[6], snap.exemplar)
     return {
-        key: RouteCounts(e[0], e[1], e[2], tuple(e[3]), e[4], tuple(e[5]), e[6])
+        key: RouteCounts(e[0], e[1], e[2], tuple(e[3]), e[4], tuple(e[5]), e[6], e[7], tuple(e[8]))
         for key, e in acc.items()
     }
 
@@ -272,13 +283,40 @@ def _window(
         "rate": _trace(latest, start),
         "errors": _trace(counts.error_exemplar, start),
     }
-    for label, q in QUANTILES:
+    if counts.native is not None:
+        _native_quantiles(counts, previous, start, out, traces)
+    for label, q in QUANTILES if counts.native is None else ():
         found = quantile(q, counts.bounds, buckets)
         out[label] = None if found is None else found[0]
         ex = counts.exemplars[found[1]] if found is not None and counts.exemplars else None
         traces[label] = _trace(ex, start)
     out["traces"] = traces
     return out
+
+
+def _native_quantiles(
+    counts: RouteCounts,
+    previous: RouteCounts | None,
+    start: float,
+    out: dict[str, Any],
+    traces: dict[str, str | None],
+) -> None:
+    """p50/p95/p99 of the window from the native buckets, with the trace of the latest
+    exemplar (inside the window) that lies in the quantile's bucket."""
+    window = counts.native
+    if previous is not None and previous.native is not None:
+        window = counts.native.minus(previous.native) or counts.native
+    base = 2.0 ** (2.0**-window.schema)
+    for label, q in QUANTILES:
+        value = window.quantile(q)
+        out[label] = None if value != value else value
+        chosen = None
+        if value == value and value != 0:
+            for ex in counts.native_exemplars:
+                ratio = ex.value / value
+                if 1 / base <= ratio <= base and ex.timestamp >= start:
+                    chosen = _latest(chosen, ex)
+        traces[label] = _trace(chosen, start)
 
 
 def sort_rows(
