@@ -4,7 +4,6 @@ durations go to a native histogram, over the protobuf exposition."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -37,7 +36,7 @@ async def _item(request: Request) -> Response:
 
 
 @pytest.fixture
-def app(uvicorn_server: ServeApp) -> Iterator[tuple[MetricsCollector, Histogram, str]]:
+def app(uvicorn_server: ServeApp) -> tuple[MetricsCollector, Histogram, str]:
     """The app under uvicorn with the native switch on, plus a native histogram of the
     known observations, all recorded before Prometheus starts."""
     collector = MetricsCollector(MetricsConfig(native_histograms=True))
@@ -51,7 +50,7 @@ def app(uvicorn_server: ServeApp) -> Iterator[tuple[MetricsCollector, Histogram,
     with httpx.Client(base_url=url, trust_env=False, timeout=5.0) as client:
         for n in range(40):
             assert client.get(f"/items/{n}").status_code == 200
-    yield collector, known, url
+    return collector, known, url
 
 
 @pytest.fixture
