@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import threading
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -424,3 +425,12 @@ def test_native_buckets_quantile_edges() -> None:
     assert math.isnan(buckets.quantile(math.nan))
     assert buckets.quantile(1.0) == 0.0
     assert buckets.quantile(0.25) == pytest.approx(-1.5)
+
+
+def test_multiprocess_mode_refuses_native_settings_clearly(tmp_path: Path) -> None:
+    """Multi-process series keep classic buckets only: asking for native ones there
+    raises an error saying how to get a classic histogram instead."""
+    collector = MetricsCollector(MetricsConfig(multiprocess_dir=str(tmp_path)))
+    with pytest.raises(InvalidMetricError, match="multi-process mode keeps classic buckets"):
+        collector.create_histogram("x_seconds", native=True)
+    assert not isinstance(collector.create_histogram("y_seconds"), NativeHistogram)
