@@ -139,7 +139,9 @@ def _native_collector(series: int) -> MetricsCollector:
 
 
 def _exposition() -> None:
-    print(f"\n| exposition, {SERIES:,} series (median of {REPEATS}) | text ms | protobuf ms | ratio |")
+    print(
+        f"\n| exposition, {SERIES:,} series (median of {REPEATS}) | text ms | protobuf ms | ratio |"
+    )
     print("|---|---:|---:|---:|")
     for title, collector in (
         ("counters + classic histograms", build(SERIES)[0]),
@@ -164,7 +166,9 @@ def _exposition() -> None:
 
 
 def _distinct_values() -> None:
-    print("\n| 10,000 distinct values, one series | max_buckets | buckets held | schema | KiB held |")
+    print(
+        "\n| 10,000 distinct values, one series | max_buckets | buckets held | schema | KiB held |"
+    )
     print("|---|---:|---:|---:|---:|")
     values = [10 ** (-6 + 12 * k / 9_999) for k in range(10_000)]
     for max_buckets in (160, 40):

@@ -24,6 +24,10 @@ The families of prometheus_client's other collectors (process, GC and platform
 metrics) are converted from its ``Metric`` objects by :func:`encode_client_families`.
 Failures are those of the text renderer: an instrument that raises or clashes by name
 is skipped and reported to *on_error*.
+
+Memory: the encoded label sets are kept between renders (a scrape mostly repeats the
+previous one's label sets), at most :data:`LABEL_CACHE_BYTES` (8 MiB) in all; past it
+the cache is dropped and refilled. Bounds tuples of histograms: at most 256 cached.
 """
 
 from __future__ import annotations
@@ -136,9 +140,40 @@ class _Labels:
                 self.pairs[(name, value)] = found
         return found
 
-    def of(self, names: Sequence[str], values: Sequence[str]) -> bytes:
+    def of(self, names: tuple[str, ...], values: tuple[str, ...]) -> bytes:
+        """The ``label`` fields of one series (remembered across renders, see
+        :data:`LABEL_CACHE_BYTES`)."""
+        if not names:
+            return b""
+        by_values = _BLOCKS.get(names)
+        if by_values is not None:
+            found = by_values.get(values)
+            if found is not None:
+                return found
         pair = self.pair
-        return b"".join([pair(n, v) for n, v in zip(names, values, strict=True)])
+        found = b"".join([pair(n, v) for n, v in zip(names, values, strict=True)])
+        _remember(names, values, found)
+        return found
+
+
+#: Bytes of encoded label sets kept between renders (label sets are stable from one
+#: scrape to the next); past it the whole cache is dropped and refilled.
+LABEL_CACHE_BYTES: Final = 8 * 1024 * 1024
+_BLOCKS: dict[tuple[str, ...], dict[tuple[str, ...], bytes]] = {}
+_CACHED = [0]
+
+
+def _remember(names: tuple[str, ...], values: tuple[str, ...], block: bytes) -> None:
+    """Keep *block* for the label set unless that passes :data:`LABEL_CACHE_BYTES`
+    (then start over)."""
+    size = len(block) + 64 * len(values)
+    if _CACHED[0] + size > LABEL_CACHE_BYTES:
+        _BLOCKS.clear()
+        _CACHED[0] = 0
+        if size > LABEL_CACHE_BYTES:
+            return
+    _CACHED[0] += size
+    _BLOCKS.setdefault(names, {})[values] = block
 
 
 def _exemplar(exemplar: Any, labels: _Labels) -> bytes:
@@ -165,30 +200,39 @@ def _family(name: str, help_text: str, kind: int, metrics: list[bytes]) -> bytes
 
 
 def _metric(labels: bytes, field: bytes, message: bytes) -> bytes:
-    body = labels + field + varint(len(message)) + message
-    return b'"' + varint(len(body)) + body
+    size = len(message)
+    body = labels + field + (_SMALL[size] if size < 128 else varint(size)) + message
+    size = len(body)
+    return b'"' + (_SMALL[size] if size < 128 else varint(size)) + body
 
 
 def _counters(snapshots: Sequence[Any], labels: _Labels) -> list[bytes]:
     out = []
+    append = out.append
+    of = labels.of
+    pack = _TAGGED_DOUBLE
     for snap in snapshots:
-        message = _TAGGED_DOUBLE(0x09, snap.value)
         exemplar = getattr(snap, "exemplar", None)
-        if exemplar is not None:
-            message += _field(b"\x12", _exemplar(exemplar, labels))
-        out.append(_metric(labels.of(snap.label_names, snap.label_values), b"\x1a", message))
+        if exemplar is None:
+            body = of(snap.label_names, snap.label_values) + b"\x1a\x09" + pack(0x09, snap.value)
+        else:
+            message = pack(0x09, snap.value) + _field(b"\x12", _exemplar(exemplar, labels))
+            body = of(snap.label_names, snap.label_values) + _field(b"\x1a", message)
+        size = len(body)
+        append(b'"' + (_SMALL[size] if size < 128 else varint(size)) + body)
     return out
 
 
 def _gauges(snapshots: Sequence[Any], labels: _Labels) -> list[bytes]:
-    return [
-        _metric(
-            labels.of(snap.label_names, snap.label_values),
-            b"\x12",
-            _TAGGED_DOUBLE(0x09, snap.value),
-        )
-        for snap in snapshots
-    ]
+    out = []
+    append = out.append
+    of = labels.of
+    pack = _TAGGED_DOUBLE
+    for snap in snapshots:
+        body = of(snap.label_names, snap.label_values) + b"\x12\x09" + pack(0x09, snap.value)
+        size = len(body)
+        append(b'"' + (_SMALL[size] if size < 128 else varint(size)) + body)
+    return out
 
 
 def _summaries(snapshots: Sequence[Any], labels: _Labels) -> list[bytes]:
@@ -220,13 +264,23 @@ def encode_histogram(snap: Any, labels: _Labels | None = None) -> bytes:
     labels = labels if labels is not None else _Labels()
     parts = [b"\x08", varint(snap.count), _TAGGED_DOUBLE(0x11, snap.sum)]
     exemplars = snap.exemplars
-    for position, (bound, count) in enumerate(zip(snap.bounds, snap.counts, strict=True)):
-        if bound == math.inf:
-            continue
-        bucket = b"\x08" + varint(count) + _TAGGED_DOUBLE(0x11, bound)
-        if exemplars and exemplars[position] is not None:
-            bucket += _field(b"\x1a", _exemplar(exemplars[position], labels))
-        parts.append(_field(b"\x1a", bucket))
+    if not exemplars:
+        # cumulative_count then upper_bound; the +Inf bucket is sample_count
+        append = parts.append
+        for bound, count in zip(_bound_fields(snap.bounds), snap.counts, strict=False):
+            if count < 128:
+                append(b"\x1a\x0b\x08" + _SMALL[count] + bound)
+            else:
+                counted = varint(count)
+                append(b"\x1a" + _SMALL[10 + len(counted)] + b"\x08" + counted + bound)
+    else:
+        for position, (bound, count) in enumerate(zip(snap.bounds, snap.counts, strict=True)):
+            if bound == math.inf:
+                continue
+            bucket = b"\x08" + varint(count) + _TAGGED_DOUBLE(0x11, bound)
+            if exemplars[position] is not None:
+                bucket += _field(b"\x1a", _exemplar(exemplars[position], labels))
+            parts.append(_field(b"\x1a", bucket))
     native = snap.native
     if native is not None:
         parts += [
@@ -241,6 +295,21 @@ def encode_histogram(snap: Any, labels: _Labels | None = None) -> bytes:
         for exemplar in native.exemplars:
             parts.append(_field(b"\x82\x01", _exemplar(exemplar, labels)))
     return b"".join(parts)
+
+
+_BOUNDS: dict[tuple[float, ...], tuple[bytes, ...]] = {}
+
+
+def _bound_fields(bounds: tuple[float, ...]) -> tuple[bytes, ...]:
+    """The encoded ``upper_bound`` fields of *bounds* without ``+Inf`` (cached per
+    bounds tuple, at most 256 tuples)."""
+    found = _BOUNDS.get(bounds)
+    if found is None:
+        found = tuple(_TAGGED_DOUBLE(0x11, b) for b in bounds if b != math.inf)
+        if len(_BOUNDS) >= 256:
+            _BOUNDS.clear()
+        _BOUNDS[bounds] = found
+    return found
 
 
 def _histograms(snapshots: Sequence[Any], labels: _Labels) -> list[bytes]:
