@@ -207,7 +207,7 @@ def _metric(labels: bytes, field: bytes, message: bytes) -> bytes:
 
 
 def _counters(snapshots: Sequence[Any], labels: _Labels) -> list[bytes]:
-    out = []
+    out: list[bytes] = []
     append = out.append
     of = labels.of
     pack = _TAGGED_DOUBLE
@@ -224,7 +224,7 @@ def _counters(snapshots: Sequence[Any], labels: _Labels) -> list[bytes]:
 
 
 def _gauges(snapshots: Sequence[Any], labels: _Labels) -> list[bytes]:
-    out = []
+    out: list[bytes] = []
     append = out.append
     of = labels.of
     pack = _TAGGED_DOUBLE
