@@ -329,21 +329,22 @@ def test_unrenderable_text_fallback_is_unaffected(isolated_metrics: MetricsColle
 
 
 def test_label_sets_remembered_between_renders_stay_exact(
-    isolated_metrics: MetricsCollector, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Encoded label sets are reused by later renders (byte-identical output); past the
     byte budget the cache starts over instead of growing, and output stays the same."""
     from lexigram.monitor.backends.exporters import _protobuf
 
-    gauge = isolated_metrics.create_gauge("g", "G.")
+    collector = MetricsCollector()  # not the process registry: its GC counts move
+    gauge = collector.create_gauge("g", "G.")
     for n in range(50):
         gauge.set(n, {"path": f"/items/{n}", "method": "GET"})
-    first, _ = render(isolated_metrics, accept=PROMETHEUS_NATIVE)
-    assert render(isolated_metrics, accept=PROMETHEUS_NATIVE)[0] == first
+    first, _ = render(collector, accept=PROMETHEUS_NATIVE)
+    assert render(collector, accept=PROMETHEUS_NATIVE)[0] == first
     monkeypatch.setattr(_protobuf, "LABEL_CACHE_BYTES", 2_000)
     _protobuf._BLOCKS.clear()
     _protobuf._CACHED[0] = 0
-    assert render(isolated_metrics, accept=PROMETHEUS_NATIVE)[0] == first
+    assert render(collector, accept=PROMETHEUS_NATIVE)[0] == first
     assert _protobuf._CACHED[0] <= 2_000
     decoded = {_labels(m)["path"]: m.gauge.value for m in _families(first)["g"].metric}
     assert decoded == {f"/items/{n}": float(n) for n in range(50)}
