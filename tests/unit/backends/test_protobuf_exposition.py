@@ -348,3 +348,22 @@ def test_label_sets_remembered_between_renders_stay_exact(
     assert _protobuf._CACHED[0] <= 2_000
     decoded = {_labels(m)["path"]: m.gauge.value for m in _families(first)["g"].metric}
     assert decoded == {f"/items/{n}": float(n) for n in range(50)}
+
+
+def test_a_failing_process_collector_loses_only_its_own_families(
+    isolated_metrics: MetricsCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When prometheus_client's collectors cannot be encoded, the instruments are still
+    served in protobuf, without the process families."""
+    from lexigram.monitor.backends.exporters import _protobuf
+
+    def broken(families: object) -> list[bytes]:
+        raise RuntimeError("collector broke")
+
+    monkeypatch.setattr(_protobuf, "encode_client_families", broken)
+    isolated_metrics.create_counter("jobs", "Jobs.").increment()
+    body, headers = render(accept=PROMETHEUS_NATIVE)
+    assert headers["Content-Type"] == PROTOBUF_CONTENT_TYPE
+    names = {family.name for family in decode_stream(body)}
+    assert "jobs_total" in names
+    assert "python_info" not in names

@@ -223,6 +223,15 @@ def _protobuf(instruments: Iterable[ExposedInstrument], process: bool, client: A
         token = bridge_suppressed.set(True)
         try:
             families += encode_client_families(get_registry().collect())
+        except Exception as exc:  # the instruments are served without the process families
+            _log.error(
+                "render:protobuf",
+                "prometheus_client's collectors could not be encoded as protobuf (%s); "
+                "serving the instruments without them",
+                type(exc).__name__,
+                exc_info=exc,
+            )
+            count_failure(RENDER_FAILURES, "encoder_error")
         finally:
             bridge_suppressed.reset(token)
     return b"".join(families)
