@@ -278,14 +278,15 @@ def test_bound_handles_and_pairs_update_the_native_buckets(update_mode: bool) ->
         pair = BoundPair(counter.bind({"route": "/a"}), histogram.bind({"route": "/a"}))
         pair.record(0.0)
         pair.record(1.5)
+        pair.record(7.0)  # a bucket the series does not hold yet: the miss path
         buckets = histogram.get_native_buckets({"route": "/a"})
-        assert buckets.count == 4
+        assert buckets.count == 5
         assert buckets.zero_count == 1
-        assert buckets.positive == ((index_of(1.5, 3), 2),)
+        assert buckets.positive == ((index_of(1.5, 3), 2), (index_of(7.0, 3), 1))
         assert buckets.negative == ((index_of(2.0, 3), 1),)
-        assert counter.get_value({"route": "/a"}) == 2
-        assert histogram.get_sum({"route": "/a"}) == pytest.approx(1.0)
-        assert histogram.get_bucket_counts({"route": "/a"})[math.inf] == 4
+        assert counter.get_value({"route": "/a"}) == 3
+        assert histogram.get_sum({"route": "/a"}) == pytest.approx(8.0)
+        assert histogram.get_bucket_counts({"route": "/a"})[math.inf] == 5
 
 
 def test_concurrent_observations_across_a_schema_change_lose_nothing(
