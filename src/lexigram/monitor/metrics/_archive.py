@@ -3,7 +3,9 @@
 Compaction (under the directory lock) folds the files of dead workers into
 ``archive.db``: counters, histograms, summaries and process records summed, gauges kept
 by their mode (``sum``, ``max``, ``min``, ``latest``; ``live_sum`` and ``all`` drop out
-with their worker), the newest exemplar per series and bucket kept. The new archive is
+with their worker), native histograms merged (``metrics._native_merge``; the archive's
+record has the series' usual size, the bucket limit bounding the merged buckets too),
+the newest exemplar per series and bucket kept. The new archive is
 written to a temporary file, fsynced and renamed over the old one; its header lists the
 worker files it absorbed, and those files are deleted only after the rename. A crash
 between the rename and the deletes therefore never counts a file twice: readers skip,
@@ -69,6 +71,8 @@ def write_archive(directory: Path, service: str, state: MergeState, absorbed: li
     for slot, values in state.vectors.items():
         # built from dead workers only: live_sum and all gauges never got here
         parts.append(_record(metas[slot].key, SERIES, struct.pack(f"<{len(values)}d", *values)))
+    for meta, values in state.native_records():
+        parts.append(_record(meta.key, SERIES, struct.pack(f"<{len(values)}d", *values)))
     for slot, slots in state.exemplars.items():
         if any(found is not None for found in slots):
             parts.append(_record(metas[slot].key, EXEMPLARS, _exemplar_cells(slots)))

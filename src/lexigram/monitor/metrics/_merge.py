@@ -11,7 +11,11 @@ cells of one read by the slot's rule:
 - gauges by mode: ``sum`` (every file, dead workers' last values included), ``live_sum``
   (live workers only), ``max``, ``min``, ``latest`` (the value with the newest stamp),
   ``all`` (one series per live worker, labelled ``pid``);
-- exemplars: per bucket, the one with the newest timestamp.
+- native histograms (``metrics._shared_native``): their buckets merged by
+  ``metrics._native_merge`` (lowest schema, widest zero bucket, counts summed), classic
+  counts and sum summed;
+- exemplars: per bucket, the one with the newest timestamp; of a native histogram's
+  ring, the newest ``MAX_NATIVE_EXEMPLARS`` of every file.
 
 A key that reuses a merged series' name and labels with another kind, mode or buckets
 is a conflict: its records are skipped and reported once. A file whose header is not
@@ -23,6 +27,7 @@ middle of one.
 from __future__ import annotations
 
 import json
+import math
 import mmap
 import os
 import struct
@@ -33,16 +38,19 @@ from operator import add
 from pathlib import Path
 from typing import Any, Final
 
+from ._native_merge import merge_native, newest_exemplars
 from ._shared import EXEMPLARS, HEADER_SIZE, MAGIC, PAD, RECORD, VERSION
+from ._shared_native import read_record, record_parts, record_values
 from ._shared_series import SLOT_CELLS
-from .snapshot import Exemplar, HistogramSnapshot, SummarySnapshot, ValueSnapshot
+from .native import MAX_NATIVE_EXEMPLARS
+from .snapshot import Exemplar, HistogramSnapshot, NativeBuckets, SummarySnapshot, ValueSnapshot
 
 __all__ = ["FileReader", "MergeState", "Merger", "Meta", "SkippedFileError"]
 
 _HEAD = struct.Struct("<8sII")
 
 #: Merge rules (see the module docstring).
-SUM, LIVE_SUM, MAX, MIN, LATEST, ALL, EXEMPLAR, CONFLICT = range(8)
+SUM, LIVE_SUM, MAX, MIN, LATEST, ALL, EXEMPLAR, CONFLICT, NATIVE = range(9)
 _GAUGE_RULES: Final = {
     "sum": SUM,
     "live_sum": LIVE_SUM,
@@ -166,6 +174,11 @@ def _meta(key: bytes) -> Meta:
     if len(names) != len(values) or not isinstance(name, str):
         raise ValueError("label names and values differ in length")
     rule = _GAUGE_RULES[extra] if kind_name == "gauge" else SUM
+    if kind_name == "histogram" and isinstance(extra, dict):
+        rule = NATIVE
+        extra["native"] = int(extra["native"])
+        if extra["native"] < 1 or not isinstance(extra.get("classic", []), list | None):
+            raise ValueError("malformed native histogram key")
     return Meta(key, kind_name, name, description, names, values, extra, rule)
 
 
@@ -224,6 +237,8 @@ class MergeState:
         self.vectors: dict[int, list[float]] = {}
         self.per_pid: dict[tuple[int, int], list[float]] = {}
         self.exemplars: dict[int, list[tuple[float, float, str, str] | None]] = {}
+        #: native histograms: per slot, the (classic counts, sum, buckets) of each file
+        self.natives: dict[int, list[tuple[list[int], float, NativeBuckets]]] = {}
 
     def add_file(self, reader: FileReader, live: bool, archive: bool = False) -> None:
         """Combine every record of *reader* (a worker that is *live* or not)."""
@@ -237,7 +252,13 @@ class MergeState:
             if rule == EXEMPLAR:
                 self._exemplars(reader, first, count, slot)
                 continue
-            rule = metas[slot].rule
+            meta = metas[slot]
+            rule = meta.rule
+            if rule == NATIVE:
+                classic, capacity = _native_shape(meta)
+                values = read_record(cells, first, count, classic)
+                self.natives.setdefault(slot, []).append(record_parts(values, classic, capacity))
+                continue
             if rule == SUM and count == 1:
                 value = cells[first]
                 scalars[slot] = scalars.get(slot, 0.0) + value
@@ -272,6 +293,9 @@ class MergeState:
             slots = count // SLOT_CELLS
             if best is None:
                 best = self.exemplars[slot] = [None] * slots
+            meta = self.metas[slot]
+            ring = _native_shape(meta)[0] if meta.rule == NATIVE else len(best)
+            pooled = best[ring:]
             for index in range(min(slots, len(best))):
                 base = first + index * SLOT_CELLS
                 sequence = cells[base]
@@ -282,12 +306,18 @@ class MergeState:
                 if cells[base] != sequence:
                     continue  # rewritten while read
                 current = best[index]
-                if current is None or timestamp > current[1]:
+                if index >= ring or current is None or timestamp > current[1]:
                     trace = ids[:32].rstrip(b"\0").decode("ascii", "replace")
                     span = ids[32:].rstrip(b"\0").decode("ascii", "replace")
-                    best[index] = (value, timestamp, trace, span)
+                    if index >= ring:
+                        pooled.append((value, timestamp, trace, span))
+                    else:
+                        best[index] = (value, timestamp, trace, span)
         finally:
             data.release()
+        if ring < len(best):  # a native ring: the newest of every file's ring
+            newest = newest_exemplars(pooled, len(best) - ring)
+            best[ring:] = [*newest, *([None] * (len(best) - ring - len(newest)))]
 
     def exemplar(self, slot: int, index: int) -> Exemplar | None:
         found = self.exemplars.get(slot)
@@ -315,6 +345,11 @@ class MergeState:
             families.setdefault(meta.name, (meta, []))[1].append(
                 self._snapshot(meta, slot, values, created)
             )
+        for slot in self.natives:
+            meta = self.metas[slot]
+            families.setdefault(meta.name, (meta, []))[1].append(
+                self._native_snapshot(meta, slot, created)
+            )
         for (slot, pid), values in sorted(self.per_pid.items()):
             meta = self.metas[slot]
             snap = ValueSnapshot(
@@ -322,6 +357,58 @@ class MergeState:
             )
             families.setdefault(meta.name, (meta, []))[1].append(snap)
         return families
+
+    def merged_native(self, slot: int) -> tuple[list[int], float, NativeBuckets]:
+        """The classic counts, sum and buckets of native histogram *slot*, every file's
+        merged (at most the series' bucket limit of buckets)."""
+        parts = self.natives[slot]
+        capacity = _native_shape(self.metas[slot])[1]
+        classic = [sum(counts) for counts in zip(*(part[0] for part in parts), strict=True)]
+        total = sum(part[1] for part in parts)
+        return classic, total, merge_native([part[2] for part in parts], capacity)
+
+    def native_records(self) -> list[tuple[Meta, list[float]]]:
+        """``(meta, cells)`` of every native histogram, merged (what the archive keeps)."""
+        records = []
+        for slot in self.natives:
+            meta = self.metas[slot]
+            classic, total, buckets = self.merged_native(slot)
+            records.append((meta, record_values(classic, total, buckets, meta.extra["native"])))
+        return records
+
+    def _native_snapshot(self, meta: Meta, slot: int, created: float) -> HistogramSnapshot:
+        classic, total, buckets = self.merged_native(slot)
+        width = len(classic)
+        ring = [self.exemplar(slot, width + i) for i in range(MAX_NATIVE_EXEMPLARS)]
+        buckets = NativeBuckets(
+            buckets.schema,
+            buckets.zero_threshold,
+            buckets.zero_count,
+            buckets.positive,
+            buckets.negative,
+            tuple(e for e in ring if e is not None),
+        )
+        if meta.extra.get("classic") is None:
+            bounds: tuple[float, ...] = (math.inf,)
+            counts: tuple[int, ...] = (buckets.count,)
+            exemplars: tuple[Exemplar | None, ...] = ()
+        else:
+            bounds = tuple(float(b) for b in meta.extra["classic"])
+            counts = tuple(accumulate(classic))
+            exemplars = ()
+            if slot in self.exemplars:
+                exemplars = tuple(self.exemplar(slot, i) for i in range(width))
+        return HistogramSnapshot(
+            meta.label_names,
+            meta.label_values,
+            bounds,
+            counts,
+            total,
+            counts[-1] if counts else 0,
+            created,
+            exemplars,
+            buckets,
+        )
 
     def _snapshot(self, meta: Meta, slot: int, values: list[float], created: float) -> Any:
         if meta.kind == "histogram":
@@ -345,3 +432,9 @@ class MergeState:
                 meta.label_names, meta.label_values, (), values[-1], int(values[0]), created
             )
         return ValueSnapshot(meta.label_names, meta.label_values, values[0], created)
+
+
+def _native_shape(meta: Meta) -> tuple[int, int]:
+    """``(classic buckets, bucket limit)`` of a native histogram's record."""
+    classic = meta.extra.get("classic")
+    return (0 if classic is None else len(classic)), meta.extra["native"]

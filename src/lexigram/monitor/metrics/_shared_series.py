@@ -42,6 +42,7 @@ __all__ = [
     "SharedGauge",
     "SharedHistogram",
     "SharedSummary",
+    "share_exemplar",
 ]
 
 #: How the merge combines a gauge's values of the workers (see ``metrics.multiprocess``).
@@ -108,26 +109,32 @@ class _SharedSeries:
             self.cells = cells
 
     def _share_exemplar(self, index: int, slots: int, exemplar: RawExemplar) -> None:
-        """Write *exemplar* to slot *index* of this series' exemplar record (made on
-        first use; a failure is reported once and the exemplar stays in process)."""
-        with self.lock:
-            record = self._slots
-            if record is None:
-                if not self._key:
-                    return
-                try:
-                    record = self._home.storage.allocate(
-                        self, self._key, slots * SLOT_CELLS, _reattach, EXEMPLARS
-                    )
-                except OSError as exc:
-                    self._key = b""  # no second try for this series
-                    self._home.report("exemplar_storage", exc)
-                    return
-                self._slots = record
-            write_exemplar(record, index, exemplar)
+        """Write *exemplar* to slot *index* of this series' exemplar record."""
+        share_exemplar(self, index, slots, exemplar)
 
 
-def _reattach(series: _SharedSeries, cells: Cells | None) -> None:
+def share_exemplar(series: Any, index: int, slots: int, exemplar: RawExemplar) -> None:
+    """Write *exemplar* to slot *index* of *series*' exemplar record of *slots* slots
+    (made on first use; a failure is reported once and the exemplar stays in process).
+    *series* offers ``lock``, ``_slots``, ``_key`` and ``_home`` (a shared series)."""
+    with series.lock:
+        record = series._slots
+        if record is None:
+            if not series._key:
+                return
+            try:
+                record = series._home.storage.allocate(
+                    series, series._key, slots * SLOT_CELLS, _reattach, EXEMPLARS
+                )
+            except OSError as exc:
+                series._key = b""  # no second try for this series
+                series._home.report("exemplar_storage", exc)
+                return
+            series._slots = record
+        write_exemplar(record, index, exemplar)
+
+
+def _reattach(series: Any, cells: Cells | None) -> None:
     series.attach(cells)
 
 

@@ -125,13 +125,14 @@ class MetricsCollector:
         found = settings(self._config)
         self._multiprocess = None if found is None else MultiProcess(*found, _count_failure)
         if self._multiprocess is not None:
-            from ._shared_series import SharedCounter, SharedGauge, SharedHistogram, SharedSummary
+            from ._shared_native import shared_histogram
+            from ._shared_series import SharedCounter, SharedGauge, SharedSummary
 
             shared = self._multiprocess.shared
             self._kinds: dict[type[Any], Callable[..., Any]] = {
                 Counter: functools.partial(SharedCounter, shared=shared),
                 Gauge: functools.partial(SharedGauge, shared=shared),
-                Histogram: functools.partial(SharedHistogram, shared=shared),
+                Histogram: functools.partial(shared_histogram, shared=shared),
                 Summary: functools.partial(SharedSummary, shared=shared),
             }
         else:
