@@ -428,10 +428,12 @@ def test_native_buckets_quantile_edges() -> None:
     assert buckets.quantile(0.25) == pytest.approx(-1.5)
 
 
-def test_multiprocess_mode_refuses_native_settings_clearly(tmp_path: Path) -> None:
-    """Multi-process series keep classic buckets only: asking for native ones there
-    raises an error saying how to get a classic histogram instead."""
+def test_multiprocess_mode_makes_shared_native_histograms(tmp_path: Path) -> None:
+    """In multi-process mode native settings give a native histogram whose buckets live
+    in the shared file (merged across workers, see test_multiprocess_native); without
+    them a classic one."""
     collector = MetricsCollector(MetricsConfig(multiprocess_dir=str(tmp_path)))
-    with pytest.raises(InvalidMetricError, match="multi-process mode keeps classic buckets"):
-        collector.create_histogram("x_seconds", native=True)
+    native = collector.create_histogram("x_seconds", native=True)
+    assert isinstance(native, NativeHistogram)
+    assert hasattr(native, "_shared")
     assert not isinstance(collector.create_histogram("y_seconds"), NativeHistogram)

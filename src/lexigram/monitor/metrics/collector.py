@@ -212,8 +212,9 @@ class MetricsCollector:
         ``native=True`` (or any of ``schema``, ``max_buckets``, ``zero_threshold``) makes
         a native histogram (``metrics.native``); it keeps classic buckets alongside when
         ``classic=True`` or *buckets* are given (then ``config.histogram_buckets`` when
-        *buckets* is None). Settings out of range raise :class:`InvalidMetricError`; so
-        do native settings in multi-process mode while its series cannot hold them.
+        *buckets* is None). Settings out of range raise :class:`InvalidMetricError`. In
+        multi-process mode the native buckets are shared and merged across workers
+        (``metrics._shared_native``).
         """
         full = self._full_name(name)
         options: dict[str, Any] = {}

@@ -126,9 +126,9 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
             twin = cls.__dict__.get("_native_twin")
             if twin is None:
                 raise InvalidMetricError(
-                    f"{cls.__name__} has no native-bucket variant (multi-process mode keeps "
-                    "classic buckets only); drop native/schema/max_buckets/zero_threshold "
-                    "(and MetricsConfig.native_histograms) to create a classic histogram"
+                    f"{cls.__name__} has no native-bucket variant; create the histogram "
+                    "with MetricsCollector.create_histogram(..., native=True), or drop "
+                    "native/schema/max_buckets/zero_threshold for a classic one"
                 )
             made: Histogram = twin.__new__(twin, *args, **kwargs)
             return made
