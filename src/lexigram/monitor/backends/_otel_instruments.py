@@ -6,7 +6,8 @@ instrument, so quantiles are left to the receiving side). Each (name, type) gets
 instrument, created on first use and cached; a name keeps the type it was first used
 with. ``MetricsConfig`` is honoured: ``enabled``, ``prefix`` (``prefix_name``),
 ``default_labels`` (merged under the given labels) and ``histogram_buckets`` (as the
-histograms' bucket boundaries). Each recorded value fires a ``MetricRecordedHook`` when
+histograms' bucket boundaries; with ``native_histograms`` on, :func:`sdk_views` gives the
+histograms exponential buckets instead). Each recorded value fires a ``MetricRecordedHook`` when
 someone subscribed to it. Memory: at most ``max_metrics`` instruments; values of further
 names are dropped, logged (rate limited) and counted.
 """
@@ -20,6 +21,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from .._optional import require
 from .._ratelimit import RateLimitedLogger
 from .._selfmetrics import count_failure
 from ..config import MetricsConfig
@@ -28,7 +30,7 @@ from ..hooks import MetricRecordedHook, default_bus
 from ._otel_spans import OTEL_BACKEND_FAILURES
 from ._recording import KINDS
 
-__all__ = ["INSTRUMENT_NAME_RULE", "METRIC_TYPES", "OTelInstruments"]
+__all__ = ["INSTRUMENT_NAME_RULE", "METRIC_TYPES", "OTelInstruments", "sdk_views"]
 
 #: The metric types ``record_metric`` accepts (the same for every backend).
 METRIC_TYPES = KINDS
@@ -39,6 +41,47 @@ _KIND = {"counter": "counter", "gauge": "gauge", "histogram": "histogram", "summ
 _NAME = re.compile(INSTRUMENT_NAME_RULE)
 
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.backends.opentelemetry"))
+
+
+def sdk_views(config: MetricsConfig) -> list[Any]:
+    """The SDK views of the backend's meter provider: every instrument capped at
+    ``max_series_per_metric`` attribute sets and, when ``native_histograms`` is on, every
+    histogram aggregated into exponential buckets, exported as OTLP
+    ``ExponentialHistogram`` points (OpenTelemetry's form of native histograms).
+
+    Exponential buckets: the scale starts at ``native_histogram_schema`` (the scale of
+    OTLP is Prometheus' schema) and the SDK lowers it when one side would pass
+    ``native_histogram_max_buckets`` buckets, so each side (positive, negative) holds at
+    most that many; min and max are recorded, the temporality is the exporter's
+    choice for histograms. OTLP bucket ``i`` is ``(base**i, base**(i+1)]``, Prometheus'
+    ``i + 1``; receivers that turn OTLP into Prometheus native histograms shift it. One
+    aggregation per instrument: ``native_histogram_classic`` has no OTLP counterpart
+    (classic buckets are not sent alongside). The SDK keeps only exact zeros in the zero
+    bucket.
+    """
+    view = require("otel", "opentelemetry.sdk.metrics.view")
+    cap = config.max_series_per_metric
+    if not config.native_histograms:
+        return [view.View(instrument_name="*", aggregation_cardinality_limit=cap)]
+    api = require("otel", "opentelemetry.metrics")
+    exponential = view.ExponentialBucketHistogramAggregation(
+        max_size=max(2, config.native_histogram_max_buckets),
+        max_scale=config.native_histogram_schema,
+    )
+    views = [
+        view.View(
+            instrument_type=api.Histogram,
+            aggregation=exponential,
+            aggregation_cardinality_limit=cap,
+        )
+    ]
+    others = ("Counter", "UpDownCounter", "_Gauge", "ObservableCounter", "ObservableGauge",
+              "ObservableUpDownCounter")  # fmt: skip
+    for name in others:
+        kind = getattr(api, name, None)
+        if kind is not None:
+            views.append(view.View(instrument_type=kind, aggregation_cardinality_limit=cap))
+    return views
 
 
 class OTelInstruments:

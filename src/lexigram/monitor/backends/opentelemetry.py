@@ -19,6 +19,9 @@ before export: ``tracing.export_interval`` + ``export_interval``.
 Metrics: :meth:`OpenTelemetryBackend.record_metric` maps ``counter`` to an SDK counter,
 ``gauge`` to the synchronous SDK gauge, ``histogram`` and ``summary`` to an SDK histogram
 (OpenTelemetry has no summary instrument; quantiles are computed by the receiving side).
+With ``MetricsConfig.native_histograms`` the histograms are exported as OTLP exponential
+histograms (scale from ``native_histogram_schema``, at most
+``native_histogram_max_buckets`` buckets per side; see ``_otel_instruments.sdk_views``).
 
 Bounds: at most ``max_metrics`` instruments (past it values of new names are dropped,
 logged and counted); per instrument at most ``MetricsConfig.max_series_per_metric``
@@ -58,7 +61,7 @@ from .._version import __version__
 from ..config import MetricsConfig, MonitorConfig, OpenTelemetryConfig, TracingConfig
 from ..exceptions import BackendNotAvailableError
 from ..tracing import Span, SpanContext, SpanKind, Tracer
-from ._otel_instruments import METRIC_TYPES, OTelInstruments, check
+from ._otel_instruments import METRIC_TYPES, OTelInstruments, check, sdk_views
 from ._otel_spans import (
     OTEL_BACKEND_FAILURES,
     SdkHandOff,
@@ -175,13 +178,13 @@ class OpenTelemetryBackend:
         cfg = self.config
         resource = self._sdk_resources.Resource.create({"service.name": self.service_name})
         reader = self._make_reader(self.metrics_exporter_registry.create_exporter(cfg))
-        # one series cap for every instrument of this provider, whatever the reader
-        cap = self._sdk_metrics.view.View(
-            instrument_name="*",
-            aggregation_cardinality_limit=self.metrics_config.max_series_per_metric,
-        )
+        # one series cap for every instrument of this provider, whatever the reader;
+        # exponential histograms when native histograms are configured
         meter_provider = self._sdk_metrics.MeterProvider(
-            metric_readers=[reader], resource=resource, views=[cap], shutdown_on_exit=False
+            metric_readers=[reader],
+            resource=resource,
+            views=sdk_views(self.metrics_config),
+            shutdown_on_exit=False,
         )
         sdk_exporter, adapter = self._make_span_exporter(
             self.tracing_exporter_registry.create_exporter(cfg)
