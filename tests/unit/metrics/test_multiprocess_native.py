@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lexigram.monitor.backends.exporters._protobuf import encode_histogram
 from lexigram.monitor.metrics import MetricsCollector, NativeBuckets, set_exemplar_source
 from lexigram.monitor.metrics._exponential import index_of
 from lexigram.monitor.metrics._shared import ARCHIVE_NAME
@@ -196,6 +197,37 @@ def test_exemplars_without_a_source_are_absent(tmp_path: Path) -> None:
     collector = _collector(tmp_path)
     collector.create_histogram("plain", native=True).observe(0.3)
     assert _native(_view(collector)["plain"][()]).exemplars == ()
+
+
+def test_the_merged_view_encodes_to_the_specification_test_vector(tmp_path: Path) -> None:
+    """The worked example of the specification, observed by two workers and this
+    process, merges into buckets whose protobuf Histogram is the specification's
+    65-byte test vector."""
+    _child(
+        tmp_path,
+        """
+        h = collector.create_histogram("nh", native=True, classic=False)
+        for value in (0, 0.5, 1):
+            h.observe(value)
+        """,
+    )
+    _child(
+        tmp_path,
+        """
+        h = collector.create_histogram("nh", native=True, classic=False, schema=5)
+        for value in (1.1, 2):
+            h.observe(value)
+        """,
+    )
+    collector = _collector(tmp_path)
+    histogram = collector.create_histogram("nh", native=True, classic=False)
+    histogram.observe(100)
+    histogram.observe(-3)
+    (snapshot,) = _view(collector)["nh"].values()
+    assert encode_histogram(snapshot).hex() == (
+        "0807116666666666665940280631000000000000f03738014a04081a10015201026204080f100162"
+        "04080e10036204080a10016204085a10016a06020001020000"
+    )
 
 
 def test_a_collector_without_the_mode_makes_in_process_native_histograms() -> None:
