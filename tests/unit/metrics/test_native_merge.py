@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lexigram.monitor.metrics import Histogram, NativeBuckets
 from lexigram.monitor.metrics._exponential import index_of
 from lexigram.monitor.metrics._native_merge import merge_native, newest_exemplars
-from lexigram.monitor.metrics._shared_native import (
+from lexigram.monitor.metrics._native_record import (
     native_cells,
     read_record,
     record_parts,

@@ -27,7 +27,6 @@ middle of one.
 from __future__ import annotations
 
 import json
-import math
 import mmap
 import os
 import struct
@@ -38,11 +37,10 @@ from operator import add
 from pathlib import Path
 from typing import Any, Final
 
-from ._native_merge import merge_native, newest_exemplars
+from ._native_merge import merge_parts, newest_exemplars
+from ._native_record import merged_snapshot, read_record, record_parts, record_values
 from ._shared import EXEMPLARS, HEADER_SIZE, MAGIC, PAD, RECORD, VERSION
-from ._shared_native import read_record, record_parts, record_values
 from ._shared_series import SLOT_CELLS
-from .native import MAX_NATIVE_EXEMPLARS
 from .snapshot import Exemplar, HistogramSnapshot, NativeBuckets, SummarySnapshot, ValueSnapshot
 
 __all__ = ["FileReader", "MergeState", "Merger", "Meta", "SkippedFileError"]
@@ -358,56 +356,25 @@ class MergeState:
             families.setdefault(meta.name, (meta, []))[1].append(snap)
         return families
 
-    def merged_native(self, slot: int) -> tuple[list[int], float, NativeBuckets]:
-        """The classic counts, sum and buckets of native histogram *slot*, every file's
-        merged (at most the series' bucket limit of buckets)."""
-        parts = self.natives[slot]
-        capacity = _native_shape(self.metas[slot])[1]
-        classic = [sum(counts) for counts in zip(*(part[0] for part in parts), strict=True)]
-        total = sum(part[1] for part in parts)
-        return classic, total, merge_native([part[2] for part in parts], capacity)
-
     def native_records(self) -> list[tuple[Meta, list[float]]]:
         """``(meta, cells)`` of every native histogram, merged (what the archive keeps)."""
         records = []
-        for slot in self.natives:
+        for slot, parts in self.natives.items():
             meta = self.metas[slot]
-            classic, total, buckets = self.merged_native(slot)
-            records.append((meta, record_values(classic, total, buckets, meta.extra["native"])))
+            capacity = meta.extra["native"]
+            records.append((meta, record_values(*merge_parts(parts, capacity), capacity)))
         return records
 
     def _native_snapshot(self, meta: Meta, slot: int, created: float) -> HistogramSnapshot:
-        classic, total, buckets = self.merged_native(slot)
-        width = len(classic)
-        ring = [self.exemplar(slot, width + i) for i in range(MAX_NATIVE_EXEMPLARS)]
-        buckets = NativeBuckets(
-            buckets.schema,
-            buckets.zero_threshold,
-            buckets.zero_count,
-            buckets.positive,
-            buckets.negative,
-            tuple(e for e in ring if e is not None),
-        )
-        if meta.extra.get("classic") is None:
-            bounds: tuple[float, ...] = (math.inf,)
-            counts: tuple[int, ...] = (buckets.count,)
-            exemplars: tuple[Exemplar | None, ...] = ()
-        else:
-            bounds = tuple(float(b) for b in meta.extra["classic"])
-            counts = tuple(accumulate(classic))
-            exemplars = ()
-            if slot in self.exemplars:
-                exemplars = tuple(self.exemplar(slot, i) for i in range(width))
-        return HistogramSnapshot(
+        capacity = _native_shape(meta)[1]
+        found = self.exemplars.get(slot)
+        return merged_snapshot(
             meta.label_names,
             meta.label_values,
-            bounds,
-            counts,
-            total,
-            counts[-1] if counts else 0,
+            meta.extra.get("classic"),
+            merge_parts(self.natives[slot], capacity),
+            [self.exemplar(slot, i) for i in range(len(found))] if found else [],
             created,
-            exemplars,
-            buckets,
         )
 
     def _snapshot(self, meta: Meta, slot: int, values: list[float], created: float) -> Any:

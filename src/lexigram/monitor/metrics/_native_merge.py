@@ -23,8 +23,10 @@ from collections.abc import Iterable, Sequence
 from ._exponential import MIN_SCHEMA, upper_bound
 from .snapshot import NativeBuckets
 
-__all__ = ["merge_native", "newest_exemplars"]
+__all__ = ["Part", "merge_native", "merge_parts", "newest_exemplars"]
 
+#: One process's native series: classic counts, sum, native buckets.
+Part = tuple[list[int], float, NativeBuckets]
 #: An exemplar as the shared files hold it: value, timestamp, trace id, span id.
 Raw = tuple[float, float, str, str]
 
@@ -93,6 +95,13 @@ def merge_native(parts: Sequence[NativeBuckets], max_buckets: int) -> NativeBuck
         tuple(sorted((i, c) for i, c in positive.items() if c > 0)),
         tuple(sorted((i, c) for i, c in negative.items() if c > 0)),
     )
+
+
+def merge_parts(parts: Sequence[Part], max_buckets: int) -> Part:
+    """Classic counts and sums summed, buckets merged by :func:`merge_native`."""
+    classic = [sum(counts) for counts in zip(*(part[0] for part in parts), strict=True)]
+    total = sum(part[1] for part in parts)
+    return classic, total, merge_native([part[2] for part in parts], max_buckets)
 
 
 def newest_exemplars(entries: Iterable[Raw | None], keep: int) -> list[Raw]:
