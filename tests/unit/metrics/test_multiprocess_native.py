@@ -8,9 +8,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from lexigram.monitor.backends.exporters._protobuf import encode_histogram
+from lexigram.monitor.config import MetricsConfig
 from lexigram.monitor.metrics import MetricsCollector, NativeBuckets, set_exemplar_source
 from lexigram.monitor.metrics._exponential import index_of
 from lexigram.monitor.metrics._shared import ARCHIVE_NAME
@@ -19,6 +25,7 @@ from lexigram.monitor.metrics._shared_native import (
     SharedNativeHistogram,
 )
 from lexigram.monitor.metrics.bound import BoundPair
+from lexigram.monitor.middleware import PrometheusMiddleware
 
 from .test_multiprocess import _child, _collector, _view
 
@@ -228,6 +235,34 @@ def test_the_merged_view_encodes_to_the_specification_test_vector(tmp_path: Path
         "0807116666666666665940280631000000000000f03738014a04081a10015201026204080f100162"
         "04080e10036204080a10016204085a10016a06020001020000"
     )
+
+
+async def test_the_middleware_switch_shares_request_durations(tmp_path: Path) -> None:
+    """MetricsConfig.native_histograms in multi-process mode: the Prometheus
+    middleware's request durations go to a shared native histogram (classic buckets
+    alongside) and reach the merged view."""
+    collector = MetricsCollector(
+        MetricsConfig(
+            multiprocess_dir=str(tmp_path), native_histograms=True, native_histogram_schema=2
+        )
+    )
+    app = PrometheusMiddleware(
+        Starlette(routes=[Route("/items/{item}", _ok)]), metrics_collector=collector
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+        for n in range(4):
+            assert (await client.get(f"/items/{n}")).status_code == 200
+    assert type(collector.get_metric("http_request_duration_seconds")) is (
+        SharedClassicNativeHistogram
+    )
+    merged = list(_view(collector)["http_request_duration_seconds"].values())
+    assert sum(snapshot.count for snapshot in merged) == 4
+    assert all(_native(snapshot).schema <= 2 for snapshot in merged)
+    assert sum(_native(snapshot).count for snapshot in merged) == 4
+
+
+async def _ok(request: Request) -> Response:
+    return PlainTextResponse("ok")
 
 
 def test_a_collector_without_the_mode_makes_in_process_native_histograms() -> None:
