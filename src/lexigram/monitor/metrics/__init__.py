@@ -26,6 +26,9 @@ from .snapshot import Exemplar, HistogramSnapshot, NativeBuckets, SummarySnapsho
 from .summary import Summary
 from .value import MetricValue
 
+# the multi-process mode's native histograms register themselves with its collector
+from . import _shared_native  # noqa: F401  # isort: skip
+
 __all__ = [
     "OVERFLOW_VALUE",
     "BufferedMetricEntry",

@@ -2,7 +2,8 @@
 
 A multi-process collector makes :class:`SharedNativeHistogram` (or
 :class:`SharedClassicNativeHistogram`, with classic buckets alongside) when native
-buckets are asked for (:func:`shared_histogram` picks the class). Its updates are the
+buckets are asked for (``_shared_series.shared_histogram`` picks the class this module
+registers when the package is imported). Its updates are the
 native updates of ``metrics._update`` compiled for the :data:`~._update.SHARED`
 layout: the bucket counts, the classic counts and the sum are cells of this process's
 file. Everything else is :class:`~.native.NativeHistogram`'s: the index rule, the bucket
@@ -30,10 +31,9 @@ from typing import Any, ClassVar
 from ._exemplars import RawExemplar, materialize
 from ._native_record import HEAD_CELLS, native_cells
 from ._shared import Cells, local_cells
-from ._shared_series import Shared, SharedHistogram, _SharedInstrument, share_exemplar
+from ._shared_series import NATIVE_HISTOGRAMS, Shared, _SharedInstrument, share_exemplar
 from ._update import SHARED, compiled
 from .bound import NATIVE_PAIRS, BoundPair
-from .histogram import Histogram, _wants_native
 from .native import (
     MAX_NATIVE_EXEMPLARS,
     BoundClassicNativeHistogram,
@@ -47,7 +47,6 @@ __all__ = [
     "SharedClassicNativeHistogram",
     "SharedNativeHistogram",
     "SharedNativeSeries",
-    "shared_histogram",
 ]
 
 
@@ -306,11 +305,4 @@ class SharedClassicNativeHistogram(SharedNativeHistogram):
 
 
 SharedNativeHistogram._classic_twin = SharedClassicNativeHistogram
-
-
-def shared_histogram(*args: Any, shared: Shared, **kwargs: Any) -> Histogram:
-    """The histogram a multi-process collector makes: native (keeping classic buckets
-    too when asked) when the options ask for native buckets, else classic."""
-    if _wants_native(kwargs):
-        return SharedNativeHistogram(*args, shared=shared, **kwargs)
-    return SharedHistogram(*args, shared=shared, **kwargs)
+NATIVE_HISTOGRAMS["native"] = SharedNativeHistogram

@@ -32,10 +32,12 @@ from .bound import PAIRS, BoundCounter, BoundGauge, BoundHistogram, BoundPair
 from .counter import Counter
 from .gauge import Gauge
 from .histogram import Histogram
+from .histogram import _wants_native as wants_native
 from .summary import Summary
 
 __all__ = [
     "GAUGE_MODES",
+    "NATIVE_HISTOGRAMS",
     "SLOT_CELLS",
     "Shared",
     "SharedCounter",
@@ -43,7 +45,12 @@ __all__ = [
     "SharedHistogram",
     "SharedSummary",
     "share_exemplar",
+    "shared_histogram",
 ]
+
+#: The shared native histogram class, registered by ``metrics._shared_native`` when the
+#: package is imported (under ``"native"``).
+NATIVE_HISTOGRAMS: dict[str, Callable[..., Any]] = {}
 
 #: How the merge combines a gauge's values of the workers (see ``metrics.multiprocess``).
 GAUGE_MODES: Final = ("all", "sum", "live_sum", "max", "min", "latest")
@@ -444,3 +451,14 @@ class SharedSummary(_SharedInstrument, Summary):
 
         sketch = LogSketch(self._relative_accuracy, self._max_bins)
         return _SummarySeries(self._clock.time(), self._shared, sketch, self._max_observations)
+
+
+def shared_histogram(*args: Any, shared: Shared, **kwargs: Any) -> Histogram:
+    """The histogram a multi-process collector makes: a shared native one (keeping
+    classic buckets too when asked) when the options ask for native buckets, else a
+    :class:`SharedHistogram`."""
+    native = NATIVE_HISTOGRAMS.get("native")
+    if native is not None and wants_native(kwargs):
+        made: Histogram = native(*args, shared=shared, **kwargs)
+        return made
+    return SharedHistogram(*args, shared=shared, **kwargs)

@@ -125,8 +125,7 @@ class MetricsCollector:
         found = settings(self._config)
         self._multiprocess = None if found is None else MultiProcess(*found, _count_failure)
         if self._multiprocess is not None:
-            from ._shared_native import shared_histogram
-            from ._shared_series import SharedCounter, SharedGauge, SharedSummary
+            from ._shared_series import SharedCounter, SharedGauge, SharedSummary, shared_histogram
 
             shared = self._multiprocess.shared
             self._kinds: dict[type[Any], Callable[..., Any]] = {
