@@ -129,7 +129,9 @@ class MetricsConfig(BaseModel):
     default 3) and native_histogram_max_buckets (>= 1, default 160) are their resolution
     and bucket limit; native_histogram_classic (default on) keeps their classic buckets
     alongside, so ``_bucket`` series and the text formats still show them. Applies to
-    histograms created after the collector gets this config.
+    histograms created after the collector gets this config. With the OpenTelemetry
+    backend, its histograms are exported as OTLP exponential histograms instead (scale
+    from the schema, the bucket limit per side; see ``backends._otel_instruments``).
     """
 
     model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")

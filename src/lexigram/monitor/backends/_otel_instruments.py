@@ -6,10 +6,10 @@ instrument, so quantiles are left to the receiving side). Each (name, type) gets
 instrument, created on first use and cached; a name keeps the type it was first used
 with. ``MetricsConfig`` is honoured: ``enabled``, ``prefix`` (``prefix_name``),
 ``default_labels`` (merged under the given labels) and ``histogram_buckets`` (as the
-histograms' bucket boundaries; with ``native_histograms`` on, :func:`sdk_views` gives the
-histograms exponential buckets instead). Each recorded value fires a ``MetricRecordedHook`` when
-someone subscribed to it. Memory: at most ``max_metrics`` instruments; values of further
-names are dropped, logged (rate limited) and counted.
+histograms' bucket boundaries; with ``native_histograms`` on, :func:`sdk_views` gives
+the histograms exponential buckets instead). Each recorded value fires a
+``MetricRecordedHook`` when someone subscribed to it. Memory: at most ``max_metrics``
+instruments; values of further names are dropped, logged (rate limited) and counted.
 """
 
 from __future__ import annotations

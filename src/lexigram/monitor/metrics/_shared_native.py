@@ -3,15 +3,17 @@
 A multi-process collector makes :class:`SharedNativeHistogram` (or
 :class:`SharedClassicNativeHistogram`, with classic buckets alongside) when native
 buckets are asked for (``_shared_series.shared_histogram`` picks the class this module
-registers when the package is imported). Its updates are the
-native updates of ``metrics._update`` compiled for the :data:`~._update.SHARED`
-layout: the bucket counts, the classic counts and the sum are cells of this process's
-file. Everything else is :class:`~.native.NativeHistogram`'s: the index rule, the bucket
-limit and the schema reduction, the reads of this process's own numbers.
+registers when the package is imported). Its updates are the native updates of
+``metrics._update`` compiled for the :data:`~._update.SHARED` layout: the bucket counts,
+the classic counts and the sum are cells of this process's file. Everything else is
+:class:`~.native.NativeHistogram`'s: the index rule, the bucket limit and the schema
+reduction, the reads of this process's own numbers.
 
-One record per series, of a fixed size set by the bucket limit (``metrics._native_record``
-describes it): a series holds at most ``max_buckets`` buckets (the limit lowers its
-schema first), so the record never runs out of cells. A bucket gets its code before its
+Memory: one record per series, of a fixed size set by the bucket limit ``m`` and the
+``n`` classic buckets, ``n + 2 * m + 6`` float64 cells (``metrics._native_record``
+describes it), plus the in-process bucket dicts (at most ``m`` entries): a series holds
+at most ``max_buckets`` buckets (the limit lowers its schema first), so the record
+never runs out of cells. A bucket gets its code before its
 count moves; a schema change (drain, rescale, re-add) runs between two increments of
 the record's sequence number, so a reader in another process retries a copy taken
 while it changed.
