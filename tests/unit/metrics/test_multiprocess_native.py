@@ -4,6 +4,9 @@ at scrape, kept in the archive when a worker exits (``metrics._shared_native``).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from lexigram.monitor.metrics._shared_native import (
 from lexigram.monitor.metrics.bound import BoundPair
 from lexigram.monitor.middleware import PrometheusMiddleware
 
-from .test_multiprocess import _child, _collector, _view
+from .test_multiprocess import CHILD, _child, _collector, _view
 
 ZT = 2.0**-128
 
@@ -162,6 +165,40 @@ def test_a_worker_past_its_bucket_limit_merges_at_its_lowered_schema(tmp_path: P
     assert native.schema < 3
     assert (native.zero_count, native.positive, native.negative) == _bucketed(values, native.schema)
     assert merged.count == 201
+
+
+def test_scrapes_never_see_a_worker_halfway_through_a_schema_change(tmp_path: Path) -> None:
+    """A live worker lowering the schemas of many series (bucket limit 3) while this
+    process scrapes again and again: no series' count ever goes down between scrapes,
+    and each scrape's buckets hold all of its count (a copy taken mid-change would miss
+    the buckets being moved)."""
+    body = """
+    h = collector.create_histogram("churn", native=True, classic=False, max_buckets=3)
+    print("ready", flush=True)
+    for k in range(120):
+        for s in range(40):
+            h.observe(1.07 ** k * (s + 1), {"s": str(s)})
+    """
+    code = CHILD.format(body=textwrap.dedent(body))
+    with subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    ) as worker:
+        assert worker.stdout is not None
+        assert worker.stdout.readline() == "ready\n"
+        collector = _collector(tmp_path)
+        seen: dict[Any, int] = {}
+        scrapes = 0
+        while worker.poll() is None or scrapes < 2:
+            scrapes += 1
+            for labels, snapshot in _view(collector).get("churn", {}).items():
+                native = _native(snapshot)
+                assert native.count == snapshot.count
+                assert snapshot.count >= seen.get(labels, 0), labels
+                seen[labels] = snapshot.count
+        worker.wait(timeout=60)
+    assert worker.returncode == 0
+    assert scrapes > 2
+    assert sum(seen.values()) == 120 * 40
 
 
 def test_a_forked_child_keeps_its_own_native_record(tmp_path: Path) -> None:
