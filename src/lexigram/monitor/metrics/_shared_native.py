@@ -32,17 +32,12 @@ from typing import Any, ClassVar
 
 from ._exemplars import RawExemplar, materialize
 from ._native_record import HEAD_CELLS, native_cells
+from ._native_series import MAX_NATIVE_EXEMPLARS, NativeSeries
 from ._shared import Cells, local_cells
 from ._shared_series import NATIVE_HISTOGRAMS, Shared, _SharedInstrument, share_exemplar
 from ._update import SHARED, compiled
 from .bound import NATIVE_PAIRS, BoundPair
-from .native import (
-    MAX_NATIVE_EXEMPLARS,
-    BoundClassicNativeHistogram,
-    BoundNativeHistogram,
-    NativeHistogram,
-    NativeSeries,
-)
+from .native import BoundClassicNativeHistogram, BoundNativeHistogram, NativeHistogram
 from .snapshot import NativeBuckets
 
 __all__ = [
