@@ -64,6 +64,10 @@ _EXPORTS: dict[str, str] = {
     "OTelMiddleware": ".middleware.otel",
     "StatusPage": ".middleware.status",
     "mount_status_page": ".middleware.status",
+    "HealthOptions": ".middleware.stack",
+    "MetricsOptions": ".middleware.stack",
+    "TracingOptions": ".middleware.stack",
+    "instrument": ".middleware.stack",
     # alerts
     "AlertmanagerDispatcher": ".alerts",
     "FanOutAlertDispatcher": ".alerts",
@@ -296,6 +300,12 @@ if TYPE_CHECKING:  # static types for the lazily loaded names (kept in sync by a
     )
     from .middleware.prometheus import (
         PrometheusMiddleware as PrometheusMiddleware,
+    )
+    from .middleware.stack import (
+        HealthOptions as HealthOptions,
+        MetricsOptions as MetricsOptions,
+        TracingOptions as TracingOptions,
+        instrument as instrument,
     )
     from .middleware.status import (
         StatusPage as StatusPage,
