@@ -154,6 +154,9 @@ _EXPORTS: dict[str, str] = {
     "trace_consume": ".instrumentation.messaging",
     "trace_publish": ".instrumentation.messaging",
     "instrument_database": ".instrumentation.database",
+    "InstrumentedTransport": ".instrumentation.httpx",
+    "instrument_httpx": ".instrumentation.httpx",
+    "uninstrument_httpx": ".instrumentation.httpx",
     "metered": ".instrumentation.decorators",
     "monitor": ".instrumentation.decorators",
     "traced": ".instrumentation.decorators",
@@ -268,6 +271,11 @@ if TYPE_CHECKING:  # static types for the lazily loaded names (kept in sync by a
         metered as metered,
         monitor as monitor,
         traced as traced,
+    )
+    from .instrumentation.httpx import (
+        InstrumentedTransport as InstrumentedTransport,
+        instrument_httpx as instrument_httpx,
+        uninstrument_httpx as uninstrument_httpx,
     )
     from .instrumentation.messaging import (
         inject_trace_context as inject_trace_context,
