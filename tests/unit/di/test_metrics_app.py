@@ -66,5 +66,5 @@ async def test_lookup_error_names_what_is_registered() -> None:
     assert "did you mean 'prometheus_metrics_app'?" in message
     assert "MonitorProvider.register(container)" in message
     empty = SimpleContainer()
-    with pytest.raises(LookupError, match="registered by MonitorProvider.register"):
+    with pytest.raises(LookupError, match=r"registered by MonitorProvider\.register"):
         await empty.resolve("prometheus_metrics_app")

@@ -82,5 +82,5 @@ def test_unknown_metric_types_are_refused() -> None:
     recorder = BufferedMetricRecorder(MetricsCollector())
     with pytest.raises(InvalidMetricError, match="'meter'"):
         recorder.record("x", 1, metric_type="meter")
-    with pytest.raises(InvalidMetricError, match="'x'.*record_metric"):
+    with pytest.raises(InvalidMetricError, match=r"'x'.*record_metric"):
         BufferedMetricRecorder(object()).record("x", 1)

@@ -91,10 +91,10 @@ class MonitorProvider:
     exporter's ``metrics_app`` when it has one (the Prometheus backend's
     ``PrometheusMetricsExporter``), else the exposition of the provider's collector
     (the whole process registry for the default collector), behind
-    ``config.prometheus.auth_token`` when set. ``config.enabled=False`` registers the no-op twins instead;
-    ``config.name`` names the provider and its health component; ``config.debug`` turns
-    the library's loggers to DEBUG at boot and logs the effective configuration (secrets
-    masked).
+    ``config.prometheus.auth_token`` when set. ``config.enabled=False`` registers the
+    no-op twins instead; ``config.name`` names the provider and its health component;
+    ``config.debug`` turns the library's loggers to DEBUG at boot and logs the effective
+    configuration (secrets masked).
     """
 
     priority = 100
@@ -116,8 +116,11 @@ class MonitorProvider:
         self.name = cfg.name
         self._enabled = cfg.enabled
         self.collector: MetricsCollector
-        if cfg.metrics == type(cfg.metrics)():
-            self.collector = get_default_collector()
+        default = get_default_collector()
+        if cfg.metrics == type(cfg.metrics)() or default.config == cfg.metrics:
+            # the process collector already has this configuration (create_backend
+            # installs one for a configured metrics section): share it
+            self.collector = default
         else:
             self.collector = MetricsCollector(cfg.metrics)
         self.tracer: Tracer | NoOpTracer = self._make_tracer()

@@ -306,6 +306,5 @@ class BufferedMetricRecorder:
 def _check_type(metric_type: object) -> None:
     if metric_type not in METRIC_TYPES:
         raise InvalidMetricError(
-            f"metric_type {metric_type!r} is not supported; use one of "
-            f"{', '.join(METRIC_TYPES)}"
+            f"metric_type {metric_type!r} is not supported; use one of {', '.join(METRIC_TYPES)}"
         )
