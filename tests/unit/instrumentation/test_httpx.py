@@ -42,7 +42,9 @@ def tracer(exporter: InMemorySpanExporter) -> Iterator[Tracer]:
 
 
 @pytest.fixture(autouse=True)
-def _no_patch_leaks() -> Iterator[None]:
+def _no_patch_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """instrument_httpx() is undone after each test, before monkeypatch restores what a
+    test replaced underneath it (so httpx gets its real transports back)."""
     yield
     uninstrument_httpx()
 

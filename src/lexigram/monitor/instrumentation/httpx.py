@@ -36,7 +36,8 @@ default installed later (``MonitorProvider.boot``, ``capture_spans``) is followe
 Telemetry failures are logged (rate limited) and counted in
 ``lexigram_monitor_httpx_failures_total``; they never fail the request. Memory: at most
 :data:`MAX_CACHED_LABEL_SETS` bound label sets per collector (past it, labels are
-looked up per request; the histogram's own series cap applies).
+looked up per request; the histogram's own series cap applies) and
+:data:`MAX_CACHED_ORIGINS` (method, scheme, host, port) attribute sets.
 
 httpx is imported when this module is (the ``httpx`` extra); nothing imports this module
 until one of its names is used.
@@ -72,6 +73,9 @@ __all__ = [
 
 DURATION_METRIC = "http.client.request.duration"
 MAX_CACHED_LABEL_SETS = 4096
+MAX_CACHED_ORIGINS = 1024
+# attributes set after the response: status code, protocol version, error.type
+_LATE_ATTRIBUTES = 3
 HTTPX_FAILURES = (
     "lexigram_monitor_httpx_failures_total",
     "Outgoing httpx requests whose span or duration could not be recorded "
@@ -118,38 +122,72 @@ class _Durations:
         return observe
 
 
+class _Origin:
+    """What requests of one (method, scheme, host, port) share: the metric labels' parts,
+    the span name, the request attributes and the start of ``url.full``."""
+
+    __slots__ = ("attributes", "host", "method", "name", "port", "prefix")
+
+    def __init__(self, raw_method: str, url: httpx.URL) -> None:
+        scheme = url.scheme
+        host = url.host
+        method = raw_method if raw_method in _METHODS else "_OTHER"
+        self.method = method
+        self.name = "HTTP" if method == "_OTHER" else method
+        self.host = host
+        self.port = url.port or _DEFAULT_PORTS.get(scheme, 0)
+        authority = f"[{host}]" if ":" in host else host  # an IPv6 literal
+        if url.port is not None:
+            authority = f"{authority}:{url.port}"
+        self.prefix = f"{scheme}://{authority}"
+        self.attributes: dict[str, Any] = {
+            "http.request.method": method,
+            "server.address": host,
+            "server.port": self.port,
+        }
+        if method == "_OTHER":
+            self.attributes["http.request.method_original"] = raw_method
+
+
 class _ClientTelemetry:
     """What every instrumented request does: span, headers, duration (shared by the
     transport and the patched httpx transports)."""
 
-    __slots__ = ("_collector", "_durations", "_lock", "_tracer")
+    __slots__ = ("_collector", "_durations", "_lock", "_origins", "_tracer")
 
     def __init__(self, tracer: Tracer | None, collector: MetricsCollector | None) -> None:
         self._tracer = tracer
         self._collector = collector
         self._durations: _Durations | None = None
         self._lock = threading.Lock()
+        self._origins: dict[tuple[str, str, str, int | None], _Origin] = {}
 
-    def start(self, request: httpx.Request) -> tuple[Span, str, str, int]:
-        """Start the CLIENT span and write the trace headers; (span, method, host, port)."""
-        tracer = self._tracer if self._tracer is not None else get_default_tracer()
-        raw_method = request.method
-        method = raw_method if raw_method in _METHODS else "_OTHER"
+    def _origin(self, request: httpx.Request) -> _Origin:
         url = request.url
-        scheme = url.scheme
-        host = url.host
-        port = url.port or _DEFAULT_PORTS.get(scheme, 0)
-        span = tracer.start_span("HTTP" if method == "_OTHER" else method, None, None, _CLIENT)
+        key = (request.method, url.scheme, url.host, url.port)
+        origin = self._origins.get(key)
+        if origin is None:
+            origin = _Origin(request.method, url)
+            if len(self._origins) < MAX_CACHED_ORIGINS:
+                self._origins[key] = origin
+        return origin
+
+    def start(self, request: httpx.Request) -> tuple[Span, _Origin, bool]:
+        """Start the CLIENT span and write the trace headers; (span, origin, whether
+        the late attributes fit the span's attribute limit)."""
+        tracer = self._tracer if self._tracer is not None else get_default_tracer()
+        origin = self._origin(request)
+        span = tracer.start_span(origin.name, None, None, _CLIENT)
+        room = False
         if span.is_recording():
-            attributes: dict[str, Any] = {
-                "http.request.method": method,
-                "server.address": host,
-                "server.port": port,
-                "url.full": _full_url(url, scheme, host),
-            }
-            if method == "_OTHER":
-                attributes["http.request.method_original"] = raw_method
-            span.set_attributes(attributes)
+            attributes = origin.attributes.copy()
+            path = request.url.raw_path.partition(b"?")[0].decode("ascii", "replace")
+            attributes["url.full"] = origin.prefix + path
+            room = not span.attributes and len(attributes) + _LATE_ATTRIBUTES <= _limit(tracer)
+            if room:
+                span.attributes = attributes  # known-valid values, within the limit
+            else:
+                span.set_attributes(attributes)
         headers: dict[str, str] = {}
         tracer.inject_context(headers, span)
         if headers:
@@ -158,14 +196,13 @@ class _ClientTelemetry:
                 target[name] = value
             if "tracestate" not in headers and "tracestate" in target:
                 del target["tracestate"]  # a stale one would not match the new parent
-        return span, method, host, port
+        return span, origin, room
 
     def finish(
         self,
         span: Span,
-        method: str,
-        host: str,
-        port: int,
+        origin: _Origin,
+        room: bool,
         elapsed: float,
         response: httpx.Response | None,
         error: BaseException | None,
@@ -177,12 +214,14 @@ class _ClientTelemetry:
             status = response.status_code
             status_class = _CLASSES.get(status // 100, "")
             if span.is_recording():
-                span.set_attribute("http.response.status_code", status)
+                # within the limit: known-valid values stored as they are
+                put = span.attributes.__setitem__ if room else span.set_attribute
+                put("http.response.status_code", status)
                 version = _protocol_version(response)
                 if version:
-                    span.set_attribute("network.protocol.version", version)
+                    put("network.protocol.version", version)
                 if status >= 400:
-                    span.set_attribute("error.type", str(status))
+                    put("error.type", str(status))
                     span.set_status(SpanStatus.ERROR)
         if error is not None:
             error_type = _type_name(error)
@@ -192,7 +231,7 @@ class _ClientTelemetry:
                 if isinstance(error, Exception):
                     span.set_status(SpanStatus.ERROR, f"{type(error).__name__}: {error}")
         durations = self._durations_now()
-        key = (method, host, port, status_class, error_type)
+        key = (origin.method, origin.host, origin.port, status_class, error_type)
         observe = durations.observers.get(key)
         if observe is None:
             observe = durations.observer(key)
@@ -211,7 +250,7 @@ class _ClientTelemetry:
     def send(self, request: httpx.Request, call: Callable[[httpx.Request], httpx.Response]) -> Any:
         """Handle *request* with *call* (sync) inside the CLIENT span."""
         try:
-            span, method, host, port = self.start(request)
+            span, origin, room = self.start(request)
         except Exception as exc:
             _failed("start", exc)
             return call(request)
@@ -226,7 +265,7 @@ class _ClientTelemetry:
             error = exc
             raise
         finally:
-            self._end(span, method, host, port, perf_counter() - started, response, error)
+            self._end(span, origin, room, perf_counter() - started, response, error)
             _HANDLING.reset(handling)
             _reset(token)
         return response
@@ -234,7 +273,7 @@ class _ClientTelemetry:
     async def send_async(self, request: httpx.Request, call: Callable[[httpx.Request], Any]) -> Any:
         """Handle *request* with the coroutine function *call* inside the CLIENT span."""
         try:
-            span, method, host, port = self.start(request)
+            span, origin, room = self.start(request)
         except Exception as exc:
             _failed("start", exc)
             return await call(request)
@@ -249,7 +288,7 @@ class _ClientTelemetry:
             error = exc
             raise
         finally:
-            self._end(span, method, host, port, perf_counter() - started, response, error)
+            self._end(span, origin, room, perf_counter() - started, response, error)
             _HANDLING.reset(handling)
             _reset(token)
         return response
@@ -257,15 +296,14 @@ class _ClientTelemetry:
     def _end(
         self,
         span: Span,
-        method: str,
-        host: str,
-        port: int,
+        origin: _Origin,
+        room: bool,
         elapsed: float,
         response: httpx.Response | None,
         error: BaseException | None,
     ) -> None:
         try:
-            self.finish(span, method, host, port, elapsed, response, error)
+            self.finish(span, origin, room, elapsed, response, error)
         except Exception as exc:
             _failed("record", exc)
         finally:
@@ -292,15 +330,10 @@ def _failed(stage: str, exc: Exception) -> None:
     count_failure(HTTPX_FAILURES, failure_reason(exc))
 
 
-def _full_url(url: httpx.URL, scheme: str, host: str) -> str:
-    """``scheme://host[:port]/path`` as sent (percent-encoded): no userinfo, query or
-    fragment."""
-    if ":" in host:  # an IPv6 literal
-        host = f"[{host}]"
-    port = url.port
-    authority = host if port is None else f"{host}:{port}"
-    path = url.raw_path.partition(b"?")[0].decode("ascii", "replace")
-    return f"{scheme}://{authority}{path}"
+def _limit(tracer: Tracer) -> int:
+    """The tracer's per-span attribute limit (0 when it has none to tell)."""
+    limit = getattr(getattr(tracer, "config", None), "max_attributes", 0)
+    return limit if isinstance(limit, int) else 0
 
 
 def _protocol_version(response: httpx.Response) -> str:

@@ -36,6 +36,7 @@ from .prometheus import DEFAULT_MAX_ROUTES
 if TYPE_CHECKING:
     from ..backends.opentelemetry import OpenTelemetryBackend
     from ..config import HealthCheckConfig, TracingConfig
+    from ..health import CachedHealthChecker, HealthChecker
     from ..tracing import Tracer
 
 __all__ = ["HealthOptions", "MetricsOptions", "TracingOptions", "instrument"]
@@ -116,7 +117,7 @@ def instrument(
     *,
     metrics: bool | MetricsOptions = True,
     tracing: bool | TracingOptions = True,
-    health: bool | HealthOptions | Any = True,
+    health: bool | HealthOptions | HealthChecker | CachedHealthChecker = True,
     collector: MetricsCollectorProtocol | None = None,
     tracer: Tracer | None = None,
 ) -> Host: ...
@@ -128,7 +129,7 @@ def instrument(
     *,
     metrics: bool | MetricsOptions = True,
     tracing: bool | TracingOptions = True,
-    health: bool | HealthOptions | Any = True,
+    health: bool | HealthOptions | HealthChecker | CachedHealthChecker = True,
     collector: MetricsCollectorProtocol | None = None,
     tracer: Tracer | None = None,
 ) -> ASGIApp: ...
@@ -139,7 +140,7 @@ def instrument(
     *,
     metrics: bool | MetricsOptions = True,
     tracing: bool | TracingOptions = True,
-    health: bool | HealthOptions | Any = True,
+    health: bool | HealthOptions | HealthChecker | CachedHealthChecker = True,
     collector: MetricsCollectorProtocol | None = None,
     tracer: Tracer | None = None,
 ) -> Any:
