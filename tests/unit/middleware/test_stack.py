@@ -226,7 +226,8 @@ async def test_a_checker_can_be_passed_directly(
 
 
 async def test_tracing_options_are_honoured(collector: MetricsCollector) -> None:
-    """TracingOptions(tracer=..., excluded_paths=...) win over instrument's defaults."""
+    """TracingOptions(tracer=..., excluded_paths=...) win over instrument's defaults;
+    excluded paths add to the metrics path, which stays untraced."""
     mine = Tracer("mine", None)
     app = instrument(
         _plain,
@@ -235,6 +236,7 @@ async def test_tracing_options_are_honoured(collector: MetricsCollector) -> None
     )
     async with _client(app) as client:
         await client.get("/skip/me")
+        await client.get("/metrics")
         await client.get("/kept")
     assert [s.attributes["url.path"] for s in mine.get_all_spans()] == ["/kept"]
 

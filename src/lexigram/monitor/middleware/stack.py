@@ -8,8 +8,10 @@ span is current, so the duration buckets carry exemplars pointing at the trace.
 
 Each part is a *layer*: ``True`` (defaults), ``False`` (left out) or its options object
 (:class:`MetricsOptions`, :class:`TracingOptions`, :class:`HealthOptions`). A new part
-(such as a status page) is one more options class and one more entry in
-``_LAYERS``, outermost last.
+(such as a status page under ``/-/monitor``) is one more options class, one more
+keyword parameter of :func:`instrument` and one more entry in its list of layers (kept
+innermost first; a page belongs inside the probes and outside tracing, with its path
+added to the paths tracing leaves alone).
 
 Two ways of wrapping, one result:
 
@@ -67,15 +69,16 @@ class TracingOptions:
 
     ``tracer``/``collector``/``backend``/``config``/``max_routes`` as for
     ``OTelMiddleware`` (``tracer`` and ``collector`` default to ``instrument``'s).
-    ``excluded_paths``: requests not traced; None means the metrics path and the health
-    path in use (their defaults when that part is off).
+    ``excluded_paths``: paths not traced (exact, or as a prefix followed by ``/``), on top
+    of the metrics path and the health path in use (their defaults when that part is
+    off), which are never traced.
     """
 
     tracer: Tracer | None = None
     collector: MetricsCollectorProtocol | None = None
     backend: OpenTelemetryBackend | None = None
     config: TracingConfig | None = None
-    excluded_paths: tuple[str, ...] | None = None
+    excluded_paths: tuple[str, ...] = ()
     max_routes: int = DEFAULT_MAX_ROUTES
 
 
@@ -167,9 +170,11 @@ def instrument(
     requests = _metrics_layer(metrics_options, collector) if metrics_options is not None else None
     traces = None
     if tracing_options is not None:
-        excluded = tracing_options.excluded_paths
-        if excluded is None:
-            excluded = ((metrics_options or _METRICS_DEFAULT).path, _health_path(health_options))
+        excluded = (
+            (metrics_options or _METRICS_DEFAULT).path,
+            _health_path(health_options),
+            *tracing_options.excluded_paths,
+        )
         traces = _tracing_layer(tracing_options, excluded, collector, tracer)
     # innermost first; a status page would join after `traces`, inside the probes
     layers = [layer for layer in (requests, traces, probes) if layer is not None]
