@@ -1,6 +1,6 @@
 """instrument(app) under a real uvicorn server: a FastAPI app and a Starlette app with a
-mount get request metrics, spans, exemplars and probes; a hand-made stack in the wrong
-order is reported exactly once."""
+mount get request metrics, spans, exemplars, probes and the status page; a hand-made
+stack in the wrong order is reported exactly once."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
-from lexigram.monitor import HealthCheckCategory, HealthChecker, instrument
+from lexigram.monitor import HealthCheckCategory, HealthChecker, StatusPageOptions, instrument
 from lexigram.monitor.metrics import MetricsCollector
 from lexigram.monitor.middleware import OTelMiddleware, PrometheusMiddleware
 from lexigram.monitor.tracing import InMemorySpanExporter, Span, Tracer
@@ -93,6 +93,22 @@ def _exemplar_span_ids(text: str) -> set[str]:
     return ids
 
 
+def _check_status_page(client: httpx.Client, url: str, token: str | None = None) -> None:
+    """The page and its JSON answer under /-/monitor (behind *token* when given) and
+    show the app's requests and the health checks."""
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    if token:
+        assert client.get(f"{url}/-/monitor/api/routes").status_code == 401
+    page = client.get(f"{url}/-/monitor", headers=auth)
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    routes = client.get(f"{url}/-/monitor/api/routes", headers=auth).json()["rows"]
+    assert routes
+    assert not any(row["route"].startswith("/-/monitor") for row in routes)
+    health = client.get(f"{url}/-/monitor/api/health", headers=auth).json()
+    assert {check["name"] for check in health["checks"]} == {"database", "loop"}
+
+
 def _check_probes(client: httpx.Client, url: str) -> None:
     for path in ("/health", "/health/live", "/health/ready", "/health/startup"):
         response = client.get(url + path)
@@ -108,9 +124,16 @@ def test_instrumented_fastapi_app_under_uvicorn(
     order_log: pytest.LogCaptureFixture,
 ) -> None:
     """Counted by route template, one SERVER span per request with its exemplar on the
-    duration, probes answered and neither counted nor traced, no order warning."""
+    duration, probes and the status page (behind its token) answered and neither counted
+    nor traced, no order warning."""
     collector = MetricsCollector()
-    api = instrument(FastAPI(), health=_checker(), tracer=tracer, collector=collector)
+    api = instrument(
+        FastAPI(),
+        health=_checker(),
+        tracer=tracer,
+        collector=collector,
+        status_page=StatusPageOptions(auth_token="ops-token"),
+    )
 
     @api.get("/items/{item_id}")
     async def item(item_id: int) -> dict[str, int]:
@@ -120,6 +143,7 @@ def test_instrumented_fastapi_app_under_uvicorn(
     for item_id in (1, 2, 3):
         assert client.get(f"{url}/items/{item_id}").json() == {"item_id": item_id}
     _check_probes(client, url)
+    _check_status_page(client, url, token="ops-token")
     text = client.get(f"{url}/metrics", headers=OPENMETRICS).text
 
     labels = {"method": "GET", "route": "/items/{item_id}", "status": "200"}
@@ -139,7 +163,8 @@ def test_instrumented_starlette_app_with_a_mount_under_uvicorn(
     exporter: InMemorySpanExporter,
     order_log: pytest.LogCaptureFixture,
 ) -> None:
-    """Routes below a mount are labelled and named with the full template."""
+    """Routes below a mount are labelled and named with the full template; the status
+    page is served and its requests are neither counted nor traced."""
 
     async def order(request: Request) -> Response:
         return PlainTextResponse(request.path_params["order_id"])
@@ -147,12 +172,14 @@ def test_instrumented_starlette_app_with_a_mount_under_uvicorn(
     tenants = Starlette(routes=[Route("/orders/{order_id}", order)])
     shop = Starlette(routes=[Mount("/tenants/{tenant}", app=tenants)])
     collector = MetricsCollector()
-    instrument(shop, health=_checker(), tracer=tracer, collector=collector)  # in place
+    # in place, the status page included
+    instrument(shop, health=_checker(), tracer=tracer, collector=collector, status_page=True)
     url = uvicorn_server(shop)
 
     assert client.get(f"{url}/tenants/acme/orders/42").text == "42"
     assert client.get(f"{url}/nowhere").status_code == 404
     _check_probes(client, url)
+    _check_status_page(client, url)
     text = client.get(f"{url}/metrics", headers=OPENMETRICS).text
 
     route = "/tenants/{tenant}/orders/{order_id}"

@@ -75,7 +75,8 @@ def instrumented_apps() -> None:
     from fastapi import FastAPI
     from starlette.applications import Starlette
 
-    from lexigram.monitor import HealthOptions, MetricsOptions, instrument
+    from lexigram.monitor import HealthOptions, MetricsOptions, StatusPageOptions, instrument
+    from lexigram.monitor.config import StatusPageConfig
     from lexigram.monitor.middleware import HealthCheckProvider
     from lexigram.monitor.protocols import ASGIApp, Receive, Scope, Send
 
@@ -86,6 +87,10 @@ def instrumented_apps() -> None:
         return {"item_id": item_id}
 
     shop: Starlette = instrument(Starlette(), metrics=MetricsOptions(auth_token="t"))
+    paged: Starlette = instrument(
+        Starlette(),
+        status_page=StatusPageOptions(path="/ops", config=StatusPageConfig(traces_shown=5)),
+    )
 
     async def plain(scope: Scope, receive: Receive, send: Send) -> None:
         return None
@@ -94,4 +99,5 @@ def instrumented_apps() -> None:
     probes_first: ASGIApp = HealthCheckProvider(wrapped)
     path_first: ASGIApp = HealthCheckProvider("/ready", wrapped)
     assert shop is not None
+    assert paged is not None
     assert probes_first is not path_first

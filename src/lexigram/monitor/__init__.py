@@ -64,9 +64,10 @@ _EXPORTS: dict[str, str] = {
     "OTelMiddleware": ".middleware.otel",
     "StatusPage": ".middleware.status",
     "mount_status_page": ".middleware.status",
-    "HealthOptions": ".middleware.stack",
-    "MetricsOptions": ".middleware.stack",
-    "TracingOptions": ".middleware.stack",
+    "HealthOptions": ".middleware.options",
+    "MetricsOptions": ".middleware.options",
+    "StatusPageOptions": ".middleware.options",
+    "TracingOptions": ".middleware.options",
     "instrument": ".middleware.stack",
     # alerts
     "AlertmanagerDispatcher": ".alerts",
@@ -309,10 +310,13 @@ if TYPE_CHECKING:  # static types for the lazily loaded names (kept in sync by a
     from .middleware.prometheus import (
         PrometheusMiddleware as PrometheusMiddleware,
     )
-    from .middleware.stack import (
+    from .middleware.options import (
         HealthOptions as HealthOptions,
         MetricsOptions as MetricsOptions,
+        StatusPageOptions as StatusPageOptions,
         TracingOptions as TracingOptions,
+    )
+    from .middleware.stack import (
         instrument as instrument,
     )
     from .middleware.status import (

@@ -11,21 +11,23 @@ from typing import TYPE_CHECKING, Any
 # public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
     "HealthCheckProvider": ".health",
-    "HealthOptions": ".stack",
-    "MetricsOptions": ".stack",
+    "HealthOptions": ".options",
+    "MetricsOptions": ".options",
     "OTelMiddleware": ".otel",
     "PrometheusMiddleware": ".prometheus",
-    "TracingOptions": ".stack",
+    "StatusPageOptions": ".options",
+    "TracingOptions": ".options",
     "instrument": ".stack",
 }
 
 if TYPE_CHECKING:  # static types for the lazily loaded names
     from .health import HealthCheckProvider as HealthCheckProvider
+    from .options import HealthOptions as HealthOptions
+    from .options import MetricsOptions as MetricsOptions
+    from .options import StatusPageOptions as StatusPageOptions
+    from .options import TracingOptions as TracingOptions
     from .otel import OTelMiddleware as OTelMiddleware
     from .prometheus import PrometheusMiddleware as PrometheusMiddleware
-    from .stack import HealthOptions as HealthOptions
-    from .stack import MetricsOptions as MetricsOptions
-    from .stack import TracingOptions as TracingOptions
     from .stack import instrument as instrument
 
 __all__ = sorted(_EXPORTS)

@@ -1,17 +1,17 @@
-"""``instrument(app)``: probes, tracing and request metrics in one call, in the right order.
+"""``instrument(app)``: probes, tracing, request metrics and a status page in one call.
 
-Outermost first: health probes (:class:`~.health.HealthCheckProvider`), then tracing
-(:class:`~.otel.OTelMiddleware`), then request metrics and ``/metrics``
-(:class:`~.prometheus.PrometheusMiddleware`), then the app. That order is the one that
-works: probes are neither counted nor traced, and each request is recorded while its
-span is current, so the duration buckets carry exemplars pointing at the trace.
+Outermost first: health probes (:class:`~.health.HealthCheckProvider`), then the live
+status page when asked for (:class:`~.status.StatusPage`, mounted as
+:func:`~.status.mount_status_page` does), then tracing (:class:`~.otel.OTelMiddleware`),
+then request metrics and ``/metrics`` (:class:`~.prometheus.PrometheusMiddleware`), then
+the app. That order is the one that works: probes and the page's own requests are
+neither counted nor traced, and each request is recorded while its span is current, so
+the duration buckets carry exemplars pointing at the trace.
 
 Each part is a *layer*: ``True`` (defaults), ``False`` (left out) or its options object
-(:class:`MetricsOptions`, :class:`TracingOptions`, :class:`HealthOptions`). A new part
-(such as a status page under ``/-/monitor``) is one more options class, one more
-keyword parameter of :func:`instrument` and one more entry in its list of layers (kept
-innermost first; a page belongs inside the probes and outside tracing, with its path
-added to the paths tracing leaves alone).
+(:class:`~.options.MetricsOptions`, :class:`~.options.TracingOptions`,
+:class:`~.options.HealthOptions`, :class:`~.options.StatusPageOptions`). The status page
+is the one part off by default.
 
 Two ways of wrapping, one result:
 
@@ -22,81 +22,30 @@ Two ways of wrapping, one result:
 - any other ASGI callable (a plain app, a ``Router``, another framework) is wrapped and
   the outermost layer is returned: serve that.
 
-Either way each request passes through exactly the three middlewares, as if composed by
-hand; nothing is added per request.
+Either way each request passes through exactly the middlewares asked for, as if composed
+by hand; nothing is added per request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from ..protocols import ASGIApp, MetricsCollectorProtocol, Receive, Scope, Send
-from .prometheus import DEFAULT_MAX_ROUTES
+from .options import HealthOptions, MetricsOptions, StatusPageOptions, TracingOptions
 
 if TYPE_CHECKING:
-    from ..backends.opentelemetry import OpenTelemetryBackend
-    from ..config import HealthCheckConfig, TracingConfig
     from ..health import CachedHealthChecker, HealthChecker
     from ..tracing import Tracer
+    from .status import StatusPage
 
-__all__ = ["HealthOptions", "MetricsOptions", "TracingOptions", "instrument"]
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsOptions:
-    """Request metrics and the scrape endpoint (:class:`PrometheusMiddleware`).
-
-    ``path``: where the exposition is served (and never counted); ``auth_token``:
-    bearer token required there; ``collector``: where requests are recorded (default:
-    ``instrument``'s ``collector``, else the process default); ``max_routes``: distinct
-    route labels before ``<overflow>``; ``buckets``: duration histogram bounds in
-    seconds; ``serve_metrics=False`` leaves ``path`` to the app.
-    """
-
-    path: str = "/metrics"
-    auth_token: str | None = None
-    collector: MetricsCollectorProtocol | None = None
-    max_routes: int = DEFAULT_MAX_ROUTES
-    buckets: tuple[float, ...] | None = None
-    serve_metrics: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class TracingOptions:
-    """One SERVER span and one duration per request (:class:`OTelMiddleware`).
-
-    ``tracer``/``collector``/``backend``/``config``/``max_routes`` as for
-    ``OTelMiddleware`` (``tracer`` and ``collector`` default to ``instrument``'s).
-    ``excluded_paths``: paths not traced (exact, or as a prefix followed by ``/``), on top
-    of the metrics path and the health path in use (their defaults when that part is
-    off), which are never traced.
-    """
-
-    tracer: Tracer | None = None
-    collector: MetricsCollectorProtocol | None = None
-    backend: OpenTelemetryBackend | None = None
-    config: TracingConfig | None = None
-    excluded_paths: tuple[str, ...] = ()
-    max_routes: int = DEFAULT_MAX_ROUTES
-
-
-@dataclass(frozen=True, slots=True)
-class HealthOptions:
-    """The health endpoints (:class:`HealthCheckProvider`): ``path`` and ``path/live``,
-    ``/ready``, ``/startup``, answered from ``checker`` (a ``HealthChecker``, a
-    ``CachedHealthChecker``) or ``registry``; ``config``, ``auth_token``,
-    ``service_id`` and ``description`` as for ``HealthCheckProvider``. ``path`` None
-    means ``config.path`` (``/health`` by default)."""
-
-    path: str | None = None
-    checker: Any = None
-    registry: Any = None
-    config: HealthCheckConfig | None = None
-    auth_token: str | None = None
-    service_id: str | None = None
-    description: str | None = None
+__all__ = [
+    "HealthOptions",
+    "MetricsOptions",
+    "StatusPageOptions",
+    "TracingOptions",
+    "instrument",
+]
 
 
 class MiddlewareHost(Protocol):
@@ -121,6 +70,7 @@ def instrument(
     metrics: bool | MetricsOptions = True,
     tracing: bool | TracingOptions = True,
     health: bool | HealthOptions | HealthChecker | CachedHealthChecker = True,
+    status_page: bool | StatusPageOptions | StatusPage = False,
     collector: MetricsCollectorProtocol | None = None,
     tracer: Tracer | None = None,
 ) -> Host: ...
@@ -133,6 +83,7 @@ def instrument(
     metrics: bool | MetricsOptions = True,
     tracing: bool | TracingOptions = True,
     health: bool | HealthOptions | HealthChecker | CachedHealthChecker = True,
+    status_page: bool | StatusPageOptions | StatusPage = False,
     collector: MetricsCollectorProtocol | None = None,
     tracer: Tracer | None = None,
 ) -> ASGIApp: ...
@@ -144,21 +95,30 @@ def instrument(
     metrics: bool | MetricsOptions = True,
     tracing: bool | TracingOptions = True,
     health: bool | HealthOptions | HealthChecker | CachedHealthChecker = True,
+    status_page: bool | StatusPageOptions | StatusPage = False,
     collector: MetricsCollectorProtocol | None = None,
     tracer: Tracer | None = None,
 ) -> Any:
-    """Instrument *app* with health probes, tracing and request metrics, in that order.
+    """Instrument *app* with health probes, tracing and request metrics, in that order,
+    and optionally the live status page.
 
     *metrics*, *tracing*, *health*: ``True`` for the defaults, ``False`` to leave the
     part out, or its options (:class:`MetricsOptions`, :class:`TracingOptions`,
     :class:`HealthOptions`); *health* also takes a checker directly
-    (``health=HealthChecker()`` or a ``CachedHealthChecker``). *collector* and *tracer*
-    are used by every part whose options name none (default: the process defaults).
+    (``health=HealthChecker()`` or a ``CachedHealthChecker``). *status_page*: off by
+    default; ``True`` mounts a :class:`~.status.StatusPage` at ``/-/monitor`` showing
+    this stack's collector, tracer and health checker, :class:`StatusPageOptions`
+    configures it, and a ready ``StatusPage`` is mounted as it is. The page sits inside
+    the probes and outside tracing and metrics (its requests are neither traced nor
+    counted) and answers by its own rules, token first (see ``docs/status-page.md``).
+    *collector* and *tracer* are used by every part whose options name none (default:
+    the process defaults).
 
     Returns *app* itself for Starlette/FastAPI applications (the middlewares join its
     stack) and the outermost middleware for any other ASGI app. Bad options raise
-    ``TypeError``/``ValueError`` here, before anything is served; a Starlette app that
-    already served a request, or one instrumented twice, raises ``RuntimeError``.
+    ``TypeError``/``ValueError`` here, before anything is served (a status page path
+    that would hide ``/metrics`` or the probes included); a Starlette app that already
+    served a request, or one instrumented twice, raises ``RuntimeError``.
     """
     if not callable(app):
         raise TypeError(f"instrument() needs an ASGI app, got {app!r}")
@@ -176,8 +136,21 @@ def instrument(
             *tracing_options.excluded_paths,
         )
         traces = _tracing_layer(tracing_options, excluded, collector, tracer)
-    # innermost first; a status page would join after `traces`, inside the probes
-    layers = [layer for layer in (requests, traces, probes) if layer is not None]
+    page = None
+    if status_page is not False and status_page is not None:
+        from ._status_part import status_page_layer
+
+        page = status_page_layer(
+            status_page,
+            metrics=metrics_options,
+            tracing=tracing_options,
+            health=health_options,
+            health_path=_health_path(health_options),
+            collector=collector,
+            tracer=tracer,
+        )
+    # innermost first
+    layers = [layer for layer in (requests, traces, page, probes) if layer is not None]
     if _is_host(app):
         return _add_to_stack(app, layers)
     wrapped: Any = app
