@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-REPEATS = int(os.environ.get("BENCH_INSTRUMENT_REPEATS", "15"))
-LOOPS = int(os.environ.get("BENCH_INSTRUMENT_LOOPS", "2000"))
+REPEATS = int(os.environ.get("BENCH_INSTRUMENT_REPEATS", "75"))
+LOOPS = int(os.environ.get("BENCH_INSTRUMENT_LOOPS", "200"))
 CALLGRIND_N = int(os.environ.get("BENCH_INSTRUMENT_CG_N", "200"))
 
 #: (case, title); pairs compared: (hand, instrument) per app kind
