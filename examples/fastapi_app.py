@@ -11,7 +11,8 @@ and try::
     curl localhost:8000/metrics                        # Prometheus exposition
     curl localhost:8000/health/ready                   # readiness: the price list is fresh
 
-What is wired, outermost first:
+What ``instrument(api, ...)`` wires, outermost first (into the FastAPI app's own
+middleware stack, so ``api`` stays a FastAPI app):
 
 - ``HealthCheckProvider`` serves ``/health``, ``/health/live``, ``/health/ready`` and
   ``/health/startup`` from a ``HealthChecker`` whose readiness check looks at the
@@ -48,15 +49,13 @@ from lexigram.monitor import (
     ConsoleSpanExporter,
     HealthCheckCategory,
     HealthChecker,
-    HealthCheckProvider,
     HealthCheckResult,
     HealthStatus,
     MetricsCollector,
-    OTelMiddleware,
-    PrometheusMiddleware,
     Tracer,
     TracingConfig,
     get_default_collector,
+    instrument,
     metered,
     set_default_tracer,
     traced,
@@ -138,7 +137,7 @@ def create_app(
     prices: PriceList | None = None,
     tracer: Tracer | None = None,
     collector: MetricsCollector | None = None,
-) -> HealthCheckProvider:
+) -> FastAPI:
     """The instrumented app. Defaults: the example prices, a tracer printing spans, the
     process-default collector (where ``@metered`` records)."""
     price_list = prices if prices is not None else PriceList(EXAMPLE_PRICES)
@@ -176,15 +175,13 @@ def create_app(
             "total": str(quote.total),
         }
 
-    # The middleware added last runs first: the OTel span encloses the Prometheus timing.
-    api.add_middleware(PrometheusMiddleware, metrics_collector=metrics)
-    api.add_middleware(OTelMiddleware, tracer=spans, collector=metrics)
-
     checker = HealthChecker(collector=metrics)
     checker.add(
         "price_list", price_list.health, timeout=1.0, category=HealthCheckCategory.READINESS
     )
-    return HealthCheckProvider("/health", api, checker=checker)
+    # probes, then the request span, then the request metrics (timed inside the span, so
+    # their buckets carry exemplars of the trace)
+    return instrument(api, health=checker, tracer=spans, collector=metrics)
 
 
 app = create_app()

@@ -86,7 +86,9 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.mark.parametrize("compression", ["none", "gzip"])
 def test_spans_reach_the_collector_with_ids_intact(receiver: Receiver, compression: str) -> None:
-    """ids, parent, kind, status, attributes, events and service.name arrive unchanged."""
+    """ids, parent, kind, status, attributes, events and service.name arrive unchanged;
+    the span continuing a remote parent says so in its flags (0x300), its local child
+    does not (0x100)."""
     otel_cfg = OpenTelemetryConfig(
         endpoint=receiver.url, headers={"x-api-key": "secret"}, compression=compression
     )
@@ -145,3 +147,6 @@ def test_spans_reach_the_collector_with_ids_intact(receiver: Receiver, compressi
     assert client_span.status.code == 2  # STATUS_CODE_ERROR
     assert "declined" in client_span.status.message
     assert client_span.end_time_unix_nano >= client_span.start_time_unix_nano > 0
+    # span flags: 0x100 "has is_remote", 0x200 "parent is remote" (as the SDK sends them)
+    assert server_span.flags & 0x300 == 0x300
+    assert client_span.flags & 0x300 == 0x100

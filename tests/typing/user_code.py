@@ -68,3 +68,36 @@ async def job() -> str:
 def config() -> int:
     cfg = MonitorConfig.from_yaml("app.yaml")
     return cfg.prometheus.port + work(1)
+
+
+def instrumented_apps() -> None:
+    """instrument() keeps a FastAPI/Starlette app's type and wraps a plain ASGI app."""
+    from fastapi import FastAPI
+    from starlette.applications import Starlette
+
+    from lexigram.monitor import HealthOptions, MetricsOptions, StatusPageOptions, instrument
+    from lexigram.monitor.config import StatusPageConfig
+    from lexigram.monitor.middleware import HealthCheckProvider
+    from lexigram.monitor.protocols import ASGIApp, Receive, Scope, Send
+
+    api: FastAPI = instrument(FastAPI(), health=HealthChecker())
+
+    @api.get("/items/{item_id}")
+    async def item(item_id: int) -> dict[str, int]:
+        return {"item_id": item_id}
+
+    shop: Starlette = instrument(Starlette(), metrics=MetricsOptions(auth_token="t"))
+    paged: Starlette = instrument(
+        Starlette(),
+        status_page=StatusPageOptions(path="/ops", config=StatusPageConfig(traces_shown=5)),
+    )
+
+    async def plain(scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+    wrapped: ASGIApp = instrument(plain, health=HealthOptions(path="/healthz"))
+    probes_first: ASGIApp = HealthCheckProvider(wrapped)
+    path_first: ASGIApp = HealthCheckProvider("/ready", wrapped)
+    assert shop is not None
+    assert paged is not None
+    assert probes_first is not path_first

@@ -64,6 +64,11 @@ _EXPORTS: dict[str, str] = {
     "OTelMiddleware": ".middleware.otel",
     "StatusPage": ".middleware.status",
     "mount_status_page": ".middleware.status",
+    "HealthOptions": ".middleware.options",
+    "MetricsOptions": ".middleware.options",
+    "StatusPageOptions": ".middleware.options",
+    "TracingOptions": ".middleware.options",
+    "instrument": ".middleware.stack",
     # alerts
     "AlertmanagerDispatcher": ".alerts",
     "FanOutAlertDispatcher": ".alerts",
@@ -150,6 +155,9 @@ _EXPORTS: dict[str, str] = {
     "trace_consume": ".instrumentation.messaging",
     "trace_publish": ".instrumentation.messaging",
     "instrument_database": ".instrumentation.database",
+    "InstrumentedTransport": ".instrumentation.httpx",
+    "instrument_httpx": ".instrumentation.httpx",
+    "uninstrument_httpx": ".instrumentation.httpx",
     "metered": ".instrumentation.decorators",
     "monitor": ".instrumentation.decorators",
     "traced": ".instrumentation.decorators",
@@ -265,6 +273,11 @@ if TYPE_CHECKING:  # static types for the lazily loaded names (kept in sync by a
         monitor as monitor,
         traced as traced,
     )
+    from .instrumentation.httpx import (
+        InstrumentedTransport as InstrumentedTransport,
+        instrument_httpx as instrument_httpx,
+        uninstrument_httpx as uninstrument_httpx,
+    )
     from .instrumentation.messaging import (
         inject_trace_context as inject_trace_context,
         trace_consume as trace_consume,
@@ -296,6 +309,15 @@ if TYPE_CHECKING:  # static types for the lazily loaded names (kept in sync by a
     )
     from .middleware.prometheus import (
         PrometheusMiddleware as PrometheusMiddleware,
+    )
+    from .middleware.options import (
+        HealthOptions as HealthOptions,
+        MetricsOptions as MetricsOptions,
+        StatusPageOptions as StatusPageOptions,
+        TracingOptions as TracingOptions,
+    )
+    from .middleware.stack import (
+        instrument as instrument,
     )
     from .middleware.status import (
         StatusPage as StatusPage,

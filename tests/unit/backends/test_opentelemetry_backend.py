@@ -304,6 +304,29 @@ async def test_our_span_exporters_are_fed_through_the_sdk(memory: MemoryExporter
     await backend.shutdown()
 
 
+async def test_remote_parents_survive_the_trip_through_the_sdk(memory: MemoryExporters) -> None:
+    """Our exporters fed through the SDK still see a remote parent and remote links."""
+    ours = OurInMemorySpanExporter()
+    memory.tracing.register(Handler(lambda: ours, [], "ours"))
+    memory.metrics.register(Handler(lambda: memory.reader, [], "ours"))
+    backend = OpenTelemetryBackend(
+        "checkout", config=OpenTelemetryConfig(type="ours"), **memory.registries()
+    )
+    remote = SpanContext.from_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    assert remote is not None
+    with backend.create_span("server", parent_context=remote) as server:
+        local = backend.create_span("local")
+        local.add_link(remote)
+        local.end()
+    assert server.parent_is_remote
+    assert backend.force_flush(5)
+    by_name = {s.name: s for s in ours.get_finished_spans()}
+    assert by_name["server"].parent_is_remote
+    assert not by_name["local"].parent_is_remote
+    assert by_name["local"].links[0].context.is_remote
+    await backend.shutdown()
+
+
 # -- configuration ------------------------------------------------------------------------
 
 

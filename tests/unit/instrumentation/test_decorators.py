@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -140,7 +141,8 @@ def test_monitor_logs_times_and_traces(
     with caplog.at_level(logging.INFO, logger="lexigram.monitor.instrumentation"):
         assert create("a@b.c") == "A@B.C"
     messages = [r.getMessage() for r in caplog.records]
-    assert messages == ["operation_start", "operation_end"]
+    assert messages[0] == "operation_start user_service.create"
+    assert re.fullmatch(r"operation_end user_service\.create in \d+\.\d{3} ms", messages[1])
     end = caplog.records[-1]
     assert end.operation == "user_service.create"  # type: ignore[attr-defined]
     assert end.duration_ms >= 0  # type: ignore[attr-defined]
@@ -165,7 +167,9 @@ async def test_monitor_async_error(
     ):
         await broken()
     err = caplog.records[-1]
-    assert err.getMessage() == "operation_error"
+    assert re.fullmatch(
+        r"operation_error \S+broken after \d+\.\d{3} ms: KeyError", err.getMessage()
+    )
     assert err.error_type == "KeyError"  # type: ignore[attr-defined]
 
 

@@ -31,11 +31,11 @@ def test_inject_without_current_span_is_a_no_op(tracer: Tracer) -> None:
 
 
 def test_inject_writes_the_current_span(tracer: Tracer) -> None:
-    """With a current span the carrier gets its traceparent."""
+    """With a current span the carrier gets its traceparent (sampled, random trace id)."""
     with tracer.start_span("op") as span:
         carrier: dict[str, str] = {}
         inject_trace_context(carrier)
-    assert carrier["traceparent"] == f"00-{span.context.trace_id}-{span.context.span_id}-01"
+    assert carrier["traceparent"] == f"00-{span.context.trace_id}-{span.context.span_id}-03"
 
 
 async def test_publish_span_has_semconv_attributes_and_no_recipient(tracer: Tracer) -> None:

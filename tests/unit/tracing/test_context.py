@@ -93,11 +93,11 @@ def test_contexts_compare_by_value() -> None:
 
 
 def test_inject_writes_traceparent_and_tracestate() -> None:
-    """inject writes both headers; only the sampled flag is propagated."""
+    """inject writes both headers with the sampled and random-trace-id flags."""
     ctx = SpanContext(TID, SID, trace_flags=3, trace_state=TraceState([("a", "1")]))
     carrier: dict[str, str] = {"Traceparent": "stale", "TRACESTATE": "old=1", "other": "x"}
     inject(carrier, ctx)
-    assert carrier == {"traceparent": f"00-{TID}-{SID}-01", "tracestate": "a=1", "other": "x"}
+    assert carrier == {"traceparent": f"00-{TID}-{SID}-03", "tracestate": "a=1", "other": "x"}
 
 
 def test_inject_without_tracestate_removes_a_stale_one() -> None:

@@ -2,7 +2,12 @@
 
 from ..protocols import AlertDispatcherProtocol
 from .alertmanager import AlertmanagerDispatcher
-from .dispatcher import FanOutAlertDispatcher, LoggingAlertDispatcher
+from .dispatcher import (
+    FanOutAlertDispatcher,
+    LoggingAlertDispatcher,
+    SendAlertAdapter,
+    as_alert_dispatcher,
+)
 from .webhook import WebhookAlertDispatcher
 
 __all__ = [
@@ -10,5 +15,7 @@ __all__ = [
     "AlertmanagerDispatcher",
     "FanOutAlertDispatcher",
     "LoggingAlertDispatcher",
+    "SendAlertAdapter",
     "WebhookAlertDispatcher",
+    "as_alert_dispatcher",
 ]

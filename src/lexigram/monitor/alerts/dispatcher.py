@@ -1,7 +1,9 @@
 """Alert dispatchers without dependencies: the structured logger and a fan-out.
 
-Both satisfy :class:`~lexigram.monitor.protocols.AlertDispatcherProtocol`. The severity
-rules shared by every dispatcher of this package live here:
+Both satisfy :class:`~lexigram.monitor.protocols.AlertDispatcherProtocol`.
+:func:`as_alert_dispatcher` accepts what users write from the reference's example — an
+object with only ``send_alert`` (a Slack or PagerDuty sender) — and formats metric
+alerts into it. The severity rules shared by every dispatcher of this package live here:
 
 - ``send_alert``: severity ``high`` or ``critical`` (any case) is an error, the rest a
   warning (:func:`is_error_severity`).
@@ -13,6 +15,7 @@ rules shared by every dispatcher of this package live here:
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -26,6 +29,8 @@ from ..protocols import AlertDispatcherProtocol
 __all__ = [
     "FanOutAlertDispatcher",
     "LoggingAlertDispatcher",
+    "SendAlertAdapter",
+    "as_alert_dispatcher",
     "dispatch_failure",
     "is_error_severity",
     "metric_alert_severity",
@@ -58,6 +63,73 @@ def dispatch_failure(exc: BaseException, timeout: float | None) -> str:
     if isinstance(exc, TimeoutError) and timeout is not None:
         return f"timed out after {timeout:g}s"
     return f"{type(exc).__name__}: {exc}"
+
+
+class SendAlertAdapter:
+    """A full :class:`AlertDispatcherProtocol` over an object that only has ``send_alert``.
+
+    ``send_alert`` is passed through (awaited when it returns an awaitable).
+    ``send_metric_alert(metric, value, threshold, context)`` becomes
+    ``send_alert(title, message, severity, context)`` with
+
+    - title ``"<alert_name>: <metric>"`` when the context names an ``alert_name`` (SLO
+      violations do: ``SLOViolation``), else ``"metric <metric> breached its threshold"``;
+    - message ``"<metric> = <value> (threshold <threshold>)"``;
+    - severity ``critical`` when the value exceeds the threshold by more than 100 %, else
+      ``warning`` (:func:`metric_alert_severity`, the rule of every dispatcher here);
+    - context: the given one plus ``metric_name``, ``current_value`` and ``threshold``.
+    """
+
+    __slots__ = ("wrapped",)
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+
+    async def send_alert(
+        self,
+        title: str,
+        message: str,
+        severity: str,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Dispatch a free-form alert through the wrapped ``send_alert``."""
+        result = self.wrapped.send_alert(title, message, severity, context)
+        if inspect.isawaitable(result):
+            await result
+
+    async def send_metric_alert(
+        self,
+        metric_name: str,
+        current_value: float,
+        threshold: float,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Format a metric-threshold alert as a free-form one (see the class docstring)."""
+        fields = dict(context or {})
+        name = fields.get("alert_name")
+        title = f"{name}: {metric_name}" if name else f"metric {metric_name} breached its threshold"
+        message = f"{metric_name} = {current_value:g} (threshold {threshold:g})"
+        fields.update(metric_name=metric_name, current_value=current_value, threshold=threshold)
+        severity = metric_alert_severity(current_value, threshold)
+        await self.send_alert(title, message, severity, fields)
+
+    def __repr__(self) -> str:
+        return f"SendAlertAdapter({self.wrapped!r})"
+
+
+def as_alert_dispatcher(candidate: Any, what: str = "dispatcher") -> AlertDispatcherProtocol:
+    """*candidate* as a full dispatcher: itself when it has ``send_alert`` and
+    ``send_metric_alert``, a :class:`SendAlertAdapter` when it has only ``send_alert``;
+    otherwise ``TypeError`` naming *what* and the method to add."""
+    if isinstance(candidate, AlertDispatcherProtocol):
+        return candidate
+    if callable(getattr(candidate, "send_alert", None)):
+        return SendAlertAdapter(candidate)
+    raise TypeError(
+        f"{what} ({candidate!r}) has no send_alert method; pass an object with "
+        "async send_alert(title, message, severity, context=None) (send_metric_alert is "
+        "optional: metric alerts are then formatted into send_alert)"
+    )
 
 
 def context_fields(context: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -152,6 +224,7 @@ class LoggingAlertDispatcher:
 class FanOutAlertDispatcher:
     """Sends every alert to several dispatchers at once, containing their failures.
 
+    Dispatchers with only ``send_alert`` are accepted (:func:`as_alert_dispatcher`).
     Each dispatcher runs concurrently under ``timeout`` seconds (``None``: no limit). A
     dispatcher that raises or times out is logged (rate limited, logger
     ``lexigram.monitor.alerts``) and counted in :attr:`failures` and in
@@ -167,14 +240,10 @@ class FanOutAlertDispatcher:
         timeout: float | None = 10.0,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        targets = tuple(dispatchers)
-        for index, target in enumerate(targets):
-            if not isinstance(target, AlertDispatcherProtocol):
-                raise TypeError(
-                    f"dispatcher #{index} ({target!r}) has no async send_alert/"
-                    "send_metric_alert methods; pass objects implementing "
-                    "AlertDispatcherProtocol"
-                )
+        targets = tuple(
+            as_alert_dispatcher(target, f"dispatcher #{index}")
+            for index, target in enumerate(dispatchers)
+        )
         valid = isinstance(timeout, int | float) and 0 < timeout < math.inf
         if timeout is not None and not valid:
             raise ValueError(
@@ -244,12 +313,13 @@ class FanOutAlertDispatcher:
                 await call(dispatcher)
         except Exception as exc:
             self._failures[index] += 1
-            count_failure(ALERT_FAILURES, failure_reason(exc), dispatcher=type(dispatcher).__name__)
+            kind = type(getattr(dispatcher, "wrapped", dispatcher)).__name__
+            count_failure(ALERT_FAILURES, failure_reason(exc), dispatcher=kind)
             self._log.warning(
                 f"fanout:{index}:{type(exc).__name__}",
                 "alert dispatcher #%d (%s) failed in %s: %s",
                 index,
-                type(dispatcher).__name__,
+                kind,
                 method,
                 dispatch_failure(exc, self._timeout),
             )

@@ -28,7 +28,7 @@ from ..config import MetricsConfig
 from ..exceptions import InvalidMetricError
 from ..hooks import MetricRecordedHook, default_bus
 from ._otel_spans import OTEL_BACKEND_FAILURES
-from ._recording import KINDS
+from ._recording import KINDS, help_text
 
 __all__ = ["INSTRUMENT_NAME_RULE", "METRIC_TYPES", "OTelInstruments", "sdk_views"]
 
@@ -173,13 +173,15 @@ class OTelInstruments:
                 count_failure(OTEL_BACKEND_FAILURES, "max_metrics")
                 return None
             meter = self._meter
+            description = help_text(name, kind)
             if kind == "counter":
-                instrument = meter.create_counter(full)
+                instrument = meter.create_counter(full, description=description)
             elif kind == "gauge":
-                instrument = meter.create_gauge(full)
+                instrument = meter.create_gauge(full, description=description)
             else:
                 instrument = meter.create_histogram(
                     full,
+                    description=description,
                     explicit_bucket_boundaries_advisory=list(self._config.histogram_buckets),
                 )
             self._instruments[(name, kind)] = instrument

@@ -79,7 +79,8 @@ class SdkHandOff:
 
 
 def from_readable(readable: Any, runtime: SpanRuntime) -> Span:
-    """Rebuild one of our ended spans from an SDK ``ReadableSpan`` (ids unchanged)."""
+    """Rebuild one of our ended spans from an SDK ``ReadableSpan`` (ids and flags
+    unchanged; a remote parent stays marked remote, as do links to remote contexts)."""
     ctx = readable.context
     parent = readable.parent
     context = SpanContext(
@@ -97,12 +98,20 @@ def from_readable(readable: Any, runtime: SpanRuntime) -> Span:
         start_time=start,
         runtime=runtime,
     )
+    if parent is not None and parent.is_remote:
+        span.parent_is_remote = True
     for event in readable.events:
         span.add_event(event.name, dict(event.attributes or {}), event.timestamp / _NS)
     for link in readable.links:
         target = link.context
         span.add_link(
-            SpanContext(target.trace_id, target.span_id, None, int(target.trace_flags)),
+            SpanContext(
+                target.trace_id,
+                target.span_id,
+                None,
+                int(target.trace_flags),
+                is_remote=bool(target.is_remote),
+            ),
             dict(link.attributes or {}),
         )
     status = readable.status

@@ -1,9 +1,12 @@
 """``record_metric`` shared by the backends: metric type -> instrument of a collector.
 
-Names follow the facade rule (``.`` and ``-`` become ``_``). Instruments are cached per
-``(metric_type, name)``, at most :data:`MAX_CACHED` entries (past it, lookups go through
-the collector each time); the cache is dropped when the collector changes. Each
-recorded value fires a ``MetricRecordedHook`` when someone subscribed to it.
+Names follow the facade rule (``.`` and ``-`` become ``_``). An instrument created here
+gets a HELP text naming where it comes from (``Recorded with record_metric: jobs.done
+(counter).``), so ``promtool check metrics`` finds no metric without help; create the
+instrument first (``collector.create_counter(name, "...")``) for a better one.
+Instruments are cached per ``(metric_type, name)``, at most :data:`MAX_CACHED` entries
+(past it, lookups go through the collector each time); the cache is dropped when the
+collector changes. Each recorded value fires a ``MetricRecordedHook`` when someone subscribed to it.
 """
 
 from __future__ import annotations
@@ -15,11 +18,16 @@ from ..exceptions import InvalidMetricError
 from ..hooks import MetricRecordedHook, default_bus
 from ..metrics import MetricsCollector, to_metric_name
 
-__all__ = ["KINDS", "MAX_CACHED", "InstrumentTable"]
+__all__ = ["KINDS", "MAX_CACHED", "InstrumentTable", "help_text"]
 
 MAX_CACHED = 10_000
 #: The metric types ``record_metric`` accepts.
 KINDS = ("counter", "gauge", "histogram", "summary")
+
+
+def help_text(name: str, kind: str) -> str:
+    """The HELP of an instrument ``record_metric`` creates for *name* of type *kind*."""
+    return f"Recorded with record_metric: {name} ({kind})."
 
 
 class InstrumentTable:
@@ -66,14 +74,14 @@ class InstrumentTable:
                 f"metric_type {kind!r} for metric {name!r} is not supported; use one of "
                 f"{', '.join(KINDS)}"
             )
-        creators: dict[str, Callable[[str], Any]] = {
+        creators: dict[str, Callable[..., Any]] = {
             "counter": collector.create_counter,
             "gauge": collector.create_gauge,
             "histogram": collector.create_histogram,
             "summary": collector.create_summary,
         }
         create = creators[kind]
-        instrument = create(to_metric_name(name))
+        instrument = create(to_metric_name(name), help_text(name, kind))
         if len(self._cache) < MAX_CACHED:
             self._cache[(kind, name)] = instrument
         return instrument

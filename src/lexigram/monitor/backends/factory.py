@@ -35,6 +35,14 @@ def create_backend(
       config=config)`` (its ``opentelemetry``, ``tracing`` and ``metrics`` sections;
       *collector* and *tracer* are not used, spans and metrics go through the SDK).
 
+    ``config.metrics`` is honoured as ``MonitorProvider`` honours it: without a
+    *collector*, a metrics section other than the defaults (a ``prefix``,
+    ``default_labels``, buckets, caps) gets a ``MetricsCollector(config.metrics)``
+    installed as the process collector — unless the process collector already has that
+    configuration — so ``backend.record_metric``, ``/metrics`` and the middlewares built
+    afterwards all use it (build the backend before the middlewares, or pass
+    *collector*).
+
     With ``config.enabled`` false the result is a ``NoopMetricsBackend``. A backend
     whose extra is missing raises
     :class:`~lexigram.monitor.exceptions.BackendNotAvailableError` naming the extra.
@@ -51,6 +59,8 @@ def create_backend(
 
         return NoopMetricsBackend()
     kind = cfg.backend_type
+    if collector is None and kind is not BackendType.OPENTELEMETRY:
+        _install_configured_collector(cfg)
     if kind is BackendType.PROMETHEUS:
         from .prometheus import PrometheusBackend
 
@@ -64,6 +74,18 @@ def create_backend(
     from .memory import MemoryBackend
 
     return MemoryBackend(collector=collector, tracer=tracer)
+
+
+def _install_configured_collector(config: MonitorConfig) -> None:
+    """Make a collector built from ``config.metrics`` the process collector when the
+    section is not the default one and the process collector is configured otherwise."""
+    from ..config import MetricsConfig
+    from ..metrics import MetricsCollector, get_default_collector, set_default_collector
+
+    metrics = config.metrics
+    if metrics == MetricsConfig() or get_default_collector().config == metrics:
+        return
+    set_default_collector(MetricsCollector(metrics))
 
 
 def make_exporter(config: MonitorConfig) -> Any | None:

@@ -8,7 +8,8 @@ the backend it selects and the findings of ``validate_for_environment(env)``, wh
 ``environment``. Besides those findings it warns about keys of the file and
 ``LEX_MONITOR__*`` variables that name no setting (they are silently ignored when
 loading, so a typo would otherwise go unnoticed) and about a file without a
-``monitor:`` section.
+``monitor:`` section. A backend that cannot be built here (its extra is not installed,
+its exporter type is unknown) is an error, as ``doctor`` reports it.
 
 Exit codes: 0 when no finding is an error (with ``--strict``: no error and no
 warning); 1 otherwise; 2 when the input is unusable (missing or unreadable file,
@@ -43,6 +44,7 @@ __all__ = [
     "EXIT_UNUSABLE",
     "CheckReport",
     "add_arguments",
+    "backend_issues",
     "check_config",
     "describe_backend",
     "format_report",
@@ -156,6 +158,7 @@ def check_config(
     """Load the configuration and collect its issues; :class:`InputError` when unusable."""
     config, issues = _load(config_file)
     environment, source = _environment(env, config)
+    issues.extend(backend_issues(config))
     issues.extend(config.validate_for_environment(environment))
     issues.sort(key=lambda issue: _ORDER.get(issue.severity, len(_ORDER)))
     return CheckReport(
@@ -309,6 +312,18 @@ def _environment(flag: str | None, config: MonitorConfig) -> tuple[Environment, 
             f"environment {raw!r} (from {source}) is unknown; use one of {names} "
             f"(aliases: {_ALIASES})"
         ) from None
+
+
+def backend_issues(config: MonitorConfig) -> list[ConfigIssue]:
+    """An error when the backend *config* selects cannot be built in this environment
+    (the check ``doctor`` runs), else nothing."""
+    from .doctor import check_backend
+
+    status = check_backend(config)
+    if status.usable:
+        return []
+    message = "; ".join([status.summary, *status.problems])
+    return [ConfigIssue("backend_type", message, "error", status.fix or "")]
 
 
 def describe_backend(config: MonitorConfig) -> dict[str, Any]:

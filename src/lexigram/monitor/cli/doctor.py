@@ -80,7 +80,7 @@ DEPENDENCIES: tuple[Dependency, ...] = (
     Dependency("psutil", "psutil", "psutil", "system", "CPU and memory profiling"),
     Dependency("starlette", "starlette", "starlette", "web", "ASGI apps, demo"),
     Dependency("uvicorn", "uvicorn", "uvicorn", "web", "demo server"),
-    Dependency("httpx", "httpx", "httpx", "alerts", "webhook and Alertmanager alerts"),
+    Dependency("httpx", "httpx", "httpx", "alerts", "alerts, httpx tracing"),
     Dependency("structlog", "structlog", "structlog", "all", "structlog logging pipelines"),
 )  # fmt: skip
 """What ``doctor`` looks for, in report order."""
@@ -227,25 +227,27 @@ def probe(dependency: Dependency) -> DependencyStatus:
     return DependencyStatus(dependency, True, version)
 
 
-def check_backend() -> BackendStatus:
-    """Build the backend of ``MonitorConfig()`` without initializing it."""
+def check_backend(config: MonitorConfig | None = None) -> BackendStatus:
+    """Build the backend of *config* (default: ``MonitorConfig()``, from the
+    environment) without initializing it. ``check`` asks the same question."""
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
     from ..backends.factory import create_backend
     from ..exceptions import BackendNotAvailableError
 
-    try:
-        config = MonitorConfig()
-    except (ValidationError, SettingsError) as exc:
-        error = settings_error(exc)
-        return BackendStatus(
-            "unknown",
-            False,
-            error.message,
-            error.details,
-            f"correct the {ENV_PREFIX}* variables named above",
-        )
+    if config is None:
+        try:
+            config = MonitorConfig()
+        except (ValidationError, SettingsError) as exc:
+            error = settings_error(exc)
+            return BackendStatus(
+                "unknown",
+                False,
+                error.message,
+                error.details,
+                f"correct the {ENV_PREFIX}* variables named above",
+            )
     kind = config.backend_type.value if config.enabled else "noop"
     try:
         backend = create_backend(config)

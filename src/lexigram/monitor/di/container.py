@@ -7,6 +7,7 @@ services once per scope. Memory: one entry per registered key.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -80,11 +81,27 @@ class SimpleContainer:
         """Return the service; ``LookupError`` naming the key when it is not registered."""
         value = await self._lookup(service_type)
         if value is _MISSING:
-            raise LookupError(
-                f"no service registered for {service_type!r}; register it with "
-                "singleton()/transient()/scoped() first"
-            )
+            raise LookupError(self._missing(service_type))
         return value
+
+    def _missing(self, key: Any) -> str:
+        """The message for an unregistered *key*: the named keys there are, the closest."""
+        names = sorted(k for k in self._all_keys() if isinstance(k, str))
+        message = f"no service registered for {key!r}"
+        close = difflib.get_close_matches(key, names, n=1) if isinstance(key, str) else []
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        if names:
+            message += f" Named services: {', '.join(map(repr, names))}."
+        return (
+            message + " Register it with singleton()/transient()/scoped() first (the "
+            "monitoring services, 'prometheus_metrics_app' included, are registered by "
+            "MonitorProvider.register(container))"
+        )
+
+    def _all_keys(self) -> set[Any]:
+        keys = {*self._singletons, *self._factories}
+        return keys | self._parent._all_keys() if self._parent is not None else keys
 
     async def resolve_optional(self, service_type: Any) -> Any | None:
         """Return the service or None."""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATABASE_PROVIDER_KEY",
+    "METRICS_APP_KEY",
     "MonitorProvider",
     "ObservabilityModule",
     "ObservabilityProvider",
@@ -42,6 +43,8 @@ _log = logging.getLogger("lexigram.monitor.di")
 #: Container key under which the application registers its database provider
 #: (an object with ``execute``/``executemany``) for ``PrometheusConfig.store_in_db``.
 DATABASE_PROVIDER_KEY = "database_provider"
+#: Container key of the ``/metrics`` ASGI app (mount it in your web application).
+METRICS_APP_KEY = "prometheus_metrics_app"
 
 
 class ObservabilityProvider:
@@ -83,10 +86,15 @@ class MonitorProvider:
 
     *backend* is any ``MetricsBackendProtocol``; *exporter* an optional metrics
     exporter (``MonitorConfig.make_exporter()``); *config* a :class:`MonitorConfig`
-    (defaults apply). ``config.enabled=False`` registers the no-op twins instead;
-    ``config.name`` names the provider and its health component; ``config.debug`` turns
-    the library's loggers to DEBUG at boot and logs the effective configuration (secrets
-    masked).
+    (defaults apply). Whatever the backend, ``"prometheus_metrics_app"``
+    (:data:`METRICS_APP_KEY`) resolves to a ``/metrics`` ASGI app to mount: the
+    exporter's ``metrics_app`` when it has one (the Prometheus backend's
+    ``PrometheusMetricsExporter``), else the exposition of the provider's collector
+    (the whole process registry for the default collector), behind
+    ``config.prometheus.auth_token`` when set. ``config.enabled=False`` registers the
+    no-op twins instead; ``config.name`` names the provider and its health component;
+    ``config.debug`` turns the library's loggers to DEBUG at boot and logs the effective
+    configuration (secrets masked).
     """
 
     priority = 100
@@ -108,8 +116,11 @@ class MonitorProvider:
         self.name = cfg.name
         self._enabled = cfg.enabled
         self.collector: MetricsCollector
-        if cfg.metrics == type(cfg.metrics)():
-            self.collector = get_default_collector()
+        default = get_default_collector()
+        if cfg.metrics == type(cfg.metrics)() or default.config == cfg.metrics:
+            # the process collector already has this configuration (create_backend
+            # installs one for a configured metrics section): share it
+            self.collector = default
         else:
             self.collector = MetricsCollector(cfg.metrics)
         self.tracer: Tracer | NoOpTracer = self._make_tracer()
@@ -163,9 +174,16 @@ class MonitorProvider:
             container.singleton(AlertDispatcherProtocol, LoggingAlertDispatcher())
         if self.exporter is not None:
             container.singleton("metrics_exporter", self.exporter)
-            exporter = self.exporter
-            if hasattr(type(exporter), "metrics_app"):
-                container.singleton("prometheus_metrics_app", factory=lambda: exporter.metrics_app)
+        container.singleton(METRICS_APP_KEY, factory=self._metrics_app)
+
+    def _metrics_app(self) -> Any:
+        """The ``/metrics`` ASGI app registered under :data:`METRICS_APP_KEY`."""
+        exporter = self.exporter
+        if exporter is not None and hasattr(type(exporter), "metrics_app"):
+            return exporter.metrics_app
+        from ..backends.exporters._app import metrics_asgi_app
+
+        return metrics_asgi_app(self.collector, auth_token=self.config.prometheus.auth_token)
 
     async def boot(self, container: BootContainerProtocol) -> None:
         """Start the backend, wire the database provider, install the process defaults."""

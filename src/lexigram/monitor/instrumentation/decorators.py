@@ -252,7 +252,7 @@ class _Monitored:
         extra: dict[str, Any] = {"operation": self.name}
         if self.log_args:
             extra["arg_count"] = len(args) + len(kwargs)
-        _log.info("operation_start", extra=extra)
+        _log.info("operation_start %s", self.name, extra=extra)
         span = _start_span(self.service, self.name, self.func, args, kwargs)
         return (time.perf_counter(), span, extra)
 
@@ -264,20 +264,29 @@ class _Monitored:
             self.proxy.record(elapsed)
         except Exception:
             _guard.warning(f"monitor:{self.name}", "could not record duration", exc_info=True)
-        extra = {**extra, "duration_ms": round(elapsed * 1000.0, 3)}
+        duration_ms = round(elapsed * 1000.0, 3)
+        extra = {**extra, "duration_ms": duration_ms}
         if error is None:
-            _log.info("operation_end", extra=extra)
+            _log.info("operation_end %s in %.3f ms", self.name, duration_ms, extra=extra)
         else:
             extra["error_type"] = type(error).__name__
-            _log.error("operation_error", extra=extra)
+            _log.error(
+                "operation_error %s after %.3f ms: %s",
+                self.name,
+                duration_ms,
+                extra["error_type"],
+                extra=extra,
+            )
 
 
 def monitor(name: str | None = None, *, log_args: bool = False) -> Callable[[F], F]:
     """Wrap a function with structured logging, a span and wall-clock timing.
 
     Emits ``operation_start``, ``operation_end`` and ``operation_error`` log records
-    (logger ``lexigram.monitor.instrumentation``) with ``operation`` and
-    ``duration_ms`` in ``extra``; records the duration (seconds) in the histogram
+    (logger ``lexigram.monitor.instrumentation``) whose message names the operation and,
+    at the end, its duration (``operation_end payments.charge in 12.345 ms``), so plain
+    ``logging`` shows them too; ``operation``, ``duration_ms`` and ``error_type`` are
+    also in ``extra`` for structured output; records the duration (seconds) in the histogram
     ``{name}.duration`` (facade naming rule) and wraps the call in a span named *name*
     (default ``{module}.{qualname}``). With ``log_args=True`` only the number of
     arguments is logged, never their values.

@@ -1,5 +1,7 @@
-"""ASGI middlewares. Names load lazily (PEP 562), so importing this package imports no
-optional dependency until a middleware is used."""
+"""ASGI middlewares and ``instrument(app)``, which composes them in the right order.
+
+Names load lazily (PEP 562), so importing this package imports no optional dependency
+until a middleware is used."""
 
 from __future__ import annotations
 
@@ -9,14 +11,24 @@ from typing import TYPE_CHECKING, Any
 # public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
     "HealthCheckProvider": ".health",
+    "HealthOptions": ".options",
+    "MetricsOptions": ".options",
     "OTelMiddleware": ".otel",
     "PrometheusMiddleware": ".prometheus",
+    "StatusPageOptions": ".options",
+    "TracingOptions": ".options",
+    "instrument": ".stack",
 }
 
 if TYPE_CHECKING:  # static types for the lazily loaded names
     from .health import HealthCheckProvider as HealthCheckProvider
+    from .options import HealthOptions as HealthOptions
+    from .options import MetricsOptions as MetricsOptions
+    from .options import StatusPageOptions as StatusPageOptions
+    from .options import TracingOptions as TracingOptions
     from .otel import OTelMiddleware as OTelMiddleware
     from .prometheus import PrometheusMiddleware as PrometheusMiddleware
+    from .stack import instrument as instrument
 
 __all__ = sorted(_EXPORTS)
 

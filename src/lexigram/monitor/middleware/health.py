@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, overload
 
 from .._auth import BearerToken
 from .._clock import SYSTEM_CLOCK, Clock
@@ -31,6 +31,7 @@ from ._asgi import (
     route_path,
     send_response,
 )
+from ._order import check_probes_outermost
 
 __all__ = ["HealthCheckProvider"]
 
@@ -51,6 +52,12 @@ def _json_headers(content_type: bytes) -> Headers:
 
 class HealthCheckProvider:
     """ASGI middleware that exposes a ``GET /health`` liveness/readiness endpoint.
+
+    ``HealthCheckProvider(app, path="/health", ...)`` wraps *app* (the app comes first, as
+    for ``PrometheusMiddleware`` and ``OTelMiddleware``, so Starlette's
+    ``add_middleware(HealthCheckProvider, checker=...)`` works); the path-first form
+    ``HealthCheckProvider("/health", app)`` and ``HealthCheckProvider(path="/ready")``
+    keep working: a first positional argument that is a string is the path.
 
     Serves ``GET``/``HEAD`` on *path* (all checks, through :meth:`check_health`),
     ``path/live``, ``path/ready`` and ``path/startup`` (the checks of that category),
@@ -82,11 +89,31 @@ class HealthCheckProvider:
     Memory: nothing is kept per request; a body is as large as the report (details are
     bounded per check by the normaliser). Reports with more than
     ``RENDER_OFFLOAD_THRESHOLD`` checks are rendered on a worker thread.
+
+    The first HTTP request it sees tells whether a metrics or tracing middleware wraps
+    it (then probes would be counted or traced); that is logged once, naming the fix
+    (see :mod:`._order`).
     """
 
+    @overload
     def __init__(
         self,
-        path: str = "/health",
+        app: ASGIApp | None = None,
+        path: str | None = None,
+        *,
+        checker: Any = None,
+        registry: Any = None,
+        config: HealthCheckConfig | None = None,
+        auth_token: str | None = None,
+        service_id: str | None = None,
+        description: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        path: str,
         app: ASGIApp | None = None,
         *,
         checker: Any = None,
@@ -96,9 +123,24 @@ class HealthCheckProvider:
         service_id: str | None = None,
         description: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        *args: ASGIApp | str | None,
+        app: ASGIApp | None = None,
+        path: str | None = None,
+        checker: Any = None,
+        registry: Any = None,
+        config: HealthCheckConfig | None = None,
+        auth_token: str | None = None,
+        service_id: str | None = None,
+        description: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        app, path = _app_and_path(args, app, path)
         cfg = config if config is not None else HealthCheckConfig()
-        if config is not None and path == "/health":
+        if path is None:
             path = cfg.path
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"health path {path!r} must start with '/' (e.g. '/health')")
@@ -128,7 +170,14 @@ class HealthCheckProvider:
         self._clock = clock
         overridden = type(self).check_health is not HealthCheckProvider.check_health
         self._deadline = cfg.timeout if overridden else None
-        self._http = self._serve_http if cfg.enabled else self._pass_http
+        self._serving = self._serve_http if cfg.enabled else self._pass_http
+        self._http: ASGIApp = self._first_http  # looks at the middleware order once
+
+    async def _first_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The first HTTP request: check the middleware order, then serve as usual."""
+        self._http = self._serving
+        check_probes_outermost(scope)
+        await self._serving(scope, receive, send)
 
     @staticmethod
     def _runs_of(checker: Any, registry: Any) -> dict[str | HealthCheckCategory, _Run]:
@@ -303,3 +352,36 @@ class HealthCheckProvider:
         """
         status, results = await self._runs[_ALL]()
         return self._report(status, results)
+
+
+def _app_and_path(args: tuple[Any, ...], app: Any, path: Any) -> tuple[ASGIApp | None, str | None]:
+    """(app, path) from the leading positional arguments, in either order (a string is
+    the path, anything else the app), merged with the ``app=``/``path=`` keywords."""
+    if len(args) > 2:
+        raise TypeError(
+            f"HealthCheckProvider takes at most 2 positional arguments (app, path), got "
+            f"{len(args)}; pass the others as keywords, e.g. checker=..."
+        )
+    for value in args:
+        if value is None:
+            continue
+        if isinstance(value, str):
+            if path is not None:
+                raise TypeError(
+                    f"HealthCheckProvider got two paths ({path!r}, {value!r}); pass one: "
+                    "HealthCheckProvider(app, path='/health')"
+                )
+            path = value
+        elif app is not None:
+            raise TypeError(
+                "HealthCheckProvider got two apps; pass the one to wrap: "
+                "HealthCheckProvider(app, path='/health')"
+            )
+        else:
+            app = value
+    if app is not None and not callable(app):
+        raise TypeError(
+            f"HealthCheckProvider got {app!r} as app; it must be an ASGI callable "
+            "(scope, receive, send): HealthCheckProvider(app, path='/health')"
+        )
+    return app, path

@@ -49,6 +49,10 @@ tracer's own config disabled) every request passes through untouched. Non-HTTP s
 relative to ``root_path``) and requests already instrumented by another instance (scope
 flag) pass through too. Memory: at most ``max_routes`` route labels and
 :data:`MAX_CACHED_LABEL_SETS` cached label sets.
+
+The first traced request tells whether ``PrometheusMiddleware`` wraps this middleware
+(its request metrics would then lose their exemplars); that is logged once, naming the
+fix (see :mod:`._order`).
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ from ..tracing.attributes import Attributes
 from ..tracing.batch import flush_all
 from ..tracing.span import CURRENT_SPAN as _CURRENT_SPAN
 from ._asgi import RouteTemplates, route_path
+from ._order import OTEL_FLAG, check_tracing_outside
 from ._otel_request import read_request
 from .prometheus import DEFAULT_MAX_ROUTES, MAX_CACHED_LABEL_SETS, OVERFLOW_ROUTE, UNMATCHED_ROUTE
 
@@ -92,7 +97,7 @@ DURATION_METRIC = "http.server.request.duration"
 DEFAULT_EXCLUDED_PATHS: tuple[str, ...] = ("/metrics", "/health")
 _SERVER = SpanKind.SERVER
 _DESCRIPTION = "Duration of HTTP server requests, in seconds."
-_SCOPE_FLAG = "lexigram.monitor.otel"
+_SCOPE_FLAG = OTEL_FLAG
 _KEYS = ("http.request.method", "http.route", "http.response.status_code")
 _PROM_KEYS = tuple(k.replace(".", "_") for k in _KEYS)
 #: (span name, duration update, response attributes) of one (method, route, status)
@@ -140,6 +145,7 @@ class OTelMiddleware:
             if not isinstance(path, str) or not path.startswith("/"):
                 raise ValueError(f"excluded path {path!r} must be a string starting with '/'")
         self.app = app
+        self._check_order = True  # until the first traced request
         # exact paths, and prefixes ending in "/" (so /health also covers /health/live)
         self._exact = frozenset(p.rstrip("/") or "/" for p in paths)
         self._prefixes = tuple(p.rstrip("/") + "/" for p in paths if p != "/")
@@ -186,6 +192,14 @@ class OTelMiddleware:
             # Decided once: a disabled middleware is a plain hop to the app.
             self.__class__ = _PassThrough
 
+    def set_next_app(self, app: ASGIApp) -> None:
+        """Wrap *app* instead (for middleware stacks that build the chain after
+        construction)."""
+        if not callable(app):
+            raise TypeError(f"app {app!r} is not an ASGI callable (scope, receive, send)")
+        self.app = app
+        self._owner = app if getattr(app, "routes", None) is not None else None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or _SCOPE_FLAG in scope:
             if scope["type"] == "lifespan":
@@ -199,6 +213,9 @@ class OTelMiddleware:
         if path in self._exact or path.startswith(self._prefixes):
             await self.app(scope, receive, send)
             return
+        if self._check_order:
+            self._check_order = False
+            check_tracing_outside(scope)
         scope[_SCOPE_FLAG] = True
         method, name, parent, attributes = read_request(scope)
         span = self._start_span(name, parent, attributes, _SERVER)

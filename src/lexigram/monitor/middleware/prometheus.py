@@ -64,6 +64,7 @@ from ._asgi import (
     route_path,
     send_response,
 )
+from ._order import PROMETHEUS_FLAG
 
 __all__ = [
     "DEFAULT_MAX_ROUTES",
@@ -93,7 +94,7 @@ MIDDLEWARE_FAILURES = (
 _STANDARD_METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 )
-_SCOPE_FLAG = "lexigram.monitor.prometheus"
+_SCOPE_FLAG = PROMETHEUS_FLAG
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 
 _log = RateLimitedLogger(logging.getLogger("lexigram.monitor.middleware.prometheus"))

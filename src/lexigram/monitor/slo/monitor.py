@@ -17,6 +17,7 @@ from .._selfmetrics import (
     count_failure,
 )
 from ..alerts._suppress import SuppressionWindow
+from ..alerts.dispatcher import as_alert_dispatcher
 from ..exceptions import InvalidMetricError
 from ..metrics import MetricsCollector, get_default_collector
 from ..protocols import AlertDispatcherProtocol
@@ -111,11 +112,8 @@ class SLOMonitor:
         ):
             if isinstance(bound, bool) or not isinstance(bound, int) or bound < 1:
                 raise ValueError(f"{name} {bound!r} is invalid: it must be an integer >= 1")
-        if dispatcher is not None and not isinstance(dispatcher, AlertDispatcherProtocol):
-            raise TypeError(
-                f"dispatcher {dispatcher!r} has no async send_alert/send_metric_alert "
-                "methods; pass an AlertDispatcherProtocol implementation or None"
-            )
+        if dispatcher is not None:  # send_alert alone is enough (metric alerts formatted)
+            dispatcher = as_alert_dispatcher(dispatcher)
         if not (isinstance(dispatch_timeout, int | float) and 0 < dispatch_timeout < _INF):
             raise ValueError(
                 f"dispatch_timeout {dispatch_timeout!r} is invalid: it must be a finite "

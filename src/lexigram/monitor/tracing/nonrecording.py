@@ -14,7 +14,7 @@ from typing import Any
 
 from .propagation import EMPTY_TRACE_STATE
 from .span import _DEFAULT_RUNTIME, Span, SpanKind, SpanStatus, _restore
-from .spancontext import SpanContext, _make
+from .spancontext import RANDOM_FLAG, SpanContext, _make
 
 __all__ = ["NonRecordingSpan", "unsampled_span"]
 
@@ -108,7 +108,8 @@ _getrandbits = random.getrandbits
 def unsampled_span(origin: SpanContext | int | None) -> NonRecordingSpan:
     """A non-recording span whose context is built lazily from *origin*: the parent
     context, the root trace id, or None for a new random root. Ids use
-    ``random.getrandbits``."""
+    ``random.getrandbits``, so a new root carries the random-trace-id flag (``-02``); a
+    child keeps its parent's."""
     span: NonRecordingSpan = _new_span(NonRecordingSpan)
     span._ctx = None
     span._origin = origin
@@ -118,9 +119,10 @@ def unsampled_span(origin: SpanContext | int | None) -> NonRecordingSpan:
 def _unsampled_context(origin: SpanContext | int | None) -> SpanContext:
     sid = _getrandbits(64) or 1
     if origin is None:
-        return _make(_getrandbits(128) or 1, sid, None, 0, EMPTY_TRACE_STATE, False)
+        return _make(_getrandbits(128) or 1, sid, None, RANDOM_FLAG, EMPTY_TRACE_STATE, False)
     if type(origin) is int:
-        return _make(origin, sid, None, 0, EMPTY_TRACE_STATE, False)
+        return _make(origin, sid, None, RANDOM_FLAG, EMPTY_TRACE_STATE, False)
     assert isinstance(origin, SpanContext)
     psid = origin._sid if origin._sid is not None else origin._sid_hex
-    return _make(origin._tid, sid, psid, 0, origin.trace_state, False, origin._tid_hex)
+    flags = origin.trace_flags & RANDOM_FLAG
+    return _make(origin._tid, sid, psid, flags, origin.trace_state, False, origin._tid_hex)

@@ -3,20 +3,21 @@
 Nothing here raises on bad input read from the wire: a malformed header yields ``None``
 (``traceparent``) or an empty :class:`TraceState`, so the receiver starts a new trace.
 
-``traceparent`` rules (W3C Trace Context level 1): ``version-traceid-spanid-flags``;
+``traceparent`` rules (W3C Trace Context level 2): ``version-traceid-spanid-flags``;
 version ``ff`` is invalid; version ``00`` is exactly 55 characters; a higher version may
 be longer only if character 55 is ``-`` (the suffix is ignored); ids are 32 / 16
-lowercase hex digits, not all zeros; flags are 2 lowercase hex digits, and only bit 0
-(sampled) is interpreted — unknown bits are masked, never compared.
+lowercase hex digits, not all zeros; flags are 2 lowercase hex digits. Two flags are
+defined: bit 0 *sampled* (:data:`SAMPLED_FLAG`) and bit 1 *random-trace-id*
+(:data:`RANDOM_FLAG`, the trace id's right-most 7 bytes are random); the other bits are
+read but never written (:data:`KNOWN_FLAGS` masks them on output).
 
-``tracestate`` rules: repeated header values are joined with ``,``; optional whitespace
-(space, tab) around members is stripped and empty members are skipped; a key is
-``[a-z0-9][a-z0-9_-*/]{0,255}`` or the multi-tenant ``tenant@system`` form
-(``[a-z0-9][a-z0-9_-*/]{0,240}@[a-z][a-z0-9_-*/]{0,13}``); a value is 1-256 printable
-ASCII characters without ``,`` or ``=`` and not ending in a space; a duplicated key keeps
-its first occurrence; more than 32 members, a raw header over
-:data:`MAX_TRACESTATE_LENGTH` characters, or any malformed member drops the whole
-tracestate.
+``tracestate`` rules (level 2): repeated header values are joined with ``,``; optional
+whitespace (space, tab) around members is stripped and empty members are skipped; a key
+is ``[a-z0-9][a-z0-9_-*/@]{0,255}`` (``@`` anywhere after the first character, any
+number of times, which covers the level-1 ``tenant@system`` keys); a value is 1-256
+printable ASCII characters without ``,`` or ``=`` and not ending in a space; more than
+32 members, a duplicated key, a raw header over :data:`MAX_TRACESTATE_LENGTH`
+characters, or any malformed member drops the whole tracestate (never the traceparent).
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ from ..exceptions import SpanError
 
 __all__ = [
     "EMPTY_TRACE_STATE",
+    "KNOWN_FLAGS",
     "MAX_TRACESTATE_LENGTH",
     "MAX_TRACESTATE_MEMBERS",
+    "RANDOM_FLAG",
+    "SAMPLED_FLAG",
     "TRACEPARENT_HEADER",
     "TRACESTATE_HEADER",
     "TraceState",
@@ -41,6 +45,13 @@ __all__ = [
     "read_trace_headers",
     "split_traceparent",
 ]
+
+#: Bit 0 of the trace flags: the caller may have recorded the trace.
+SAMPLED_FLAG = 0x01
+#: Bit 1 of the trace flags (level 2): the trace id's right-most 7 bytes are random.
+RANDOM_FLAG = 0x02
+#: The flags written in a version ``00`` traceparent; other bits are never propagated.
+KNOWN_FLAGS = SAMPLED_FLAG | RANDOM_FLAG
 
 TRACEPARENT_HEADER = "traceparent"
 TRACESTATE_HEADER = "tracestate"
@@ -57,7 +68,7 @@ _TRACEPARENT = re.compile(
 _FULLMATCH = _TRACEPARENT.fullmatch
 #: Two lowercase hex digits -> flags byte.
 FLAGS = {f"{i:02x}": i for i in range(256)}
-_KEY = r"(?:[a-z0-9][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})"
+_KEY = r"[a-z0-9][a-z0-9_\-*/@]{0,255}"
 _VALUE = r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
 _KEY_RE = re.compile(_KEY)
 _VALUE_RE = re.compile(_VALUE)
@@ -104,16 +115,17 @@ def parse_traceparent(value: str) -> tuple[int, int, int] | None:
 
 
 def format_traceparent(trace_id: int, span_id: int, flags: int) -> str:
-    """Format a version ``00`` ``traceparent`` value (lowercase hex)."""
-    return f"00-{trace_id:032x}-{span_id:016x}-{flags & 0xFF:02x}"
+    """Format a version ``00`` ``traceparent`` value (lowercase hex); only the
+    :data:`KNOWN_FLAGS` bits of *flags* are written."""
+    return f"00-{trace_id:032x}-{span_id:016x}-{flags & KNOWN_FLAGS:02x}"
 
 
 class TraceState:
     """Immutable, ordered ``tracestate`` list (at most 32 members, first is newest).
 
-    Construct from ``(key, value)`` pairs; a pair that breaks the grammar raises
-    :class:`~lexigram.monitor.exceptions.SpanError` naming it. Text read from the wire
-    goes through :func:`parse_tracestate`, which never raises.
+    Construct from ``(key, value)`` pairs; a pair that breaks the grammar or repeats a
+    key raises :class:`~lexigram.monitor.exceptions.SpanError` naming it. Text read from
+    the wire goes through :func:`parse_tracestate`, which never raises.
     """
 
     __slots__ = ("_header", "_items")
@@ -122,7 +134,12 @@ class TraceState:
         seen: dict[str, str] = {}
         for key, value in items:
             _check_member(key, value)
-            seen.setdefault(key, value)
+            if key in seen:
+                raise SpanError(
+                    f"tracestate key {key!r} is given twice; W3C allows each key once "
+                    "(keep one value per vendor, e.g. with TraceState.update)"
+                )
+            seen[key] = value
         if len(seen) > MAX_TRACESTATE_MEMBERS:
             raise SpanError(
                 f"tracestate has {len(seen)} members; W3C allows at most "
@@ -200,8 +217,8 @@ EMPTY_TRACE_STATE = TraceState._trusted(())
 def _check_member(key: Any, value: Any) -> None:
     if not isinstance(key, str) or _KEY_RE.fullmatch(key) is None:
         raise SpanError(
-            f"tracestate key {key!r} is invalid: it must match [a-z0-9][a-z0-9_-*/]{{0,255}} "
-            "or tenant@system (W3C Trace Context); use lowercase letters and digits"
+            f"tracestate key {key!r} is invalid: it must match [a-z0-9][a-z0-9_-*/@]{{0,255}} "
+            "(W3C Trace Context); start with a lowercase letter or digit"
         )
     if not isinstance(value, str) or _VALUE_RE.fullmatch(value) is None:
         raise SpanError(
@@ -231,9 +248,9 @@ def parse_tracestate(value: str | Iterable[str] | None) -> TraceState:
         if count > MAX_TRACESTATE_MEMBERS:
             return EMPTY_TRACE_STATE
         match = _MEMBER_RE.fullmatch(member)
-        if match is None:
+        if match is None or match[1] in members:
             return EMPTY_TRACE_STATE
-        members.setdefault(match[1], match[2])
+        members[match[1]] = match[2]
     if not members:
         return EMPTY_TRACE_STATE
     return TraceState._trusted(tuple(members.items()))

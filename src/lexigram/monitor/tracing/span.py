@@ -24,7 +24,7 @@ from ..defaults import DEFAULT_SPAN_LIMIT
 from ..exceptions import SpanError
 from .attributes import Attributes, AttributeValue, bounded_attributes, check_attribute
 from .propagation import EMPTY_TRACE_STATE
-from .spancontext import RandomIdGenerator, SpanContext, _make
+from .spancontext import RANDOM_FLAG, SAMPLED_FLAG, RandomIdGenerator, SpanContext, _make
 
 __all__ = [
     "CURRENT_SPAN",
@@ -131,6 +131,8 @@ class Span:
     dropped_attributes: int = 0
     dropped_events: int = 0
     dropped_links: int = 0
+    #: True when the parent span came from another process (extracted from a carrier).
+    parent_is_remote: bool = False
     _token: Token[Span | None] | None = None
 
     def __init__(
@@ -147,7 +149,8 @@ class Span:
         self._rt = rt
         self.name = name
         if context is None:
-            context = _make(_IDS.trace_id(), _IDS.span_id(), None, 1, EMPTY_TRACE_STATE, False)
+            flags = SAMPLED_FLAG | RANDOM_FLAG  # a new sampled trace with a random id
+            context = _make(_IDS.trace_id(), _IDS.span_id(), None, flags, EMPTY_TRACE_STATE, False)
         self.context = context
         self.kind = kind
         self.end_time: float | None = None

@@ -18,6 +18,9 @@ from ..exceptions import SpanError
 from .propagation import (
     EMPTY_TRACE_STATE,
     FLAGS,
+    KNOWN_FLAGS,
+    RANDOM_FLAG,
+    SAMPLED_FLAG,
     TRACEPARENT_HEADER,
     TRACESTATE_HEADER,
     TraceState,
@@ -28,6 +31,7 @@ from .propagation import (
 )
 
 __all__ = [
+    "RANDOM_FLAG",
     "SAMPLED_FLAG",
     "IdGenerator",
     "RandomIdGenerator",
@@ -36,22 +40,44 @@ __all__ = [
     "inject",
 ]
 
-SAMPLED_FLAG = 0x01
 _HEX = re.compile(r"[0-9a-f]+")
 
 
 class IdGenerator(Protocol):
-    """Source of non-zero trace (128-bit) and span (64-bit) ids."""
+    """Source of non-zero trace (128-bit) and span (64-bit) ids.
+
+    A generator whose trace ids have (at least) their right-most 7 bytes drawn at random
+    may also define ``is_trace_id_random() -> True``; the tracer then sets the W3C
+    random-trace-id flag on the traces it starts (as the OpenTelemetry SDK does).
+    """
 
     def trace_id(self) -> int: ...
 
     def span_id(self) -> int: ...
 
 
+def trace_ids_are_random(generator: object) -> bool:
+    """True when *generator* declares random trace ids (``is_trace_id_random()``)."""
+    declared = getattr(generator, "is_trace_id_random", None)
+    if not callable(declared):
+        return False
+    try:
+        return declared() is True
+    except Exception:  # a broken declaration is not a promise of randomness
+        return False
+
+
 class RandomIdGenerator:
-    """Ids from ``random.getrandbits``: fast, and fork-safe (the stdlib reseeds the child)."""
+    """Ids from ``random.getrandbits``: fast, and fork-safe (the stdlib reseeds the child).
+
+    Every bit of a trace id is random, so traces it starts carry the random-trace-id flag.
+    """
 
     __slots__ = ()
+
+    def is_trace_id_random(self) -> bool:
+        """True: all 128 bits of a trace id are random."""
+        return True
 
     def trace_id(self) -> int:
         value = random.getrandbits(128)
@@ -88,7 +114,8 @@ class SpanContext:
 
     ``trace_id`` / ``span_id`` / ``parent_span_id`` read as lowercase hex strings (the
     ``*_int`` twins give the integers); ``trace_flags`` is the W3C flags byte, ``sampled``
-    its bit 0; ``trace_state`` the W3C tracestate; ``is_remote`` marks a context
+    its bit 0, ``random_trace_id`` its bit 1; ``trace_state`` the W3C tracestate;
+    ``is_remote`` marks a context
     extracted from a carrier. Ids may be given as ints or hex strings; invalid ids raise
     :class:`~lexigram.monitor.exceptions.SpanError`. Passing ``sampled`` sets or clears
     bit 0 of ``trace_flags``. Treat instances as immutable.
@@ -175,9 +202,15 @@ class SpanContext:
         """True when bit 0 of ``trace_flags`` is set."""
         return bool(self.trace_flags & SAMPLED_FLAG)
 
+    @property
+    def random_trace_id(self) -> bool:
+        """True when bit 1 of ``trace_flags`` (W3C level 2 random-trace-id) is set."""
+        return bool(self.trace_flags & RANDOM_FLAG)
+
     def to_traceparent(self) -> str:
-        """The W3C ``traceparent`` header value (version 00) for this context."""
-        return f"00-{self.trace_id}-{self.span_id}-{self.trace_flags:02x}"
+        """The W3C ``traceparent`` header value (version 00) for this context; flags
+        other than sampled and random-trace-id are not written."""
+        return f"00-{self.trace_id}-{self.span_id}-{self.trace_flags & KNOWN_FLAGS:02x}"
 
     @classmethod
     def from_traceparent(
@@ -268,13 +301,15 @@ def extract(carrier: Mapping[Any, Any]) -> SpanContext | None:
 
 
 _HEADER_NAMES = (TRACEPARENT_HEADER, TRACESTATE_HEADER)
+#: The traceparent's flags field for ``trace_flags & KNOWN_FLAGS``.
+_FLAG_FIELDS = ("-00", "-01", "-02", "-03")
 
 
 def inject(carrier: MutableMapping[str, Any], context: SpanContext) -> None:
     """Write ``traceparent`` (and ``tracestate`` when not empty) for *context* into *carrier*.
 
     Both header names, in any spelling, are replaced, so the receiver never sees two
-    values. Only the sampled flag is propagated.
+    values. The sampled and random-trace-id flags are propagated; other bits are not.
     """
     if carrier:
         stale = [k for k in carrier if isinstance(k, str) and k.lower() in _HEADER_NAMES]
@@ -285,7 +320,7 @@ def inject(carrier: MutableMapping[str, Any], context: SpanContext) -> None:
         + (context._tid_hex or context.trace_id)
         + "-"
         + (context._sid_hex or context.span_id)
-        + ("-01" if context.trace_flags & SAMPLED_FLAG else "-00")
+        + _FLAG_FIELDS[context.trace_flags & KNOWN_FLAGS]
     )
     if context.trace_state._items:
         carrier[TRACESTATE_HEADER] = context.trace_state.to_header()

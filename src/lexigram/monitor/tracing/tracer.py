@@ -32,6 +32,7 @@ from .sampling import (
 )
 from .span import CURRENT_SPAN, Span, SpanKind, SpanLink, SpanRuntime
 from .spancontext import (
+    RANDOM_FLAG,
     SAMPLED_FLAG,
     IdGenerator,
     RandomIdGenerator,
@@ -39,6 +40,7 @@ from .spancontext import (
     _make,
     extract,
     inject,
+    trace_ids_are_random,
 )
 
 if TYPE_CHECKING:
@@ -66,6 +68,13 @@ class Tracer:
     With ``config.enabled`` false every span is non-recording, but incoming trace ids and
     sampled flags still propagate. ``config.propagation_formats`` without ``"tracecontext"``
     turns inject/extract into no-ops. *clock* and *id_generator* are injectable for tests.
+
+    Trace flags (W3C level 2): a trace started here carries the random-trace-id flag
+    when its id is random (the default generator, or one whose ``is_trace_id_random()``
+    is True), so a new sampled root goes out as ``-03`` and an unsampled one as ``-02``;
+    a span continuing a trace keeps its parent's random-trace-id flag whatever the
+    sampler decides for the sampled flag. A span whose parent came from another process
+    has ``parent_is_remote`` set (exported as such over OTLP).
     """
 
     def __init__(
@@ -99,6 +108,9 @@ class Tracer:
         self._roots_on = roots is True
         self._ids: IdGenerator = id_generator if id_generator is not None else RandomIdGenerator()
         self._fast_ids = id_generator is None
+        # flags of a new trace: random-trace-id when the generator promises random ids
+        self._random_flag = RANDOM_FLAG if trace_ids_are_random(self._ids) else 0
+        self._root_flags = SAMPLED_FLAG | self._random_flag
         self._lazy_roots_off = self._roots_off and self._fast_ids
         limit = cfg.max_spans if max_spans is None else max_spans
         if limit < 0:
@@ -175,6 +187,7 @@ class Tracer:
                 "(e.g. tracer.extract_context(headers))"
             )
         tid: int | None
+        remote = False
         if parent is None:
             if self._lazy_roots_off:
                 # the cheapest span there is: ids are drawn only if someone reads them
@@ -193,8 +206,10 @@ class Tracer:
             psid = None
             state = EMPTY_TRACE_STATE
             tid_hex = None
+            flags = self._root_flags
         else:
-            if parent.is_remote:
+            remote = parent.is_remote
+            if remote:
                 sampled = self._sample(parent, parent.trace_id_int, name)
             else:
                 sampled = bool(parent.trace_flags & SAMPLED_FLAG)
@@ -204,22 +219,28 @@ class Tracer:
             psid = parent._sid if parent._sid is not None else parent._sid_hex
             state = parent.trace_state
             tid_hex = parent._tid_hex
+            # the random-trace-id flag travels with the trace id, unchanged
+            flags = SAMPLED_FLAG | (parent.trace_flags & RANDOM_FLAG)
         sid = (_getrandbits(64) or self._ids.span_id()) if self._fast_ids else self._ids.span_id()
-        ctx = _make(tid, sid, psid, SAMPLED_FLAG, state, False, tid_hex)
+        ctx = _make(tid, sid, psid, flags, state, False, tid_hex)
         if not self._enabled:
             return NonRecordingSpan(ctx)
-        return Span(name, ctx, kind, attributes, links, start_time, self._runtime)
+        recorded = Span(name, ctx, kind, attributes, links, start_time, self._runtime)
+        if remote:
+            recorded.parent_is_remote = True
+        return recorded
 
     def _unsampled(self, origin: SpanContext | int | None) -> Span:
         """Unsampled span with ids from the injected id generator."""
         sid = self._ids.span_id()
         if isinstance(origin, SpanContext):
             psid = origin._sid if origin._sid is not None else origin._sid_hex
+            flags = origin.trace_flags & RANDOM_FLAG
             return NonRecordingSpan(
-                _make(origin._tid, sid, psid, 0, origin.trace_state, False, origin._tid_hex)
+                _make(origin._tid, sid, psid, flags, origin.trace_state, False, origin._tid_hex)
             )
         tid = self._ids.trace_id() if origin is None else origin
-        return NonRecordingSpan(_make(tid, sid, None, 0, EMPTY_TRACE_STATE, False))
+        return NonRecordingSpan(_make(tid, sid, None, self._random_flag, EMPTY_TRACE_STATE, False))
 
     def get_current_span(self) -> Span | None:
         """The span current in this thread / asyncio task, or None."""

@@ -95,6 +95,28 @@ def test_adapter_keeps_ids_kind_status_attributes_and_events() -> None:
     assert readable.instrumentation_scope.name == "lexigram.monitor"
 
 
+def test_remote_parent_and_remote_links_are_marked_remote() -> None:
+    """A span continuing another process converts with a remote parent (OTLP flags 0x300
+    once encoded); a local child's parent is local (0x100); links keep remoteness."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    recorder = Recorder()
+    tracer = Tracer("orders", None)
+    remote = tracer.extract_context({"traceparent": f"00-{TID}-{SID}-01"})
+    assert remote is not None
+    with tracer.start_span("server", context=remote) as server:
+        child = tracer.start_span("child", links=[remote])
+        child.end()
+    OTLPSpanExporterAdapter(recorder).export([server, child])
+    readable_server, readable_child = recorder.batches[0]
+    assert readable_server.parent.is_remote
+    assert not readable_child.parent.is_remote
+    assert readable_child.links[0].context.is_remote
+    encoded = encode_spans([readable_server, readable_child])
+    flags = {s.name: s.flags for s in encoded.resource_spans[0].scope_spans[0].spans}
+    assert flags == {"server": 0x300, "child": 0x100}
+
+
 def test_root_span_has_no_parent() -> None:
     """A root span converts with parent None."""
     recorder = Recorder()

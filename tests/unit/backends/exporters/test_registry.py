@@ -15,6 +15,7 @@ from lexigram.monitor.backends.exporters import (
     TracingExporterRegistry,
 )
 from lexigram.monitor.config import OpenTelemetryConfig
+from lexigram.monitor.exceptions import BackendNotAvailableError
 from lexigram.monitor.tracing import ConsoleSpanExporter
 
 
@@ -30,11 +31,26 @@ class Handler:
         return self.result
 
 
-def test_new_registry_is_empty_and_returns_none() -> None:
-    """__init__ registers nothing; an unknown type gives None."""
+def test_new_registry_is_empty_and_refuses_every_type() -> None:
+    """__init__ registers nothing, so any type is refused with a message saying so."""
     registry = TracingExporterRegistry()
     assert registry.handlers == ()
-    assert registry.create_exporter(OpenTelemetryConfig(type="console")) is None
+    with pytest.raises(BackendNotAvailableError, match="none registered"):
+        registry.create_exporter(OpenTelemetryConfig(type="console"))
+
+
+@pytest.mark.parametrize(
+    "registry", [TracingExporterRegistry.with_defaults(), MetricsExporterRegistry.with_defaults()]
+)
+def test_an_unknown_type_is_an_error_naming_it(registry: Any) -> None:
+    """An unknown type raises BackendNotAvailableError naming the type, the signal, the
+    handlers asked and the fix; it never returns None."""
+    with pytest.raises(BackendNotAvailableError) as caught:
+        registry.create_exporter(OpenTelemetryConfig(type=" Zipkin "))
+    message = str(caught.value)
+    assert f"no {registry.signal} exporter handler accepts type 'zipkin'" in message
+    assert "ConsoleTracingExporterHandler" in message or "ConsoleMetricsExporterHandler" in message
+    assert "register(handler)" in message
 
 
 def test_registered_handlers_take_priority() -> None:
@@ -43,7 +59,8 @@ def test_registered_handlers_take_priority() -> None:
     mine = object()
     registry.register(Handler("console", mine))
     assert registry.create_exporter(OpenTelemetryConfig(type="console")) is mine
-    assert registry.create_exporter(OpenTelemetryConfig(type="zipkin")) is None
+    registry.register(Handler("zipkin", mine))
+    assert registry.create_exporter(OpenTelemetryConfig(type="zipkin")) is mine
 
 
 def test_type_is_matched_case_insensitively() -> None:

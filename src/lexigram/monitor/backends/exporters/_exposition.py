@@ -17,7 +17,9 @@ prometheus_client; the text format 0.0.4 is written by the built-in renderer
 (``_text``) for the instruments — measured faster than ``generate_latest`` over
 equivalent native metrics, see ``bench/bench_exposition.py`` — followed by
 ``generate_latest`` for the registry's other collectors. Without prometheus_client the
-built-in renderer serves text 0.0.4 whatever the ``Accept`` header says.
+built-in renderer serves text 0.0.4 whatever the ``Accept`` header says; when OpenMetrics
+was asked for, the body starts with a comment saying so and naming the extra that brings
+it, and a warning is logged (rate limited).
 
 Multi-process mode: the instruments are the collector's ``exposed_instruments()``, the
 merge of every worker (``metrics.multiprocess``), read once per render; its process
@@ -247,7 +249,7 @@ def _encode(collector: Any, accept: str) -> tuple[bytes, str]:
             get_registry()  # the default collectors decide what the merge includes
         return _protobuf(exposed(target), process, client), PROTOBUF_CONTENT_TYPE
     if client is None:
-        return _text(exposed(target), frozenset()), TEXT_CONTENT_TYPE
+        return _text_instead_of(accept) + _text(exposed(target), frozenset()), TEXT_CONTENT_TYPE
     if process:
         get_registry()  # the default collectors decide what the merge includes
     # read once (in multi-process mode, the merge of every worker); a failure here
@@ -289,6 +291,26 @@ def _encode(collector: Any, accept: str) -> tuple[bytes, str]:
         )
         count_failure(RENDER_FAILURES, "encoder_error")
         return _text(instruments, frozenset()), TEXT_CONTENT_TYPE
+
+
+#: First line of a text answer to an OpenMetrics request when prometheus_client is missing.
+OPENMETRICS_UNAVAILABLE = (
+    b"# OpenMetrics was requested, but it needs prometheus_client: "
+    b"pip install 'lexigram-monitor[prometheus]'. This is the text format 0.0.4.\n"
+)
+
+
+def _text_instead_of(accept: str) -> bytes:
+    """The notice for an OpenMetrics request answered in text (logged too), else b""."""
+    if "application/openmetrics-text" not in accept.lower():
+        return b""
+    _log.warning(
+        "openmetrics-unavailable",
+        "an OpenMetrics scrape was answered in the text format 0.0.4 because "
+        "prometheus_client is not installed (exemplars are left out); install it with: "
+        "pip install 'lexigram-monitor[prometheus]'",
+    )
+    return OPENMETRICS_UNAVAILABLE
 
 
 def _gzip_accepted(accept_encoding: str) -> bool:

@@ -3,7 +3,10 @@
 Traces: :class:`OTLPSpanExporterAdapter` turns our ended spans into OpenTelemetry SDK
 ``ReadableSpan`` objects — same trace, span and parent ids, kind, status, attributes,
 events, links, and a resource with ``service.name`` — and hands them to OpenTelemetry's
-``OTLPSpanExporter`` (HTTP/protobuf by default, gRPC when ``protocol == "grpc"``).
+``OTLPSpanExporter`` (HTTP/protobuf by default, gRPC when ``protocol == "grpc"``). A
+parent that came from another process (``Span.parent_is_remote``) and a link to a remote
+context are marked remote, so the OTLP span flags read ``0x300`` as the SDK sends them
+(``0x100`` for a local parent).
 
 Deadlines: every export has ONE deadline of ``timeout`` seconds for the whole call, not
 per socket read. The HTTP exporters send through :func:`._otlp_session.deadline_session`,
@@ -120,12 +123,14 @@ class OTLPSpanExporterAdapter:
         would otherwise carry only ``service.name``)."""
         self._resource(service_name)
 
-    def _context(self, trace_id: int, span_id: int, flags: int, state: Any) -> Any:
+    def _context(
+        self, trace_id: int, span_id: int, flags: int, state: Any, remote: bool = False
+    ) -> Any:
         api = self._api
         return api.SpanContext(
             trace_id=trace_id,
             span_id=span_id,
-            is_remote=False,
+            is_remote=remote,
             trace_flags=api.TraceFlags(flags & 0xFF),
             trace_state=api.TraceState(list(state.items())),
         )
@@ -139,7 +144,7 @@ class OTLPSpanExporterAdapter:
         parent_id = ctx.parent_span_id_int
         parent = None
         if parent_id is not None:
-            parent = self._context(tid, parent_id, ctx.trace_flags, state)
+            parent = self._context(tid, parent_id, ctx.trace_flags, state, span.parent_is_remote)
         events = [
             self._sdk.Event(e.name, dict(e.attributes), timestamp=_ns(e.timestamp))
             for e in span.events
@@ -151,6 +156,7 @@ class OTLPSpanExporterAdapter:
                     ln.context.span_id_int,
                     ln.context.trace_flags,
                     ln.context.trace_state,
+                    ln.context.is_remote,
                 ),
                 dict(ln.attributes),
             )

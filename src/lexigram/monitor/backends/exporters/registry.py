@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
+from ...exceptions import BackendNotAvailableError
+
 __all__ = [
     "MetricsExporterHandler",
     "MetricsExporterRegistry",
@@ -61,11 +63,17 @@ class _HandlerRegistry(Generic[H]):
             )
         self._handlers.insert(0, handler)
 
+    #: "tracing" or "metrics", for messages.
+    signal = "exporter"
+
     def create_exporter(self, exp_config: Any) -> Any:
         """Create an exporter for *exp_config* (an object with a ``type`` attribute).
 
-        Returns None when no handler handles the type. The type is matched
-        case-insensitively, ignoring surrounding whitespace.
+        The type is matched case-insensitively, ignoring surrounding whitespace. A type
+        no handler accepts raises
+        :class:`~lexigram.monitor.exceptions.BackendNotAvailableError` naming the type
+        and the handlers asked (an exporter silently missing would lose every span or
+        metric), rather than returning None.
         """
         kind = getattr(exp_config, "type", None)
         if not isinstance(kind, str):
@@ -77,7 +85,12 @@ class _HandlerRegistry(Generic[H]):
         for handler in self._handlers:
             if handler.can_handle(kind):
                 return handler.create_exporter(exp_config)
-        return None
+        known = ", ".join(type(h).__name__ for h in self._handlers) or "none registered"
+        raise BackendNotAvailableError(
+            f"no {self.signal} exporter handler accepts type {kind!r} (handlers: {known}); "
+            "use 'otlp' or 'console' (with_defaults()), or register a handler for it "
+            "with register(handler)"
+        )
 
 
 class TracingExporterRegistry(_HandlerRegistry[TracingExporterHandler]):
@@ -86,6 +99,8 @@ class TracingExporterRegistry(_HandlerRegistry[TracingExporterHandler]):
     ``with_defaults()`` knows ``otlp`` (OpenTelemetry OTLP, keeping our W3C ids) and
     ``console`` (one JSON line per span).
     """
+
+    signal = "tracing"
 
     @classmethod
     def with_defaults(cls) -> TracingExporterRegistry:
@@ -105,6 +120,8 @@ class MetricsExporterRegistry(_HandlerRegistry[MetricsExporterHandler]):
     ``with_defaults()`` knows ``otlp`` (OpenTelemetry ``OTLPMetricExporter``) and
     ``console`` (OpenTelemetry ``ConsoleMetricExporter``).
     """
+
+    signal = "metrics"
 
     @classmethod
     def with_defaults(cls) -> MetricsExporterRegistry:
