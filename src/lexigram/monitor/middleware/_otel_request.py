@@ -107,7 +107,7 @@ def read_request(scope: Scope) -> RequestInfo:
             {"url.path": path, "url.query": redact_query(query.decode("latin-1"))}
         )
     else:
-        attributes = common.merged({"url.path": path})
+        attributes = common.plus("url.path", path)
 
     parent = None
     if traceparent is not None and not duplicated:
