@@ -278,6 +278,33 @@ def test_parser_reads_the_demo_options() -> None:
     assert (args.traffic, args.rate) == (False, 2.5)
 
 
+def test_native_histograms_switch_by_flag_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--native-histograms, or LEX_MONITOR__METRICS__NATIVE_HISTOGRAMS=true, gives the demo
+    a default collector whose request-duration histogram is native (classic buckets kept);
+    without either it stays classic; a bad value in the environment is a clear exit."""
+    from lexigram.monitor.cli.demo import DemoOptions, _collector
+    from lexigram.monitor.metrics import get_default_collector
+    from lexigram.monitor.middleware import PrometheusMiddleware
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        """Never called."""
+
+    assert build_parser().parse_args(["demo", "--native-histograms"]).native_histograms
+    monkeypatch.delenv("LEX_MONITOR__METRICS__NATIVE_HISTOGRAMS", raising=False)
+    cases = [(DemoOptions(native_histograms=True), True), (DemoOptions(), False)]
+    for options, native in cases:
+        made = _collector(options)
+        assert get_default_collector() is made
+        PrometheusMiddleware(app, metrics_collector=made)
+        duration = made.get_metric("http_request_duration_seconds")
+        assert getattr(duration, "native", False) is native
+    monkeypatch.setenv("LEX_MONITOR__METRICS__NATIVE_HISTOGRAMS", "true")
+    assert _collector(DemoOptions()).config.native_histograms
+    monkeypatch.setenv("LEX_MONITOR__METRICS__NATIVE_HISTOGRAMS", "maybe")
+    with pytest.raises(SystemExit, match=r"(?i)native_histograms"):
+        _collector(DemoOptions())
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -71,6 +71,7 @@ class DemoOptions:
     rate: float = DEFAULT_RATE
     fault_rate: float = 0.0
     slo_period: timedelta = timedelta(days=30)
+    native_histograms: bool = False
 
 
 def _port(text: str) -> int:
@@ -166,6 +167,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="period of the demo's availability SLO, e.g. 1d to see burns within "
         "minutes (default 30d)",
     )
+    parser.add_argument(
+        "--native-histograms",
+        action="store_true",
+        help="record request durations as native histograms (classic buckets kept), "
+        "served in protobuf to a Prometheus started with "
+        "--enable-feature=native-histograms; the same as "
+        "LEX_MONITOR__METRICS__NATIVE_HISTOGRAMS=true",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -178,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
         rate=args.rate,
         fault_rate=args.fault_rate,
         slo_period=args.slo_period,
+        native_histograms=args.native_histograms,
     )
     return run_demo(options)
 
@@ -265,12 +275,31 @@ def _build(options: DemoOptions, base: str, stream: TextIO, err: TextIO) -> Any:
                 return httpx.AsyncClient(base_url=base, timeout=5.0, trust_env=False)
 
     return build_demo(
+        collector=_collector(options),
         spans_stream=stream,
         traffic_client=traffic_client,
         traffic_rate=options.rate,
         fault_share=options.fault_rate,
         slo_period=options.slo_period,
     )
+
+
+def _collector(options: DemoOptions) -> Any:
+    """The demo's collector, made the process default: the metrics settings of the
+    environment (``LEX_MONITOR__METRICS__*``, as ``MonitorConfig`` reads them), native
+    request-duration histograms also with ``--native-histograms``."""
+    from ..config import MonitorConfig
+    from ..metrics import MetricsCollector, set_default_collector
+
+    try:
+        config = MonitorConfig().metrics
+    except ValueError as exc:  # pydantic's ValidationError names the variable and the rule
+        raise SystemExit(f"error: the LEX_MONITOR__ settings are invalid: {exc}") from None
+    if options.native_histograms and not config.native_histograms:
+        config = config.model_copy(update={"native_histograms": True})
+    collector = MetricsCollector(config=config)
+    set_default_collector(collector)
+    return collector
 
 
 def _bind(host: str, port: int) -> socket.socket:
