@@ -1,5 +1,6 @@
 """One bearer-token rule on every protected path: the health endpoints, the metrics ASGI
-app, ``PrometheusMiddleware``'s ``/metrics`` and the shared scrape handler."""
+app, ``PrometheusMiddleware``'s ``/metrics``, the shared scrape handler and the status
+page (as an ASGI app and on the scrape server)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import pytest
 
 from lexigram.monitor._auth import BearerToken, header_bytes
 from lexigram.monitor._clock import FakeClock
+from lexigram.monitor.backends._http_head import Request, RouteHandler
 from lexigram.monitor.backends.exporters._app import handle_scrape
 from lexigram.monitor.backends.exporters.prometheus import metrics_asgi_app
 from lexigram.monitor.metrics import MetricsCollector
 from lexigram.monitor.middleware import HealthCheckProvider, PrometheusMiddleware
+from lexigram.monitor.middleware.status import StatusPage
+from lexigram.monitor.tracing import Tracer
 
 from .middleware._raw import http_scope, run_raw
 
@@ -23,8 +27,11 @@ Answer = tuple[int, dict[str, str], bytes]
 Call = Callable[[str, list[tuple[bytes, bytes]]], Awaitable[Answer]]
 
 
-async def _asgi(app: Any, path: str, method: str, headers: list[tuple[bytes, bytes]]) -> Answer:
-    sent = await run_raw(app, http_scope(path, method=method, headers=headers))
+async def _asgi(
+    app: Any, path: str, method: str, headers: list[tuple[bytes, bytes]], root_path: str = ""
+) -> Answer:
+    scope = http_scope(path, method=method, headers=headers, root_path=root_path)
+    sent = await run_raw(app, scope)
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body
@@ -65,6 +72,43 @@ def _scrape_handler() -> Call:
     return call
 
 
+def _status_page() -> StatusPage:
+    return StatusPage(
+        collector=_collector(), tracer=Tracer("svc", None), auth_token=TOKEN, clock=FakeClock()
+    )
+
+
+def _status_asgi(path: str) -> Call:
+    page = _status_page()
+    scope_path = f"/-/monitor{path}"
+    return lambda method, headers: _asgi(page, scope_path, method, headers, "/-/monitor")
+
+
+class _RouteTable:
+    """The part of the scrape server ``StatusPage.attach`` uses: its route table."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, RouteHandler] = {}
+
+    def add_route(self, path: str, handler: RouteHandler) -> None:
+        self.routes[path] = handler
+
+
+def _status_scrape_server() -> Call:
+    server = _RouteTable()
+    _status_page().attach(server)
+
+    async def call(method: str, headers: list[tuple[bytes, bytes]]) -> Answer:
+        # what the scrape server hands over: names lower-cased, values decoded as Latin-1
+        text = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
+        path = "/-/monitor/api/overview"
+        response = await server.routes[path](Request(method, path, path, "", text))
+        body = b"" if method == "HEAD" else response.body  # the server sends no HEAD body
+        return response.status, {k.lower(): v for k, v in response.headers}, body
+
+    return call
+
+
 PATHS: dict[str, Callable[[], Call]] = {
     "/health": lambda: _health("/health"),
     "/health/live": lambda: _health("/health/live"),
@@ -73,6 +117,9 @@ PATHS: dict[str, Callable[[], Call]] = {
     "metrics_asgi_app": _metrics_app,
     "PrometheusMiddleware": _middleware,
     "handle_scrape": _scrape_handler,
+    "status page": lambda: _status_asgi("/"),
+    "status page JSON": lambda: _status_asgi("/api/config"),
+    "status page on the scrape server": _status_scrape_server,
 }
 
 ACCEPTED = {
@@ -130,7 +177,8 @@ async def test_without_credentials_every_method_gets_401_and_head_no_body(
     token gets 401 (never 405 or 404) and a plain challenge; HEAD answers carry no body."""
     status, headers, body = await PATHS[path]()(method, [])
     assert status == 401
-    assert headers["www-authenticate"] in ('Bearer realm="health"', 'Bearer realm="metrics"')
+    realms = ("health", "metrics", "status")
+    assert headers["www-authenticate"] in {f'Bearer realm="{realm}"' for realm in realms}
     assert "allow" not in headers
     assert (body == b"") is (method == "HEAD")
     assert int(headers["content-length"]) > 0

@@ -98,6 +98,41 @@ def test_requests_slo_reads_the_request_counter() -> None:
         monitor.record_event("orders", good=False)
 
 
+def test_objectives_over_one_counter_read_it_once_or_use_the_callers_snapshot() -> None:
+    """status() reads each request counter once for every objective over it; snapshots
+    the caller already took (by counter) are used instead of reading again, and a
+    selector label the counter lacks is ignored."""
+    monitor, clock, collector = make()
+    requests(collector, "/a", "200", 1)
+    monitor.register(AvailabilitySLO("a", 0.9, DAY, RequestsSLI(route="/a")))
+    selected = RequestsSLI(route="/a", selector={"job": "api"})
+    monitor.register(AvailabilitySLO("a-job", 0.9, DAY, selected))
+    monitor.register(AvailabilitySLO("all", 0.9, DAY, RequestsSLI()))
+    counter = collector.get_metric("http_requests_total")
+    reads = 0
+
+    class Snapshots(dict[Any, Any]):
+        def __missing__(self, metric: Any) -> Any:
+            nonlocal reads
+            reads += 1
+            assert metric is counter
+            snaps = self[metric] = metric.collect()
+            return snaps
+
+    requests(collector, "/a", "500", 3)
+    requests(collector, "/b", "200", 6)
+    clock.advance(1)
+    statuses = {s.name: s for s in monitor.status(Snapshots())}
+    assert reads == 1
+    assert (statuses["a"].events, statuses["a-job"].events, statuses["all"].events) == (3, 3, 9)
+    assert statuses["a"].sli == statuses["a-job"].sli == 0
+    taken = counter.collect()  # type: ignore[union-attr]
+    requests(collector, "/a", "200", 100)  # after the caller's snapshot: not seen yet
+    clock.advance(1)
+    assert {s.name: s.events for s in monitor.status({counter: taken})}["a"] == 3
+    assert {s.name: s.events for s in monitor.status()}["a"] == 103
+
+
 def test_a_reset_counter_starts_over_without_negative_counts() -> None:
     """A counter that goes down (collector cleared) counts from its new value."""
     monitor, clock, collector = make()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,11 @@ from .objective import SLO
 from .sli import RequestsSLI
 from .status import SLOStatus, budget_status
 
-__all__ = ["AvailabilityTracker", "LatencyTracker", "RequestCounter"]
+__all__ = ["AvailabilityTracker", "LatencyTracker", "Reading", "RequestCounter"]
+
+#: Counter snapshots taken during one poll, by counter. A counter not in it is read
+#: (``reading[counter]``, so a mapping may read it itself in ``__missing__``) and added.
+Reading = MutableMapping[Any, Sequence[Any]]
 
 
 class RequestCounter:
@@ -32,28 +37,58 @@ class RequestCounter:
         self._pattern = re.compile(sli.error_status)
         self._last: tuple[float, float] | None = None
 
-    def totals(self, collector: Any) -> tuple[float, float]:
-        """(errors, total) summed over the matching series of the counter now."""
+    def totals(self, collector: Any, reading: Reading | None = None) -> tuple[float, float]:
+        """(errors, total) summed over the matching series of the counter now.
+
+        *reading* holds the counter snapshots already taken (see :data:`Reading`), so
+        objectives over the same counter share one snapshot.
+        """
         metric = collector.get_metric(self._sli.metric)
         if not isinstance(metric, Counter):
             return 0, 0
-        route, selector, fullmatch = self._sli.route, self._sli.selector, self._pattern.fullmatch
+        snaps: Sequence[Any]
+        if reading is None:
+            snaps = metric.collect()
+        else:
+            try:
+                snaps = reading[metric]
+            except KeyError:
+                snaps = reading[metric] = metric.collect()
+        route, fullmatch = self._sli.route, self._pattern.fullmatch
         errors: float = 0
         total: float = 0
-        for snap in metric.collect():
-            labels = dict(zip(snap.label_names, snap.label_values, strict=True))
-            if route is not None and labels.get("route") != route:
-                continue
-            if any(labels.get(key, value) != value for key, value in selector.items()):
-                continue
-            total += snap.value
-            if fullmatch(labels.get("status", "")):
-                errors += snap.value
+        names: tuple[str, ...] | None = None
+        where: list[tuple[int, str]] = []
+        status = -1
+        for snap in snaps:
+            if snap.label_names is not names:
+                names = snap.label_names
+                where, status = self._positions(names)
+                if route is not None and "route" not in names:
+                    return 0, 0
+            values = snap.label_values
+            for i, value in where:
+                if values[i] != value:
+                    break
+            else:
+                total += snap.value
+                if fullmatch(values[status] if status >= 0 else ""):
+                    errors += snap.value
         return errors, total
 
-    def delta(self, collector: Any) -> tuple[float, float]:
+    def _positions(self, names: tuple[str, ...]) -> tuple[list[tuple[int, str]], int]:
+        """(label index, wanted value) of the route and the selector labels the counter
+        has (others are ignored), and the index of ``status`` (-1 without)."""
+        index = {label: i for i, label in enumerate(names)}
+        wanted = dict(self._sli.selector)
+        if self._sli.route is not None:
+            wanted["route"] = self._sli.route
+        where = [(index[k], v) for k, v in wanted.items() if k in index]
+        return where, index.get("status", -1)
+
+    def delta(self, collector: Any, reading: Reading | None = None) -> tuple[float, float]:
         """(errors, total) added since the previous call (the first call sets the base)."""
-        errors, total = self.totals(collector)
+        errors, total = self.totals(collector, reading)
         last, self._last = self._last, (errors, total)
         if last is None:
             return 0, 0
@@ -82,10 +117,11 @@ class AvailabilityTracker:
         """Count *total* events, *errors* of them failed."""
         self.windows.add(errors, total, now)
 
-    def poll(self, collector: Any, now: float) -> None:
-        """Add what the request counter gained since the last poll (RequestsSLI only)."""
+    def poll(self, collector: Any, now: float, reading: Reading | None = None) -> None:
+        """Add what the request counter gained since the last poll (RequestsSLI only);
+        *reading* as in :meth:`RequestCounter.totals`."""
         if self.counter is not None:
-            errors, total = self.counter.delta(collector)
+            errors, total = self.counter.delta(collector, reading)
             if total:
                 self.windows.add(errors, total, now)
 

@@ -28,7 +28,7 @@ from ._latency import Series as _Series
 from ._latency import kth_smallest
 from ._latency import log_fields as _log_fields
 from ._latency import measure as _measure
-from ._tracking import AvailabilityTracker, LatencyTracker
+from ._tracking import AvailabilityTracker, LatencyTracker, Reading
 from .availability import AvailabilitySLO
 from .objective import SLO, SLOViolation
 from .sli import RequestsSLI
@@ -233,22 +233,32 @@ class SLOMonitor:
         """Read the request counters of availability SLOs now (see the class docstring)."""
         collector = self.collector
         now = self._monotonic()
+        reading: Reading = {}
         with self._lock:
             for tracker in self._trackers.values():
-                tracker.poll(collector, now)
+                tracker.poll(collector, now, reading)
 
-    def status(self) -> list[SLOStatus]:
+    def status(self, snapshots: Reading | None = None) -> list[SLOStatus]:
         """The :class:`~.status.SLOStatus` of every objective, in registration order
-        (latency SLOs first); reads the request counters first. O(1) per objective."""
-        now = self._clock.monotonic()
-        return self._statuses(now, datetime.fromtimestamp(self._clock.time(), UTC))
+        (latency SLOs first); reads each request counter once first. O(1) per objective.
 
-    def _statuses(self, now: float, evaluated_at: datetime) -> list[SLOStatus]:
+        *snapshots*: the ``collect()`` of counters the caller already took, keyed by the
+        counter object (a counter missing from it is read and added; a mapping may read
+        it in ``__missing__``), so a caller reading them anyway pays once.
+        """
+        now = self._clock.monotonic()
+        return self._statuses(now, datetime.fromtimestamp(self._clock.time(), UTC), snapshots)
+
+    def _statuses(
+        self, now: float, evaluated_at: datetime, reading: Reading | None = None
+    ) -> list[SLOStatus]:
         collector = self.collector
+        if reading is None:
+            reading = {}  # each request counter is read once
         with self._lock:
             statuses = [b.status(now, evaluated_at) for b in self._budgets.values()]
             for tracker in self._trackers.values():
-                tracker.poll(collector, now)
+                tracker.poll(collector, now, reading)
                 statuses.append(tracker.status(now, evaluated_at))
         return statuses
 

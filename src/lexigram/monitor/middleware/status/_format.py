@@ -7,7 +7,7 @@ Every text that reaches HTML goes through :func:`esc` (``html.escape`` with quot
 from __future__ import annotations
 
 import html
-import time
+import math
 from typing import Any
 
 #: Shown where there is no value (an en dash).
@@ -68,7 +68,9 @@ def clock(timestamp: Any) -> str:
     """A wall-clock time as ``HH:MM:SS`` UTC; a dash for None."""
     if timestamp is None:
         return NONE
-    return time.strftime("%H:%M:%S", time.gmtime(float(timestamp)))
+    minutes, second = divmod(math.floor(float(timestamp)) % 86400, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{hour:02d}:{minute:02d}:{second:02d}"
 
 
 def duration(total: Any) -> str:

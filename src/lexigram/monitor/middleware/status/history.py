@@ -12,7 +12,8 @@ at :data:`MAX_MESSAGE` characters (escaping is the renderer's job).
 
 Memory: at most *size* runs per check and *max_checks* checks (runs of further checks are
 dropped), each run a status, two floats and a message of at most :data:`MAX_MESSAGE`
-characters.
+characters, plus each check's entry of the last :meth:`HealthHistory.view` (reused until
+the check runs again).
 """
 
 from __future__ import annotations
@@ -52,12 +53,15 @@ class CheckRun:
 
 
 class _Check:
-    __slots__ = ("category", "changed_at", "runs")
+    __slots__ = ("category", "changed_at", "runs", "view")
 
     def __init__(self, size: int) -> None:
         self.runs: deque[CheckRun] = deque(maxlen=size)
         self.category = ""
         self.changed_at = 0.0
+        # the check's entry of view() and the run it ends with: runs are only
+        # appended, so while the newest run is that one, the entry is current
+        self.view: tuple[CheckRun, dict[str, Any]] | None = None
 
 
 class HealthHistory:
@@ -175,27 +179,19 @@ class HealthHistory:
 
     def view(self) -> dict[str, Any]:
         """The health section: ``checks`` (one entry per check, its ``history`` oldest run
-        first) and ``groups`` (the aggregate status of each category's checks)."""
-        with self._lock:
-            items = [(n, c.category, c.changed_at, tuple(c.runs)) for n, c in self._checks.items()]
+        first) and ``groups`` (the aggregate status of each category's checks). A check
+        without a new run keeps the very entry of the previous call (read-only)."""
         checks = []
         by_group: dict[str, list[HealthStatus]] = {}
-        for name, category, changed_at, runs in items:
-            last = runs[-1]
-            checks.append(
-                {
-                    "name": name,
-                    "category": category or None,
-                    "status": last.status,
-                    "latency_ms": round(last.duration_ms, 3),
-                    "message": last.message,
-                    "checked_at": last.at,
-                    "changed_at": changed_at,
-                    "history": [{"status": r.status, "at": r.at} for r in runs],
-                }
-            )
-            if category:
-                by_group.setdefault(category, []).append(_status(last.status))
+        with self._lock:
+            for name, check in self._checks.items():
+                last = check.runs[-1]
+                if check.view is None or check.view[0] is not last:
+                    check.view = (last, _entry(name, check))
+                entry = check.view[1]
+                checks.append(entry)
+                if entry["category"]:
+                    by_group.setdefault(entry["category"], []).append(_status(last.status))
         groups = [
             {
                 "name": group,
@@ -205,6 +201,20 @@ class HealthHistory:
             for group in GROUPS
         ]
         return {"checks": checks, "groups": groups, "history_size": self._size}
+
+
+def _entry(name: str, check: _Check) -> dict[str, Any]:
+    last = check.runs[-1]
+    return {
+        "name": name,
+        "category": check.category or None,
+        "status": last.status,
+        "latency_ms": round(last.duration_ms, 3),
+        "message": last.message,
+        "checked_at": last.at,
+        "changed_at": check.changed_at,
+        "history": [{"status": r.status, "at": r.at} for r in check.runs],
+    }
 
 
 def _status(value: str) -> HealthStatus:

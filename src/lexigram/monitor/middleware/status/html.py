@@ -11,13 +11,14 @@ Content-Security-Policy can forbid every inline source. Every value is escaped
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from ._format import NONE, TIMES, attr, clock, duration, esc, ms, percent, rate, seconds
 from .routes import QUANTILES, WINDOWS
 
-__all__ = ["SECTIONS", "render_page", "render_section", "render_trace_page"]
+__all__ = ["SECTIONS", "HtmlMemo", "render_page", "render_section", "render_trace_page"]
 
 #: Section ids in page order, with their headings.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -30,6 +31,42 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("config", "Configuration"),
 )
 _FIGURES = ("rate", "errors", *(label for label, _ in QUANTILES))
+
+
+class HtmlMemo:
+    """HTML made from parts of the section data, kept from one page render to the next
+    by the identity of the part (a data source that returns the very same object for
+    unchanged data, like ``MetricsView``, gets its HTML reused), and the texts of figures
+    by value. What a render did not use is dropped at its end. Memory: the parts of the
+    last render and their HTML, plus at most :attr:`MAX_FIGURES` texts per number
+    format. Thread safe: entries are checked by identity or value, a race only costs a
+    re-render."""
+
+    __slots__ = ("_last", "_next", "figures")
+
+    #: Texts of figures kept per number format (all are dropped past it, at a render's end).
+    MAX_FIGURES = 4096
+
+    def __init__(self) -> None:
+        self._last: dict[int, tuple[Any, str]] = {}
+        self._next: dict[int, tuple[Any, str]] = {}
+        #: Per number format, the text of non-zero floats already formatted (the route
+        #: table's figures of idle routes stay the same from one render to the next).
+        self.figures: dict[Callable[[Any], str], dict[float, str]] = {}
+
+    def html(self, part: Any, make: Callable[[Any], str]) -> str:
+        """``make(part)``, or what it gave for this very object in the last render."""
+        hit = self._last.get(id(part))
+        text = hit[1] if hit is not None and hit[0] is part else make(part)
+        self._next[id(part)] = (part, text)
+        return text
+
+    def done(self) -> None:
+        """End of a render: keep what it used, drop the rest."""
+        self._last, self._next = self._next, {}
+        for texts in self.figures.values():
+            if len(texts) > self.MAX_FIGURES:
+                texts.clear()
 
 
 def _head(title: str, base: str, assets: str) -> str:
@@ -46,9 +83,16 @@ def _head(title: str, base: str, assets: str) -> str:
 
 
 def render_page(
-    data: Mapping[str, Any], *, base: str, refresh: float, assets: str, query: Mapping[str, str]
+    data: Mapping[str, Any],
+    *,
+    base: str,
+    refresh: float,
+    assets: str,
+    query: Mapping[str, str],
+    memo: HtmlMemo | None = None,
 ) -> str:
-    """The whole page from the data of every section (keys of :data:`SECTIONS`)."""
+    """The whole page from the data of every section (keys of :data:`SECTIONS`); *memo*
+    keeps the HTML of unchanged parts for the next render."""
     service = data["overview"]["service"]
     nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title in SECTIONS)
     parts = [
@@ -59,7 +103,7 @@ def render_page(
         "</p></header><main>",
     ]
     for key, title in SECTIONS:
-        body = render_section(key, data[key], base=base, query=query)
+        body = render_section(key, data[key], base=base, query=query, memo=memo)
         parts.append(
             f'<section id="{key}"><h2>{esc(title)}</h2>'
             f'<div class="body" data-section="{key}">{body}</div></section>'
@@ -67,26 +111,33 @@ def render_page(
         if key == "traces":
             parts.append('<section id="trace-view" hidden></section>')
     parts.append("</main></body></html>")
+    if memo is not None:
+        memo.done()
     return "".join(parts)
 
 
 def render_section(
-    key: str, data: Mapping[str, Any], *, base: str, query: Mapping[str, str] | None = None
+    key: str,
+    data: Mapping[str, Any],
+    *,
+    base: str,
+    query: Mapping[str, str] | None = None,
+    memo: HtmlMemo | None = None,
 ) -> str:
-    """The body of section *key*."""
+    """The body of section *key* (*memo*: see :func:`render_page`)."""
     query = query or {}
     if key == "overview":
         return _overview(data)
     if key == "health":
-        return _health(data)
+        return _health(data, memo)
     if key == "slos":
         return _slos(data)
     if key == "routes":
-        return _routes(data, base, query)
+        return _routes(data, base, query, memo)
     if key == "traces":
         return _traces(data, base)
     if key == "metrics":
-        return _metrics(data, base)
+        return _metrics(data, base, memo)
     if key == "config":
         return _config(data)
     raise KeyError(key)
@@ -123,23 +174,33 @@ def _badge(status: Any) -> str:
     return f'<span class="badge st-{esc(text)}">{esc(text)}</span>'
 
 
-def _health(d: Mapping[str, Any]) -> str:
+def _check_row(c: Mapping[str, Any]) -> str:
+    marks = []
+    escaped: dict[str, str] = {}  # few distinct statuses, many runs
+    for r in c["history"]:
+        status = escaped.get(r["status"])
+        if status is None:
+            status = escaped[r["status"]] = esc(r["status"])
+        marks.append(f'<i class="st-{status}" title="{status} at {clock(r["at"])}"></i>')
+    return (
+        f'<tr class="row-{esc(c["status"])}"{attr("data-check", c["name"])}>'
+        f"<td>{esc(c['name'])}</td><td>{esc(c['category'] or NONE)}</td>"
+        f'<td class="status">{_badge(c["status"])}</td>'
+        f'<td class="num">{ms(c["latency_ms"])}</td><td>{esc(c["message"])}</td>'
+        f"<td>{clock(c['changed_at'])}</td>"
+        f'<td><span class="strip">{"".join(marks)}</span></td></tr>'
+    )
+
+
+def _health(d: Mapping[str, Any], memo: HtmlMemo | None = None) -> str:
     groups = "".join(
         f"<li>{esc(g['name'])} {_badge(g['status'])}</li>" for g in d.get("groups", ())
     )
-    rows = []
-    for c in d.get("checks", ()):
-        strip = "".join(
-            f'<i class="st-{esc(r["status"])}"{attr("title", _run_title(r))}></i>'
-            for r in c["history"]
-        )
-        rows.append(
-            f'<tr class="row-{esc(c["status"])}"{attr("data-check", c["name"])}>'
-            f"<td>{esc(c['name'])}</td><td>{esc(c['category'] or NONE)}</td>"
-            f'<td class="status">{_badge(c["status"])}</td>'
-            f'<td class="num">{ms(c["latency_ms"])}</td><td>{esc(c["message"])}</td>'
-            f'<td>{clock(c["changed_at"])}</td><td><span class="strip">{strip}</span></td></tr>'
-        )
+    checks = d.get("checks", ())
+    if memo is None:
+        rows = [_check_row(c) for c in checks]
+    else:
+        rows = [memo.html(c, _check_row) for c in checks]
     if not rows:
         table = '<p class="muted">No health check has run yet.</p>'
     else:
@@ -150,10 +211,6 @@ def _health(d: Mapping[str, Any]) -> str:
             f"<tbody>{''.join(rows)}</tbody></table></div>"
         )
     return f'{_error(d)}<ul class="groups">{groups}</ul>{table}'
-
-
-def _run_title(run: Mapping[str, Any]) -> str:
-    return f"{run['status']} at {clock(run['at'])}"
 
 
 def _slos(d: Mapping[str, Any]) -> str:
@@ -206,17 +263,44 @@ def _burn(value: Any) -> str:
     return f"{value:.2f}{TIMES}"
 
 
-def _figure(window: Mapping[str, Any], key: str, base: str) -> str:
-    value = window.get(key)
-    text = rate(value) if key == "rate" else percent(value) if key == "errors" else seconds(value)
-    trace = window["traces"].get(key)
-    if trace is None:
-        return esc(text)
-    href = f"{base}/trace?id={trace}"
-    return f"<a{attr('href', href)}{attr('data-trace', trace)}>{esc(text)}</a>"
+_FORMATS = (("rate", rate), ("errors", percent), *((label, seconds) for label, _ in QUANTILES))
+_PLAIN_CELLS = '<td class="num">{}</td>' * len(_FORMATS)
 
 
-def _routes(d: Mapping[str, Any], base: str, query: Mapping[str, str]) -> str:
+def _cells(
+    window: Mapping[str, Any], base: str, known: Sequence[dict[float, str]] | None = None
+) -> str:
+    """One window's cells (rate, error share, quantiles), each figure linked to its
+    exemplar trace where there is one; *base* is escaped already. *known*: per format of
+    :data:`_FORMATS`, texts of non-zero floats formatted before (read and extended)."""
+    texts = []
+    for i, (key, form) in enumerate(_FORMATS):
+        value = window.get(key)
+        if value.__class__ is float and value and known is not None:
+            text = known[i].get(value)
+            if text is None:
+                text = known[i][value] = form(value)
+        else:
+            text = form(value)
+            if value is not None and value.__class__ is not float and value.__class__ is not int:
+                text = esc(text)  # the formats pass strings through; numbers give safe text
+        texts.append(text)
+    traces = window["traces"]
+    if not any(traces.values()):
+        return _PLAIN_CELLS.format(*texts)
+    cells = []
+    for (key, _), text in zip(_FORMATS, texts, strict=True):
+        trace = traces.get(key)
+        if trace is not None:
+            tid = esc(trace)
+            text = f'<a href="{base}/trace?id={tid}" data-trace="{tid}">{text}</a>'
+        cells.append(f'<td class="num">{text}</td>')
+    return "".join(cells)
+
+
+def _routes(
+    d: Mapping[str, Any], base: str, query: Mapping[str, str], memo: HtmlMemo | None = None
+) -> str:
     if not d.get("rows"):
         return _error(d) + (
             '<p class="muted">No request metrics yet (PrometheusMiddleware or '
@@ -240,13 +324,16 @@ def _routes(d: Mapping[str, Any], base: str, query: Mapping[str, str]) -> str:
     second = head("method", "Method") + head("route", "Route")
     second += "".join(head(f, names[f], w) for w, _ in WINDOWS for f in _FIGURES)
     rows = []
+    base = esc(base)
+    known = None
+    if memo is not None:
+        known = [memo.figures.setdefault(form, {}) for _, form in _FORMATS]
     for r in d["rows"]:
-        cells = "".join(
-            f'<td class="num">{_figure(r[w], f, base)}</td>' for w, _ in WINDOWS for f in _FIGURES
-        )
+        cells = "".join([_cells(r[w], base, known) for w, _ in WINDOWS])
+        route = esc(r["route"])
         rows.append(
-            f"<tr{attr('data-route', r['route'])}><td>{esc(r['method'])}</td>"
-            f"<td><code>{esc(r['route'])}</code></td>{cells}</tr>"
+            f'<tr data-route="{route}"><td>{esc(r["method"])}</td>'
+            f"<td><code>{route}</code></td>{cells}</tr>"
         )
     more = ""
     if d.get("hidden"):
@@ -301,30 +388,41 @@ def _series_value(kind: str, s: Mapping[str, Any]) -> str:
     return esc(text)
 
 
-def _metrics(d: Mapping[str, Any], base: str) -> str:
+def _series_row(kind: str, s: Mapping[str, Any]) -> str:
+    labels = esc(", ".join([f"{k}={v}" for k, v in s["labels"].items()]) or "(no labels)")
+    return f'<tr><td><code>{labels}</code></td><td class="num">{_series_value(kind, s)}</td></tr>'
+
+
+def _family(f: Mapping[str, Any], memo: HtmlMemo | None = None) -> str:
+    kind = f["type"]
+    if memo is None:
+        series = "".join([_series_row(kind, s) for s in f["series"]])
+    else:
+        row = partial(_series_row, kind)
+        series = "".join([memo.html(s, row) for s in f["series"]])
+    shown = len(f["series"])
+    more = "" if shown >= f["series_count"] else f" (first {shown} shown)"
+    return (
+        f'<details class="family"{attr("data-name", f["name"])}><summary><code>'
+        f'{esc(f["name"])}</code> <span class="type">{esc(kind)}</span> '
+        f'<span class="muted">{esc(f["series_count"])} series{esc(more)} · '
+        f'{esc(f["help"])}</span></summary><div class="scroll"><table>{series}</table></div>'
+        "</details>"
+    )
+
+
+def _metrics(d: Mapping[str, Any], base: str, memo: HtmlMemo | None = None) -> str:
     form = (
         f'<form class="filter" method="get"{attr("action", f"{base}#metrics")}>'
         '<label for="metric-filter">Filter</label> <input type="search" id="metric-filter" '
         f'name="filter" placeholder="metric name or help"{attr("value", d.get("filter", ""))}>'
         " <button>Apply</button></form>"
     )
-    families = []
-    for f in d["families"]:
-        series = "".join(
-            "<tr><td><code>"
-            + esc(", ".join(f"{k}={v}" for k, v in s["labels"].items()) or "(no labels)")
-            + f'</code></td><td class="num">{_series_value(f["type"], s)}</td></tr>'
-            for s in f["series"]
-        )
-        shown = len(f["series"])
-        more = "" if shown >= f["series_count"] else f" (first {shown} shown)"
-        families.append(
-            f'<details class="family"{attr("data-name", f["name"])}><summary><code>'
-            f'{esc(f["name"])}</code> <span class="type">{esc(f["type"])}</span> '
-            f'<span class="muted">{esc(f["series_count"])} series{esc(more)} · '
-            f'{esc(f["help"])}</span></summary><div class="scroll"><table>{series}</table></div>'
-            "</details>"
-        )
+    if memo is None:
+        families = [_family(f) for f in d["families"]]
+    else:  # an unchanged family as a whole, else its unchanged series
+        family = partial(_family, memo=memo)
+        families = [memo.html(f, family) for f in d["families"]]
     total = f'<p class="muted">{esc(d.get("series_total", 0))} series in total.</p>'
     body = "".join(families) or '<p class="muted">No metric matches.</p>'
     return f'{_error(d)}{form}{total}<div class="families">{body}</div>'

@@ -9,7 +9,8 @@ Paths, relative to where the page is mounted (``StatusPageConfig.path``, default
 - ``/api/overview``, ``/api/health``, ``/api/slos``, ``/api/routes``, ``/api/traces``,
   ``/api/trace?id=``, ``/api/metrics``, ``/api/config``: each section as JSON.
 
-Rules, in order: the token (401 with ``WWW-Authenticate: Bearer``, see ``_auth``), then
+Rules, in order: the token (the bearer-token rule of ``/metrics`` and ``/health``,
+``lexigram.monitor._auth``; 401 with ``WWW-Authenticate: Bearer realm="status"``), then
 the method (405 with ``Allow: GET, HEAD``), then the path (404). ``HEAD`` gets the headers
 of ``GET`` without the body. Every HTML answer carries a Content-Security-Policy allowing
 scripts, styles and fetches from the service itself only (:data:`CSP`). A section whose
@@ -31,16 +32,16 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
+from ..._auth import BearerToken, header_bytes
 from ..._clock import SYSTEM_CLOCK, Clock
 from ..._ratelimit import RateLimitedLogger
 from ...config import MonitorConfig, StatusPageConfig
 from ...protocols import Receive, Scope, Send
 from .._asgi import finish_lifespan, header_values, reject_websocket
-from ._auth import refusal
 from .history import HealthHistory
-from .html import SECTIONS, render_page, render_trace_page
+from .html import SECTIONS, HtmlMemo, render_page, render_trace_page
 from .routes import RouteStats, read_routes, sort_rows
-from .sections import config_section, metrics_section, overview, process_start, slo_section
+from .sections import MetricsView, config_section, overview, process_start, slo_section
 from .traces import TRACE_ID, TraceView
 
 __all__ = ["CSP", "StatusPage", "StatusResponse"]
@@ -92,9 +93,10 @@ class StatusPage:
     ``status_page.health_max_age`` the page runs *checker* itself before answering, on
     the loop serving the request, one run at a time.
 
-    Memory: the health history, the route ring and the kept slow traces, each bounded
-    (see their modules); nothing per request. Call :meth:`close` to stop listening for
-    health runs (also done when the page is garbage collected).
+    Memory: the health history, the route ring, the kept traces, the metric families and
+    the HTML of the last render's unchanged parts (:class:`~.html.HtmlMemo`), each
+    bounded (see their modules); nothing per request. Call :meth:`close` to stop
+    listening for health runs (also done when the page is garbage collected).
     """
 
     def __init__(
@@ -122,7 +124,7 @@ class StatusPage:
         page: StatusPageConfig = self.config.status_page
         self.settings = page
         token = auth_token or page.auth_token or self.config.prometheus.auth_token
-        self._token = token.encode("utf-8") if token else None
+        self._token = BearerToken(token, "status") if token else None
         self.collector = collector
         self.tracer = tracer
         self.checker = checker
@@ -144,7 +146,9 @@ class StatusPage:
             snapshot_interval=page.snapshot_interval,
         )
         self.traces = TraceView(tracer, shown=page.traces_shown, slowest_kept=page.slowest_kept)
-        self._shared: ContextVar[dict[bool, list[Any]] | None] = ContextVar(
+        self._metrics = MetricsView(page.max_series_shown)
+        self._memo = HtmlMemo()
+        self._shared: ContextVar[dict[str, list[Any]] | None] = ContextVar(
             "lexigram_status_page_instruments", default=None
         )
         self._assets = _load_assets()
@@ -163,14 +167,18 @@ class StatusPage:
     # -- data ---------------------------------------------------------------------------
 
     def _instruments(self, process_metrics: bool) -> list[Any]:
+        """The exposed instruments, each snapshotted at most once per page render: a
+        render reads them all (process metrics too) once and every section shares it."""
         shared = self._shared.get()
-        if shared is not None and process_metrics in shared:
-            return shared[process_metrics]
+        if shared is not None:
+            if "all" in shared:
+                return shared["all"]
+            process_metrics = True
         exposed = getattr(self.collector, "exposed_instruments", None)
         found = exposed(process_metrics) if exposed is not None else self.collector.instruments()
         instruments: list[Any] = [_Collected(i) for i in found]
         if shared is not None:
-            shared[process_metrics] = instruments
+            shared["all"] = instruments
         return instruments
 
     async def _refresh_health(self) -> None:
@@ -219,16 +227,16 @@ class StatusPage:
             await self._refresh_health()
             return {"configured": self.checker is not None, **self.history.view()}
         if key == "slos":
-            return slo_section(self.slo_monitor)
+            shared = self._shared.get()
+            snapshots = None if shared is None else _Snapshots(self._instruments(True))
+            return slo_section(self.slo_monitor, snapshots)
         if key == "routes":
             return self._route_section(query)
         if key == "traces":
             return self.traces.summary()
         if key == "metrics":
-            return metrics_section(
-                self._instruments(True),
-                filter_text=query.get("filter", "")[:200],
-                max_series=self.settings.max_series_shown,
+            return self._metrics.section(
+                self._instruments(True), filter_text=query.get("filter", "")[:200]
             )
         if key == "config":
             return config_section(self.config)
@@ -259,7 +267,7 @@ class StatusPage:
         ``/`` for the page), *authorization* every ``Authorization`` header value."""
         if not self.settings.enabled:
             return _text(404, "Not Found\n")
-        challenge = refusal(authorization, self._token)
+        challenge = self._token.refusal(authorization) if self._token is not None else None
         if challenge is not None:
             return _text(401, "Unauthorized\n", ("WWW-Authenticate", challenge))
         if method not in ("GET", "HEAD"):
@@ -309,6 +317,7 @@ class StatusPage:
             refresh=self.settings.refresh_interval,
             assets=self._version,
             query=params,
+            memo=self._memo,
         )
         return _html(200, body)
 
@@ -354,7 +363,7 @@ class StatusPage:
         async def handle(request: Any) -> StatusResponse:
             relative = request.path[len(base) :] or "/"
             value = request.headers.get("authorization")
-            authorization = [] if value is None else [value.encode("latin-1", "replace")]
+            authorization = [] if value is None else [header_bytes(value)]
             return await self.respond(request.method, relative, request.query, authorization, base)
 
         paths = [base, f"{base}/", f"{base}/trace"]
@@ -370,10 +379,10 @@ _KEYS = tuple(key for key, _ in SECTIONS)
 class _Collected:
     """An instrument whose snapshots are taken once, at the first ``collect()``."""
 
-    __slots__ = ("_instrument", "_snapshots", "description", "kind", "name")
+    __slots__ = ("_snapshots", "description", "instrument", "kind", "name")
 
     def __init__(self, instrument: Any) -> None:
-        self._instrument = instrument
+        self.instrument = instrument
         self.kind = getattr(instrument, "kind", None)
         self.name = getattr(instrument, "name", "")
         self.description = getattr(instrument, "description", "")
@@ -381,8 +390,25 @@ class _Collected:
 
     def collect(self) -> tuple[Any, ...]:
         if self._snapshots is None:
-            self._snapshots = tuple(self._instrument.collect())
+            self._snapshots = tuple(self.instrument.collect())
         return self._snapshots
+
+
+class _Snapshots(dict[Any, tuple[Any, ...]]):
+    """The page's snapshots of its instruments, by instrument object, for
+    ``SLOMonitor.status``: an instrument the page reads anyway is read once per render
+    (a merged multi-process instrument is another object, so the monitor reads its own)."""
+
+    def __init__(self, instruments: list[_Collected]) -> None:
+        super().__init__()
+        self._by_id = {id(c.instrument): c for c in instruments}
+
+    def __missing__(self, instrument: Any) -> tuple[Any, ...]:
+        collected = self._by_id.get(id(instrument))
+        if collected is None or collected.instrument is not instrument:
+            raise KeyError(instrument)
+        snaps = self[instrument] = collected.collect()
+        return snaps
 
 
 def _accepts(checker: Any) -> Any:

@@ -24,10 +24,16 @@ answers from its native buckets (``NativeBuckets.quantile``, the window's differ
 ``NativeBuckets.minus``), its trace from the latest native exemplar inside the
 quantile's bucket.
 
+**Reuse.** A route whose counts equal the previous reading's keeps that reading's object,
+and the figures derived from (counts, reading compared with) are kept from one table to
+the next while both are the same objects, so a route without traffic costs a lookup.
+
 Memory: at most ``ceil(300 / snapshot_interval) + 2`` readings, each one entry per
 (method, route) series of the duration histogram (bounded by its series cap) holding its
 bucket counts (a native histogram: at most its ``max_buckets`` native buckets and ten
-exemplars per series summed in).
+exemplars per series summed in), plus the last reading and the derived figures of the
+last table (one entry per route and window: three quantiles and the exemplar references
+of their buckets).
 """
 
 from __future__ import annotations
@@ -37,13 +43,14 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["WINDOWS", "RouteCounts", "RouteStats", "quantile", "read_routes", "sort_rows"]
 
 #: The windows of the table: label and seconds.
 WINDOWS: tuple[tuple[str, float], ...] = (("1m", 60.0), ("5m", 300.0))
 QUANTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+_TRACED = ("rate", "errors", *(label for label, _ in QUANTILES))
 
 # (duration histogram, method label, route label, status label, request counter)
 _LAYOUTS: tuple[tuple[str, str, str, str, str | None], ...] = (
@@ -112,55 +119,72 @@ def _prefixed(prefix: str, name: str | None) -> str | None:
     return f"{prefix}_{name}"
 
 
+def _positions(
+    names: Sequence[str], method_l: str, route_l: str, status_l: str
+) -> tuple[int, int, int]:
+    return _index(names, method_l), _index(names, route_l), _index(names, status_l)
+
+
 def _read(histogram: Any, counter: Any, method_l: str, route_l: str, status_l: str) -> Reading:
     acc: dict[tuple[str, str], list[Any]] = {}
+    names: Any = None
+    m = r = s = -1
     for snap in histogram.collect():
-        names = snap.label_names
+        if snap.label_names is not names:  # the same tuple for every series of a read
+            names = snap.label_names
+            m, r, s = _positions(names, method_l, route_l, status_l)
         values = snap.label_values
-        m, r, s = _index(names, method_l), _index(names, route_l), _index(names, status_l)
         key = (values[m] if m >= 0 else "", values[r] if r >= 0 else "")
         failed = s >= 0 and values[s].startswith("5")
         entry = acc.get(key)
         if entry is None:
-            # count, errors, bounds, buckets, created, exemplars, error exemplar
-            size = len(snap.bounds)
-            entry = [0, 0, snap.bounds, [0] * size, snap.created, [None] * size, None, None, []]
+            # count, errors, bounds, buckets, created, exemplars, error exemplar,
+            # native buckets, native exemplars
+            entry = [snap.count, 0, snap.bounds, snap.counts, snap.created, None, None, None, []]
             acc[key] = entry
+        else:
+            entry[0] += snap.count
+            entry[3] = [a + b for a, b in zip(entry[3], snap.counts, strict=False)]
+            entry[4] = min(entry[4], snap.created)
         native = getattr(snap, "native", None)
         if native is not None:
             entry[7] = native if entry[7] is None else entry[7].plus(native)
             entry[8].extend(native.exemplars)
-        entry[0] += snap.count
-        buckets = entry[3]
-        for i, c in enumerate(snap.counts):
-            buckets[i] += c
-        entry[4] = min(entry[4], snap.created)
         if snap.exemplars:
             kept = entry[5]
-            for i, ex in enumerate(snap.exemplars):
-                if ex is not None:
-                    kept[i] = _latest(kept[i], ex)
+            if kept is None:
+                entry[5] = list(snap.exemplars)
+            else:
+                for i, ex in enumerate(snap.exemplars):
+                    if ex is not None:
+                        kept[i] = _latest(kept[i], ex)
         if failed:
             entry[1] += snap.count
             for ex in snap.exemplars:
                 if ex is not None:
                     entry[6] = _latest(entry[6], ex)
     if counter is not None:
+        names = None
         for snap in counter.collect():
-            names = snap.label_names
+            if snap.label_names is not names:
+                names = snap.label_names
+                m, r, s = _positions(names, method_l, route_l, status_l)
             values = snap.label_values
-            s = _index(names, status_l)
             if s < 0 or not values[s].startswith("5"):
                 continue
-            m, r = _index(names, method_l), _index(names, route_l)
             entry = acc.get((values[m] if m >= 0 else "", values[r] if r >= 0 else ""))
             if entry is not None:
                 entry[1] += snap.value
                 entry[6] = _latest(entry[6], snap.exemplar)
-    return {
-        key: RouteCounts(e[0], e[1], e[2], tuple(e[3]), e[4], tuple(e[5]), e[6], e[7], tuple(e[8]))
-        for key, e in acc.items()
-    }
+    reading = {}
+    for key, e in acc.items():
+        size = len(e[2])
+        exemplars = tuple(e[5]) if e[5] is not None else (None,) * size
+        buckets = tuple(e[3])
+        reading[key] = RouteCounts(
+            e[0], e[1], e[2], buckets, e[4], exemplars, e[6], e[7], tuple(e[8])
+        )
+    return reading
 
 
 def quantile(
@@ -196,6 +220,9 @@ class RouteStats:
     """The bounded ring of request-metric readings behind the route table; thread safe.
 
     *read* returns the current :data:`Reading`; *clock* gives wall-clock seconds.
+    The figures derived from a route's counts (requests, error share, quantiles) are
+    kept from one table to the next while its counts and the reading they are compared
+    with stay the same objects; at most one entry per row and window.
     """
 
     def __init__(self, read: Any, clock: Any, *, snapshot_interval: float = 5.0) -> None:
@@ -208,10 +235,23 @@ class RouteStats:
         self._ring: deque[tuple[float, Reading]] = deque(
             maxlen=math.ceil(longest / snapshot_interval) + 2
         )
+        self._last: Reading = {}
+        self._derived: dict[tuple[str, str, str], _Derived] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._ring)
+
+    def _take(self) -> Reading:
+        """A reading now; a route whose counts equal the last reading's keeps that
+        object, so what was derived from it can be reused."""
+        current: Reading = self._read()
+        last = self._last
+        for key, counts in current.items():
+            old = last.get(key)
+            if old is not None and old == counts:
+                current[key] = old
+        return current
 
     def table(self) -> list[dict[str, Any]]:
         """One row per (method, route): for each window its ``rate`` (requests/s),
@@ -219,17 +259,25 @@ class RouteStats:
         None without requests), ``requests``, ``covered`` (seconds) and ``traces`` (an
         exemplar trace id per figure, None where none); takes a reading now."""
         now = self._clock.time()
-        current = self._read()
+        current = self._take()
         with self._lock:
+            self._last = current
             history = list(self._ring)
             if not history or now - history[-1][0] >= self._interval:
                 self._ring.append((now, current))
+            derived = self._derived
+        kept: dict[tuple[str, str, str], _Derived] = {}
+        windows = [(label, seconds, _base(history, now, seconds)) for label, seconds in WINDOWS]
+        oldest = history[0] if history else None
         rows = []
         for key, counts in current.items():
             row: dict[str, Any] = {"method": key[0], "route": key[1]}
-            for label, seconds in WINDOWS:
-                row[label] = _window(counts, key, history, now, seconds)
+            for label, seconds, old in windows:
+                slot = (key[0], key[1], label)
+                row[label] = _window(counts, key, old, oldest, now, seconds, slot, derived, kept)
             rows.append(row)
+        with self._lock:
+            self._derived = kept
         return rows
 
 
@@ -245,78 +293,123 @@ def _base(
     return chosen
 
 
-def _window(
-    counts: RouteCounts,
-    key: tuple[str, str],
-    history: Sequence[tuple[float, Reading]],
-    now: float,
-    seconds: float,
-) -> dict[str, Any]:
-    old = _base(history, now, seconds)
-    previous: RouteCounts | None = None
-    if old is not None:
-        start, previous = old[0], old[1].get(key)
-    elif counts.created >= now - seconds:
-        start = now - seconds
-    elif history:
-        start, previous = history[0][0], history[0][1].get(key)
-    else:
-        start = counts.created
-    if previous is not None and (previous.bounds != counts.bounds or previous.count > counts.count):
-        previous = None  # reset or re-bucketed: count from zero
+class _Derived(NamedTuple):
+    """What one window's figures take from (counts, previous): kept while both stay."""
+
+    counts: RouteCounts
+    previous: RouteCounts | None
+    requests: float
+    errors: float
+    latest: Any
+    quantiles: tuple[tuple[str, float | None, tuple[Any, ...]], ...]
+    """(label, value, exemplars of the quantile's bucket) per quantile."""
+
+
+def _derive(counts: RouteCounts, previous: RouteCounts | None) -> _Derived:
     requests = counts.count - (previous.count if previous else 0)
     errors = counts.errors - (previous.errors if previous else 0)
     buckets: Sequence[float] = counts.buckets
     if previous is not None:
         buckets = [a - b for a, b in zip(counts.buckets, previous.buckets, strict=True)]
+    latest = None
+    for ex in counts.exemplars:
+        if ex is not None:
+            latest = _latest(latest, ex)
+    figures: list[tuple[str, float | None, tuple[Any, ...]]] = []
+    if counts.native is not None:
+        figures = _native_quantiles(counts, previous)
+    for label, q in QUANTILES if counts.native is None else ():
+        found = quantile(q, counts.bounds, buckets)
+        ex = counts.exemplars[found[1]] if found is not None and counts.exemplars else None
+        figures.append((label, None if found is None else found[0], () if ex is None else (ex,)))
+    return _Derived(counts, previous, requests, errors, latest, tuple(figures))
+
+
+def _native_quantiles(
+    counts: RouteCounts, previous: RouteCounts | None
+) -> list[tuple[str, float | None, tuple[Any, ...]]]:
+    """p50/p95/p99 of the window from the native buckets, each with the native
+    exemplars that lie in the quantile's bucket."""
+    window = counts.native
+    if previous is not None and previous.native is not None:
+        window = counts.native.minus(previous.native) or counts.native
+    base = 2.0 ** (2.0**-window.schema)
+    figures = []
+    for label, q in QUANTILES:
+        value = window.quantile(q)
+        inside: tuple[Any, ...] = ()
+        if value == value and value != 0:
+            inside = tuple(
+                ex for ex in counts.native_exemplars if 1 / base <= ex.value / value <= base
+            )
+        figures.append((label, None if value != value else value, inside))
+    return figures
+
+
+def _newest(exemplars: tuple[Any, ...], since: float) -> Any:
+    """The latest of *exemplars* recorded at or after *since*, None without one."""
+    chosen = None
+    for ex in exemplars:
+        if ex.timestamp >= since:
+            chosen = _latest(chosen, ex)
+    return chosen
+
+
+def _window(
+    counts: RouteCounts,
+    key: tuple[str, str],
+    old: tuple[float, Reading] | None,
+    oldest: tuple[float, Reading] | None,
+    now: float,
+    seconds: float,
+    slot: tuple[str, str, str],
+    derived: dict[tuple[str, str, str], _Derived],
+    kept: dict[tuple[str, str, str], _Derived],
+) -> dict[str, Any]:
+    """One window's figures of one route: *old* is the newest kept reading at least
+    *seconds* old (None: none yet), *oldest* the oldest kept reading. What is derived
+    from the counts is taken from the last table (*derived*) or from the route's window
+    before this one (the last entry of *kept*) when made of the same objects."""
+    previous: RouteCounts | None = None
+    if old is not None:
+        start, previous = old[0], old[1].get(key)
+    elif counts.created >= now - seconds:
+        start = now - seconds
+    elif oldest is not None:
+        start, previous = oldest[0], oldest[1].get(key)
+    else:
+        start = counts.created
+    if previous is not None and (previous.bounds != counts.bounds or previous.count > counts.count):
+        previous = None  # reset or re-bucketed: count from zero
+    known = derived.get(slot)
+    if known is None or known.counts is not counts or known.previous is not previous:
+        twin = next(reversed(kept.values()), None) if kept else None
+        if twin is not None and twin.counts is counts and twin.previous is previous:
+            known = twin  # both windows compare with the same reading (or none)
+        else:
+            known = _derive(counts, previous)
+    kept[slot] = known
+    requests = known.requests
     covered = max(now - start, 1e-9)
     out: dict[str, Any] = {
         "requests": requests,
         "covered": round(covered, 3),
         "rate": requests / covered,
-        "errors": (errors / requests) if requests > 0 else None,
+        "errors": (known.errors / requests) if requests > 0 else None,
     }
-    latest = None
-    for ex in counts.exemplars:
-        latest = _latest(latest, ex)
+    for label_q, value, _ in known.quantiles:
+        out[label_q] = value
+    if known.latest is None and counts.error_exemplar is None and not counts.native_exemplars:
+        out["traces"] = dict.fromkeys(_TRACED)  # no exemplar at all
+        return out
     traces: dict[str, str | None] = {
-        "rate": _trace(latest, start),
+        "rate": _trace(known.latest, start),
         "errors": _trace(counts.error_exemplar, start),
     }
-    if counts.native is not None:
-        _native_quantiles(counts, previous, start, out, traces)
-    for label, q in QUANTILES if counts.native is None else ():
-        found = quantile(q, counts.bounds, buckets)
-        out[label] = None if found is None else found[0]
-        ex = counts.exemplars[found[1]] if found is not None and counts.exemplars else None
-        traces[label] = _trace(ex, start)
+    for label_q, _, inside in known.quantiles:
+        traces[label_q] = _trace(_newest(inside, start), start)
     out["traces"] = traces
     return out
-
-
-def _native_quantiles(
-    counts: RouteCounts,
-    previous: RouteCounts | None,
-    start: float,
-    out: dict[str, Any],
-    traces: dict[str, str | None],
-) -> None:
-    """p50/p95/p99 of the window from the native buckets, with the trace of the latest
-    exemplar (inside the window) that lies in the quantile's bucket."""
-    window = counts.native
-    if previous is not None and previous.native is not None:
-        window = counts.native.minus(previous.native) or counts.native
-    base = 2.0 ** (2.0**-window.schema)
-    for label, q in QUANTILES:
-        value = window.quantile(q)
-        out[label] = None if value != value else value
-        chosen = None
-        if value == value and value != 0:
-            for ex in counts.native_exemplars:
-                ratio = ex.value / value
-                if 1 / base <= ratio <= base and ex.timestamp >= start:
-                    chosen = _latest(chosen, ex)
-        traces[label] = _trace(chosen, start)
 
 
 def sort_rows(

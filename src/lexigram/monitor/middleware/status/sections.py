@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...config import MonitorConfig, mask_secrets, resolve_environment
 
 __all__ = [
+    "MetricsView",
     "config_section",
     "metrics_section",
     "number",
@@ -103,14 +104,16 @@ def _describe(objective: Any) -> str:
     return type(sli).__name__
 
 
-def slo_section(monitor: Any) -> dict[str, Any]:
+def slo_section(monitor: Any, snapshots: Any = None) -> dict[str, Any]:
     """Every objective of *monitor* (an ``SLOMonitor``): objective, SLI, budget left,
-    burn rates per window and window pair, page/ticket state."""
+    burn rates per window and window pair, page/ticket state. *snapshots*: counter
+    snapshots already taken, for ``SLOMonitor.status``."""
     if monitor is None:
         return {"configured": False, "slos": []}
     objectives = monitor.objectives
     slos = []
-    for status in monitor.status():
+    statuses = monitor.status() if snapshots is None else monitor.status(snapshots)
+    for status in statuses:
         objective = objectives.get(status.name)
         slos.append(
             {
@@ -161,41 +164,88 @@ def _values(kind: str, snap: Any) -> dict[str, Any]:
     return out
 
 
+def _signature(kind: str, snaps: Sequence[Any]) -> tuple[tuple[Any, ...], ...]:
+    """What each of a family's shown series says (labels and values), to tell changes."""
+    if kind in ("counter", "gauge"):
+        return tuple([(s.label_values, s.value) for s in snaps])
+    if kind == "summary":
+        return tuple([(s.label_values, s.count, s.sum, s.quantiles) for s in snaps])
+    return tuple([(s.label_values, s.count, s.sum) for s in snaps])
+
+
+def _series(kind: str, snap: Any) -> dict[str, Any]:
+    return {
+        "labels": dict(zip(snap.label_names, snap.label_values, strict=False)),
+        **_values(kind, snap),
+    }
+
+
+class MetricsView:
+    """The metrics section, keeping each family's data between calls while it is
+    unchanged: a family whose type, help, series count and shown series (labels and
+    values) are what they were is the very dict returned last time, and a shown series
+    that says what it said keeps its entry (so the page can keep what it made of them).
+    Memory: one entry per family of the last call, its data holding at most
+    *max_series* series. Thread safe (a race only costs a rebuild)."""
+
+    def __init__(self, max_series: int = 50) -> None:
+        self._max_series = max_series
+        self._kept: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], dict[str, Any]]] = {}
+
+    def section(self, instruments: Iterable[Any], filter_text: str = "") -> dict[str, Any]:
+        """See :func:`metrics_section`."""
+        needle = filter_text.strip().lower()
+        families = []
+        total = 0
+        kept = self._kept
+        fresh: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], dict[str, Any]]] = {}
+        for instrument in sorted(instruments, key=lambda i: str(getattr(i, "name", ""))):
+            kind = getattr(instrument, "kind", None)
+            name = str(getattr(instrument, "name", ""))
+            if kind is None:
+                continue
+            description = str(getattr(instrument, "description", "") or "")
+            snaps = instrument.collect()
+            total += len(snaps)
+            if needle and needle not in name.lower() and needle not in description.lower():
+                if name in kept:
+                    fresh[name] = kept[name]  # filtered out now, maybe shown next time
+                continue
+            shown = snaps[: self._max_series]
+            names = shown[0].label_names if shown else ()
+            key = (kind, description, len(snaps), names)
+            signature = _signature(kind, shown)
+            old = kept.get(name)
+            if old is not None and old[0] == key and old[1] == signature:
+                family = old[2]
+            else:
+                # series that say what they said keep their entry
+                same = old is not None and old[0][0] == kind and old[0][3] == names
+                before = old[1] if old is not None and same else ()
+                entries = old[2]["series"] if old is not None and same else []
+                family = {
+                    "name": name,
+                    "type": kind,
+                    "help": description,
+                    "series_count": len(snaps),
+                    "series": [
+                        entries[i] if i < len(before) and before[i] == said else _series(kind, snap)
+                        for i, (said, snap) in enumerate(zip(signature, shown, strict=True))
+                    ],
+                }
+            fresh[name] = (key, signature, family)
+            families.append(family)
+        self._kept = fresh
+        return {"families": families, "series_total": total, "filter": filter_text}
+
+
 def metrics_section(
     instruments: Iterable[Any], *, filter_text: str = "", max_series: int = 50
 ) -> dict[str, Any]:
     """Every metric family (name, type, help, series count) with the values of at most
     *max_series* series each; *filter_text* keeps families whose name or help contains
     it (case-insensitive)."""
-    needle = filter_text.strip().lower()
-    families = []
-    total = 0
-    for instrument in sorted(instruments, key=lambda i: str(getattr(i, "name", ""))):
-        kind = getattr(instrument, "kind", None)
-        name = str(getattr(instrument, "name", ""))
-        if kind is None:
-            continue
-        description = str(getattr(instrument, "description", "") or "")
-        snaps = instrument.collect()
-        total += len(snaps)
-        if needle and needle not in name.lower() and needle not in description.lower():
-            continue
-        families.append(
-            {
-                "name": name,
-                "type": kind,
-                "help": description,
-                "series_count": len(snaps),
-                "series": [
-                    {
-                        "labels": dict(zip(s.label_names, s.label_values, strict=False)),
-                        **_values(kind, s),
-                    }
-                    for s in snaps[:max_series]
-                ],
-            }
-        )
-    return {"families": families, "series_total": total, "filter": filter_text}
+    return MetricsView(max_series).section(instruments, filter_text)
 
 
 def config_section(config: MonitorConfig) -> dict[str, Any]:

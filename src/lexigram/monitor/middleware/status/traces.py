@@ -7,7 +7,9 @@ keeps the spans of the *slowest_kept* slowest traces it has seen, so a slow trac
 visible after the buffer moved on; nothing is kept or computed while nobody asks.
 
 Memory: the kept slow traces hold at most *slowest_kept* traces' spans (references to
-ended spans, each trace at most the tracer's ``max_spans`` spans).
+ended spans, each trace at most the tracer's ``max_spans`` spans); the traces of the last
+read of the buffer are kept too (references to its spans and one summary each), so an
+unchanged trace is not summed up again.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def _enum(value: Any, names: Sequence[str]) -> str:
 
 
 class _Trace:
-    __slots__ = ("duration", "end", "error", "root", "spans", "start", "trace_id")
+    __slots__ = ("_summary", "duration", "end", "error", "root", "spans", "start", "trace_id")
 
     def __init__(self, trace_id: str, spans: list[Any]) -> None:
         self.trace_id = trace_id
@@ -59,8 +61,22 @@ class _Trace:
         roots = [s for s in spans if s.parent_span_id is None or s.parent_span_id not in ids]
         self.root = min(roots or spans, key=lambda s: s.start_time)
         self.error = any(int(s.status) == 2 for s in spans)
+        self._summary: dict[str, Any] | None = None
+
+    def same(self, spans: Sequence[Any]) -> bool:
+        """True when *spans* (this trace's spans in buffer order, read later) are the
+        spans this was made of: the buffer only drops its oldest spans and appends, so
+        equal length and the same first and last span mean the same spans."""
+        mine = self.spans
+        return len(spans) == len(mine) and spans[0] is mine[0] and spans[-1] is mine[-1]
 
     def summary(self) -> dict[str, Any]:
+        """The trace's line in the lists (made once; the spans are ended, so final)."""
+        if self._summary is None:
+            self._summary = self._make_summary()
+        return self._summary
+
+    def _make_summary(self) -> dict[str, Any]:
         root = self.root
         return {
             "trace_id": self.trace_id,
@@ -91,12 +107,20 @@ class TraceView:
         self._tracer = tracer
         self._shown = shown
         self._kept_max = slowest_kept
-        self._kept: dict[str, list[Any]] = {}
+        self._kept: dict[str, _Trace] = {}
+        self._known: dict[str, _Trace] = {}
         self._lock = threading.Lock()
 
     def _traces(self) -> tuple[dict[str, _Trace], int]:
+        """The traces of the buffer now; a trace whose spans did not change since the
+        last call is the object made then (at most one per trace of the buffer kept)."""
         spans = self._tracer.get_all_spans()
-        traces = {tid: _Trace(tid, group) for tid, group in _group(spans).items()}
+        known = self._known
+        traces = {}
+        for tid, group in _group(spans).items():
+            trace = known.get(tid)
+            traces[tid] = trace if trace is not None and trace.same(group) else _Trace(tid, group)
+        self._known = traces
         return traces, len(spans)
 
     def summary(self) -> dict[str, Any]:
@@ -106,11 +130,11 @@ class TraceView:
         recent = sorted(traces.values(), key=lambda t: t.end, reverse=True)[: self._shown]
         with self._lock:
             pool = dict(traces)
-            for tid, spans in self._kept.items():
+            for tid, kept in self._kept.items():
                 if tid not in pool:
-                    pool[tid] = _Trace(tid, spans)
+                    pool[tid] = kept
             slowest = sorted(pool.values(), key=lambda t: t.duration, reverse=True)
-            self._kept = {t.trace_id: t.spans for t in slowest[: self._kept_max]}
+            self._kept = {t.trace_id: t for t in slowest[: self._kept_max]}
         return {
             "buffer": {"spans": held, "capacity": getattr(self._tracer, "max_spans", None)},
             "recent": [t.summary() for t in recent],
@@ -129,9 +153,9 @@ class TraceView:
         if not found:
             with self._lock:
                 kept = self._kept.get(trace_id)
-            if not kept:
+            if kept is None:
                 return None
-            found = list(kept)
+            found = list(kept.spans)
         trace = _Trace(trace_id, found)
         return {**trace.summary(), "waterfall": _waterfall(trace)}
 

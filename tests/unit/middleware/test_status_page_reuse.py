@@ -1,0 +1,201 @@
+"""What the status page keeps from one render to the next: each instrument is read once
+per render, and figures, families, health rows and trace summaries are reused only while
+their data is unchanged (never shown stale)."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from lexigram.monitor._clock import FakeClock
+from lexigram.monitor.config import MonitorConfig, StatusPageConfig
+from lexigram.monitor.metrics import (
+    Counter,
+    Gauge,
+    Histogram,
+    MetricsCollector,
+    set_exemplar_source,
+)
+from lexigram.monitor.middleware.status import HealthHistory, StatusPage
+from lexigram.monitor.middleware.status import routes as routes_module
+from lexigram.monitor.middleware.status.routes import RouteStats, read_routes
+from lexigram.monitor.middleware.status.sections import MetricsView
+from lexigram.monitor.middleware.status.traces import TraceView
+from lexigram.monitor.slo import AvailabilitySLO, RequestsSLI, SLOMonitor
+from lexigram.monitor.tracing import Tracer
+
+TOKEN = b"Bearer t"
+
+
+def _clock() -> FakeClock:
+    return FakeClock(1_700_000_000.0)
+
+
+def _traffic(collector: MetricsCollector, route: str, count: int, status: str = "200") -> None:
+    duration = collector.create_histogram("http_request_duration_seconds", "", buckets=[0.1, 1])
+    total = collector.create_counter("http_requests_total", "")
+    for _ in range(count):
+        duration.observe(0.05, {"method": "GET", "route": route})
+        total.increment(1, {"method": "GET", "route": route, "status": status})
+
+
+async def test_one_render_reads_each_instrument_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The route table, the metric list and the SLO monitor share one snapshot of every
+    instrument per page render (the SLO's request counter included)."""
+    reads: Tally[str] = Tally()
+    for kind in (Counter, Gauge, Histogram):
+        original = kind.collect
+
+        def counted(self: Any, _original: Any = original) -> Any:
+            reads[self.name] += 1
+            return _original(self)
+
+        monkeypatch.setattr(kind, "collect", counted)
+    collector = MetricsCollector()
+    _traffic(collector, "/a", 5)
+    collector.create_gauge("queue_depth", "").set(3)
+    monitor = SLOMonitor(collector=collector, clock=_clock())
+    for name in ("orders", "all"):
+        monitor.register(AvailabilitySLO(name, 0.99, timedelta(days=1), RequestsSLI()))
+    config = MonitorConfig(status_page=StatusPageConfig(auth_token="t", health_max_age=0))
+    page = StatusPage(
+        collector=collector, tracer=Tracer("svc", None), slo_monitor=monitor, config=config
+    )
+    reads.clear()
+    response = await page.respond("GET", "/", "", [TOKEN], "/-/monitor")
+    assert response.status == 200
+    assert reads == {"http_request_duration_seconds": 1, "http_requests_total": 1, "queue_depth": 1}
+    page.close()
+
+
+def test_idle_routes_keep_their_figures_and_busy_ones_get_new_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A route without new requests is not computed again (no quantile is interpolated
+    for it), while a route with traffic shows its new counts at once."""
+    clock = _clock()
+    collector = MetricsCollector(clock=clock)
+    _traffic(collector, "/busy", 10)
+    _traffic(collector, "/idle", 10)
+    stats = RouteStats(lambda: read_routes(collector.instruments()), clock, snapshot_interval=5)
+    stats.table()
+    calls: list[float] = []
+    original = routes_module.quantile
+
+    def spy(q: float, bounds: Any, counts: Any) -> Any:
+        calls.append(q)
+        return original(q, bounds, counts)
+
+    monkeypatch.setattr(routes_module, "quantile", spy)
+    clock.advance(1)
+    again = {row["route"]: row for row in stats.table()}
+    assert calls == []
+    assert again["/idle"]["1m"]["requests"] == 10
+    _traffic(collector, "/busy", 5, status="500")
+    clock.advance(1)
+    rows = {row["route"]: row for row in stats.table()}
+    assert rows["/busy"]["1m"]["requests"] == 15
+    assert rows["/busy"]["1m"]["errors"] == pytest.approx(5 / 15)
+    assert rows["/idle"]["1m"]["requests"] == 10
+    # the busy route's three quantiles, once: both windows of a route younger than a
+    # minute count from zero, so they share what is derived from its counts
+    assert calls == [0.5, 0.95, 0.99]
+
+
+def test_an_unchanged_metric_family_is_the_same_data_and_a_changed_one_is_new() -> None:
+    """MetricsView hands back the very family dict while its series say the same (and
+    the very series entry for a series that did not change), and a new value or a new
+    series shows up in the next call."""
+    collector = MetricsCollector()
+    gauge = collector.create_gauge("depth", "Queue depth.")
+    gauge.set(1, {"queue": "a"})
+    other = collector.create_gauge("other", "")
+    other.set(7)
+    view = MetricsView(max_series=10)
+
+    def families() -> dict[str, Any]:
+        section = view.section(collector.instruments())
+        return {f["name"]: f for f in section["families"]}
+
+    first = families()
+    second = families()
+    assert second["depth"] is first["depth"]
+    gauge.set(2, {"queue": "a"})
+    gauge.set(1, {"queue": "c"})
+    grown = families()
+    assert grown["depth"] is not first["depth"]
+    gauge.set(2, {"queue": "a"})
+    third = families()
+    assert third["depth"]["series"][0]["value"] == 2
+    assert third["depth"]["series"][1] is grown["depth"]["series"][1]  # queue c: unchanged
+    assert third["other"] is first["other"]
+    gauge.set(5, {"queue": "b"})
+    assert families()["depth"]["series_count"] == 3
+    filtered = view.section(collector.instruments(), filter_text="queue")
+    assert [f["name"] for f in filtered["families"]] == ["depth"]
+
+
+def test_a_health_entry_is_reused_until_the_check_runs_again() -> None:
+    """The history's view keeps a check's entry while no run arrived; a run replaces it."""
+    clock = _clock()
+    history = HealthHistory(5, clock=clock)
+    history.record("db", "healthy", 1.0, "ok", "readiness")
+    history.record("cache", "healthy", 1.0, "ok", "liveness")
+    first = {c["name"]: c for c in history.view()["checks"]}
+    clock.advance(1)
+    history.record("db", "unhealthy", 2.0, "down", "readiness")
+    second = {c["name"]: c for c in history.view()["checks"]}
+    assert second["cache"] is first["cache"]
+    assert second["db"]["status"] == "unhealthy"
+    assert [r["status"] for r in second["db"]["history"]] == ["healthy", "unhealthy"]
+    assert second["db"]["changed_at"] == clock.time()
+
+
+def test_a_trace_summary_follows_new_and_evicted_spans() -> None:
+    """A span of a known trace ending later, or the buffer dropping one of its spans,
+    gives the trace a new summary."""
+    tracer = Tracer("svc", None, max_spans=3)
+    view = TraceView(tracer, shown=5, slowest_kept=0)
+    root = tracer.start_span("GET /a")
+    tracer.start_span("child", root).end()
+    root.end()
+    trace_id = root.context.trace_id
+    assert view.summary()["recent"][0]["spans"] == 2
+    tracer.start_span("late", root).end()  # an async follow-up of the same trace
+    assert view.summary()["recent"][0]["spans"] == 3
+    other = tracer.start_span("GET /b")
+    other.end()  # the buffer of three drops the first child
+    recent = {t["trace_id"]: t for t in view.summary()["recent"]}
+    assert recent[trace_id]["spans"] == 2
+
+
+async def test_route_figures_link_to_their_exemplar_traces_in_the_html() -> None:
+    """The server-rendered route table links each figure with an exemplar to its trace
+    and leaves the others plain."""
+    collector = MetricsCollector()
+    tracer = Tracer("svc", None)
+    duration = collector.create_histogram("http_request_duration_seconds", "", buckets=[1])
+    span = tracer.start_span("GET /traced")
+    ids = (span.context.trace_id, span.context.span_id)
+    previous = set_exemplar_source(lambda: ids)
+    try:
+        duration.observe(0.5, {"method": "GET", "route": "/traced"})
+    finally:
+        set_exemplar_source(previous)
+    span.end()
+    duration.observe(0.5, {"method": "GET", "route": "/plain"})
+    config = MonitorConfig(status_page=StatusPageConfig(auth_token="t", health_max_age=0))
+    page = StatusPage(collector=collector, tracer=tracer, config=config)
+    body = (await page.respond("GET", "/", "", [TOKEN], "/-/monitor")).body.decode()
+    table = body[
+        body.index('<table class="routes">') : body.index("</table>", body.index("routes"))
+    ]
+    traced = table[table.index('data-route="/traced"') :].split("</tr>")[0]
+    plain = table[table.index('data-route="/plain"') :].split("</tr>")[0]
+    link = f'href="/-/monitor/trace?id={span.context.trace_id}"'
+    assert traced.count(link) == 2 * 4  # rate and three quantiles, both windows
+    assert "<a " not in plain
+    page.close()
