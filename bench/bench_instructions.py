@@ -14,6 +14,9 @@ binary, inputs and environment give the same count whatever else runs. Two parts
 - **Updates**: one counter increment, labelled increment, histogram observe and
   ``BoundPair.record``, each counted as the difference between a loop of N and of 6N
   calls (loop overhead subtracted), ours beside prometheus_client's equivalent.
+- **Span buffer**: ``OTelMiddleware`` around a bare ASGI app, called in process (every
+  request sampled), with the tracer keeping its last 100 and its last 1,000 ended spans
+  (``TracingConfig.max_spans``): instructions per request, counted the same way.
 
 ``PYTHONHASHSEED=0`` everywhere. Needs Debian's ``valgrind`` (skipped with a message
 otherwise); about two minutes.
@@ -170,6 +173,39 @@ _UPDATES = textwrap.dedent(
 )
 
 
+_SPANS = textwrap.dedent(
+    """
+    import asyncio, sys
+    from lexigram.monitor.config import TracingConfig
+    from lexigram.monitor.metrics import MetricsCollector
+    from lexigram.monitor.middleware import OTelMiddleware
+    from lexigram.monitor.tracing import Tracer
+    case, n = sys.argv[1], int(sys.argv[2])
+    config = TracingConfig(sampler_type="always_on")
+    tracer = Tracer("bench", None, max_spans=int(case.split("_")[1]), config=config)
+    async def bare(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+    app = OTelMiddleware(bare, tracer=tracer, collector=MetricsCollector())
+    scopes = [
+        {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+         "root_path": "", "headers": [(b"host", b"x")], "client": ("10.0.0.7", 5000),
+         "server": ("10.0.0.1", 8000)}
+        for path in ("/", *(f"/items/{i}" for i in range(100)))
+    ]
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+    async def send(message):
+        pass
+    async def run():
+        for i in range(n):
+            await app(dict(scopes[i % len(scopes)]), receive, send)
+    asyncio.run(run())
+    """
+)
+
+
 def per_call(case: str, script: Path, workdir: Path, n: int = 20_000) -> float:
     """Instructions of one call of *case*: (count(6n) - count(n)) / 5n."""
 
@@ -217,6 +253,15 @@ def main() -> None:
             print(f"| {title} | {a:,.0f} | {b:,.0f} | {a / b:.2f} |")
         pair = per_call("pair", script, workdir) - loop
         print(f"| `BoundPair.record` (count + observe) | {pair:,.0f} | | |")
+        print()
+        spans = workdir / "spans.py"
+        spans.write_text(_SPANS)
+        print("OTelMiddleware in process, every request sampled, by the tracer's span buffer:")
+        print("| ended spans kept | instructions per request | ratio to 100 |")
+        print("|---:|---:|---:|")
+        kept = {size: per_call(f"spans_{size}", spans, workdir, 2000) for size in (100, 1000)}
+        for size, value in kept.items():
+            print(f"| {size:,} | {value:,.0f} | {value / kept[100]:.3f} |")
         print()
         print(f"HTTP, {REQUESTS} requests after {WARMUP} of warm-up, uvicorn (uvloop, httptools):")
         print("| app | instructions per request | over bare |")
