@@ -15,9 +15,9 @@ while the app runs, so ``/metrics`` shows its ``lexigram_slo_*`` gauges.
 
 Metrics stay in process, in the embedded memory backend (``MemoryBackend`` over the
 collector, ``MonitorConfig()``'s default backend). The stack, outermost first:
+``HealthCheckProvider`` (the probes, neither traced nor counted) → the status page →
 ``OTelMiddleware`` (a server span per request, so metric exemplars carry its trace id) →
-``PrometheusMiddleware`` (request metrics, ``/metrics``) → the Starlette app, whose
-routes include the ``HealthCheckProvider`` endpoints. Spans go to a
+``PrometheusMiddleware`` (request metrics, ``/metrics``) → the Starlette app. Spans go to a
 :class:`~lexigram.monitor.tracing.ConsoleSpanExporter` writing JSON lines to a file. The
 database is simulated (:class:`FakeDatabase`): its latency varies, it is degraded now and
 then and occasionally refuses a probe, so the readiness endpoint moves
@@ -210,7 +210,6 @@ def build_demo(
         return _result("payments", HealthStatus.HEALTHY, "provider reachable")
 
     checker.add("payments", payments, category=HealthCheckCategory.READINESS)
-    health = HealthCheckProvider("/health", checker=checker)
 
     async def index(request: Request) -> Response:
         return JSONResponse(
@@ -299,7 +298,6 @@ def build_demo(
         Route("/reports/slow", faults.wrap(slow_report)),
         Route("/checkout", faults.wrap(checkout), methods=["POST"]),
         Route(FAULTS_PATH, faults.endpoint, methods=["GET", "POST"]),
-        *(Route(path, health) for path in _probe_paths(health.path)),
     ]
     shop = Starlette(routes=routes, lifespan=lifespan)
     metrics = PrometheusMiddleware(shop, "/metrics", collector)
@@ -320,17 +318,14 @@ def build_demo(
         service_version=__version__,
         clock=clock,
     )
-    # Outermost: the page's own requests are neither traced nor counted.
-    app = mount_status_page(traced, page)
+    # The page's own requests are neither traced nor counted; the probes, outermost, are
+    # answered before anything else (the order instrument() builds).
+    app = HealthCheckProvider(mount_status_page(traced, page), "/health", checker=checker)
     service = DemoService(
         app, tracer, collector, checker, database, traffic, faults, slo_monitor, page, spans_stream
     )
     service_box.append(service)
     return service
-
-
-def _probe_paths(base: str) -> list[str]:
-    return [base, f"{base}/live", f"{base}/ready", f"{base}/startup"]
 
 
 async def _loop_alive() -> HealthCheckResult:
