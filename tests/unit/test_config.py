@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from lexigram.monitor import config as config_module
 from lexigram.monitor.config import (
     DEFAULT_BUCKETS,
     EXPORTER_FACTORIES,
@@ -29,6 +28,7 @@ from lexigram.monitor.config import (
     mask_secrets,
     resolve_environment,
 )
+from lexigram.monitor.config import monitor as config_module
 
 
 @pytest.fixture(autouse=True)
