@@ -25,9 +25,11 @@ from lexigram.monitor.metrics import (
 )
 from lexigram.monitor.metrics._exponential import (
     bucket_bounds,
+    fractions,
     index_of,
     reduce_buckets,
     spans_and_deltas,
+    upper_bound,
 )
 from lexigram.monitor.metrics.bound import BoundPair
 
@@ -141,6 +143,44 @@ def test_every_observation_lands_in_the_bucket_containing_it(
     assert dict(buckets.positive) == expected_positive
     assert dict(buckets.negative) == expected_negative
     assert buckets.schema == schema
+
+
+@pytest.mark.parametrize("schema", range(-4, 9))
+def test_values_on_bucket_bounds_and_their_neighbours_land_exactly(schema: int) -> None:
+    """Every bucket bound of a schema (each mantissa bound, over small and large
+    exponents), as the float nearest below the exact bound, and the floats next to it
+    on both sides land in the bucket exact rational arithmetic gives (a value on a bound
+    in the lower bucket, the next float up in the next one), through ``index_of`` and
+    through the compiled update, positive and negative."""
+    per = 2**schema if schema > 0 else 1  # buckets per power of two (per 2**-schema ones)
+    values: list[float] = []
+    for octave in (-7, -3, -1, 0, 1, 2, 37):  # all above the zero threshold 2**-128
+        for j in range(per):
+            bound = upper_bound(octave * per + j, schema)
+            values += [math.nextafter(bound, 0.0), bound, math.nextafter(bound, math.inf)]
+    histogram = Histogram("h", native=True, schema=schema, max_buckets=100_000)
+    expected: dict[int, int] = {}
+    for value in values:
+        index = _exact_index(value, schema)
+        assert index_of(value, schema) == index, value
+        histogram.observe(value)
+        histogram.observe(-value)
+        expected[index] = expected.get(index, 0) + 1
+    buckets = histogram.get_native_buckets()
+    assert buckets.schema == schema
+    assert dict(buckets.positive) == expected
+    assert dict(buckets.negative) == expected
+
+
+def test_mantissa_bounds_are_the_exact_bounds_rounded_down() -> None:
+    """Each mantissa bound ``B_j`` of schemas 1..8 is the largest float not above
+    ``2 ** (j / 2**schema - 1)``, checked in exact rational arithmetic."""
+    for schema in range(1, 9):
+        per = 2**schema
+        for j, bound in enumerate(fractions(schema)):
+            exact = Fraction(2) ** (j - per)
+            assert Fraction(bound) ** per <= exact
+            assert Fraction(math.nextafter(bound, 1.0)) ** per > exact
 
 
 def test_ten_thousand_distinct_values_stay_within_max_buckets() -> None:

@@ -7,10 +7,16 @@ values in ``(base ** (i - 1), base ** i]`` (upper bound inclusive), negative buc
 the zero threshold go to the zero bucket. The index is exact (no ``log``): ``v = f *
 2 ** e`` by :func:`math.frexp`, then for ``n > 0`` the smallest ``j`` with ``B_j >= f``
 in the table ``B_j = 2 ** (j / 2 ** n - 1)`` gives ``i = j + (e - 1) * 2 ** n``, and for
-``n <= 0`` an integer shift. ``+inf`` gets the index of the largest float plus one.
+``n <= 0`` the key ``k = e`` (``e - 1`` when ``f == 0.5``) gives ``i = ceil(k / 2 **
+-n)``, an integer shift. ``+inf`` gets the index of the largest float plus one.
 
-The compiled update (``metrics._update``) computes ``ceil(log2(v) * 2 ** n)`` and
-asks :func:`index_of` only when that lands within 1e-7 of a bucket of a bound.
+Each ``B_j`` is the largest float not above the exact bound (checked in integers at
+table build), so a float ``f`` has ``B_j >= f`` exactly when the real bound is: a value
+on a bound lands in the lower bucket, its next float up in the next one.
+
+The compiled update (``metrics._update``) takes ``ceil(log2(v) * 2 ** n)`` when
+that real lies further than 1e-7 from every integer (``log2`` is off by far less, so
+the ceiling is the exact index) and asks :func:`index_of` otherwise.
 """
 
 from __future__ import annotations
@@ -51,16 +57,34 @@ _MAX_FLOAT: Final = 1.7976931348623157e308
 _TABLES: dict[int, tuple[float, ...]] = {}
 
 
+def _bound_below(j: int, per: int) -> float:
+    """The largest float ``f`` with ``f ** per <= 2 ** (j - per)`` (``0 <= j < per``,
+    *per* a power of two): ``2 ** (j / per - 1)`` rounded down, decided in integers."""
+    guess: float = 2.0 ** (j / per - 1.0)
+
+    def fits(f: float) -> bool:
+        # f = n / d: f**per <= 2**(j - per)  <=>  n**per * 2**(per - j) <= d**per
+        n, d = f.as_integer_ratio()
+        return bool(pow(n, per) << (per - j) <= pow(d, per))
+
+    while not fits(guess):
+        guess = math.nextafter(guess, 0.0)
+    while fits(up := math.nextafter(guess, 1.0)):
+        guess = up
+    return guess
+
+
 def fractions(schema: int) -> tuple[float, ...]:
-    """``B_j = 2 ** (j / 2 ** schema - 1)`` for ``j < 2 ** schema`` (``(0.5,)`` for a
-    schema <= 0): the mantissa bounds the index rule bisects."""
+    """``B_j = 2 ** (j / 2 ** schema - 1)`` for ``j < 2 ** schema``, each rounded down
+    to a float (``(0.5,)`` for a schema <= 0): the mantissa bounds the index rule
+    bisects. Built once per schema (at most 256 floats)."""
     table = _TABLES.get(schema)
     if table is None:
         if schema <= 0:
             table = (0.5,)
         else:
             per = 1 << schema
-            table = tuple(2.0 ** (j / per - 1.0) for j in range(per))
+            table = tuple(_bound_below(j, per) for j in range(per))
         _TABLES[schema] = table
     return table
 
