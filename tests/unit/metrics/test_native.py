@@ -152,7 +152,7 @@ def test_values_on_bucket_bounds_and_their_neighbours_land_exactly(schema: int) 
     on both sides land in the bucket exact rational arithmetic gives (a value on a bound
     in the lower bucket, the next float up in the next one), through ``index_of`` and
     through the compiled update, positive and negative."""
-    per = 2**schema if schema > 0 else 1  # buckets per power of two (per 2**-schema ones)
+    per = 2**schema if schema > 0 else 1  # buckets per power of two (schema <= 0: index = octave)
     values: list[float] = []
     for octave in (-7, -3, -1, 0, 1, 2, 37):  # all above the zero threshold 2**-128
         for j in range(per):
