@@ -24,7 +24,7 @@ from ._exemplars import RawExemplar, materialize
 from ._series import DEFAULT_MAX_LABEL_VALUE_LENGTH, DEFAULT_MAX_SERIES, Instrument, describe
 from ._update import EXACT_INT, MAX_FLOAT_INT, compiled
 from .bound import BoundCounter
-from .snapshot import Exemplar, ValueSnapshot
+from .snapshot import Exemplar, ValueSnapshot, value_snapshot
 
 __all__ = ["Counter"]
 
@@ -151,4 +151,4 @@ class Counter(Instrument[_CounterSeries, ValueSnapshot]):
         with series.lock:
             value = series.value
             exemplar = series.exemplar
-        return ValueSnapshot(names, values, value, series.created, materialize(exemplar))
+        return value_snapshot(names, values, value, series.created, materialize(exemplar))

@@ -23,7 +23,7 @@ from ._series import (
 )
 from ._update import compiled
 from .bound import BoundGauge
-from .snapshot import ValueSnapshot
+from .snapshot import ValueSnapshot, value_snapshot
 
 __all__ = ["Gauge"]
 
@@ -117,6 +117,5 @@ class Gauge(Instrument[_GaugeSeries, ValueSnapshot]):
     def _snapshot(
         self, names: tuple[str, ...], values: tuple[str, ...], series: _GaugeSeries
     ) -> ValueSnapshot:
-        with series.lock:
-            value = float(series.value)  # a float subclass (numpy) becomes a plain float
-        return ValueSnapshot(names, values, value, series.created)
+        # one attribute read needs no lock; a float subclass (numpy) becomes a plain float
+        return value_snapshot(names, values, float(series.value), series.created)

@@ -24,7 +24,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import Any, ClassVar
 
 from .._clock import SYSTEM_CLOCK, Clock
@@ -230,19 +230,15 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
         self, names: tuple[str, ...], values: tuple[str, ...], series: _HistogramSeries
     ) -> HistogramSnapshot:
         counts, total = self._copy(series)
-        cumulative: list[int] = []
-        running = 0
-        for count in counts:
-            running += count
-            cumulative.append(running)
+        cumulative = tuple(accumulate(counts))  # never empty: the bounds end with +Inf
         exemplars = series.exemplars
         return HistogramSnapshot(
             names,
             values,
             self._bounds,
-            tuple(cumulative),
+            cumulative,
             total,
-            running,
+            cumulative[-1],
             series.created,
             () if exemplars is None else tuple(materialize(e) for e in exemplars),
         )

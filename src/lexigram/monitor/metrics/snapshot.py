@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from ._exponential import bucket_bounds, reduce_buckets, upper_bound
 from ._exponential import quantile as native_quantile
@@ -52,6 +53,34 @@ class ValueSnapshot:
     value: int | float
     created: float
     exemplar: Exemplar | None = None
+
+
+_new = object.__new__
+_slots: Any = ValueSnapshot  # its slot descriptors, which set a field of a frozen instance
+_set_label_names = _slots.label_names.__set__
+_set_label_values = _slots.label_values.__set__
+_set_value = _slots.value.__set__
+_set_created = _slots.created.__set__
+_set_exemplar = _slots.exemplar.__set__
+
+
+def value_snapshot(
+    label_names: tuple[str, ...],
+    label_values: tuple[str, ...],
+    value: int | float,
+    created: float,
+    exemplar: Exemplar | None = None,
+) -> ValueSnapshot:
+    """The same object as ``ValueSnapshot(...)``, built through its slots instead of the
+    frozen dataclass ``__init__`` (about a third of the cost): what collections of many
+    series use."""
+    snap: ValueSnapshot = _new(ValueSnapshot)
+    _set_label_names(snap, label_names)
+    _set_label_values(snap, label_values)
+    _set_value(snap, value)
+    _set_created(snap, created)
+    _set_exemplar(snap, exemplar)
+    return snap
 
 
 @dataclass(frozen=True, slots=True)
