@@ -26,10 +26,8 @@ client, then the same subtraction. The target: ours adds ≤ 0.2 x what OTel add
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -37,13 +35,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._callgrind import count_instructions
+
 os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 
 REPEATS = int(os.environ.get("BENCH_HTTPX_REPEATS", "60"))
 LOOPS = int(os.environ.get("BENCH_HTTPX_LOOPS", "250"))
 CALLGRIND_N = int(os.environ.get("BENCH_HTTPX_CG_N", "100"))
 TARGET = 0.2
-ROOT = Path(__file__).resolve().parent.parent
 
 _CLIENTS = textwrap.dedent(
     """
@@ -157,27 +156,10 @@ _COUNT = textwrap.dedent(
 
 
 def _instructions(name: str, calls: int, workdir: Path) -> int:
-    out = workdir / f"httpx-{name}-{calls}.out"
     script = workdir / "count.py"
     script.write_text(_COUNT)
-    subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            str(script),
-            name,
-            str(calls),
-            str(workdir),
-        ],
-        env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)},
-        check=True,
-        capture_output=True,
-    )
-    text = out.read_text(errors="replace")
-    out.unlink()
-    return max(int(v) for v in re.findall(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE))
+    out = workdir / f"httpx-{name}-{calls}.out"
+    return count_instructions(script, [name, str(calls), str(workdir)], out)
 
 
 def per_request_instructions(workdir: Path) -> dict[str, float]:

@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -32,7 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench._callgrind import count_instructions
+
 REPEATS = int(os.environ.get("BENCH_INSTRUMENT_REPEATS", "75"))
 LOOPS = int(os.environ.get("BENCH_INSTRUMENT_LOOPS", "200"))
 CALLGRIND_N = int(os.environ.get("BENCH_INSTRUMENT_CG_N", "200"))
@@ -172,27 +171,10 @@ _COUNT = textwrap.dedent(
 
 
 def _count(case: str, calls: int, workdir: Path) -> int:
-    out = workdir / f"instrument-{case}-{calls}.out"
     script = workdir / "count_instrument.py"
     script.write_text(_COUNT)
-    subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            str(script),
-            case,
-            str(calls),
-            str(workdir),
-        ],
-        env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)},
-        check=True,
-        capture_output=True,
-    )
-    text = out.read_text(errors="replace")
-    out.unlink()
-    return max(int(v) for v in re.findall(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE))
+    out = workdir / f"instrument-{case}-{calls}.out"
+    return count_instructions(script, [case, str(calls), str(workdir)], out)
 
 
 def instructions(workdir: Path) -> dict[str, float]:
