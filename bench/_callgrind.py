@@ -6,27 +6,48 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Environment of every counted run: hash seed fixed, this checkout importable.
+ENV = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)}
 
 
-def count_instructions(script: Path, args: list[str], out: Path) -> int:
-    """Instructions of ``python script *args`` (all threads), hash seed fixed, this
-    checkout on ``PYTHONPATH``; *out* is callgrind's file, deleted afterwards."""
-    subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            str(script),
-            *args,
-        ],
-        env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)},
-        check=True,
-        capture_output=True,
-    )
-    text = out.read_text(errors="replace")
-    out.unlink()
-    return max(int(v) for v in re.findall(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE))
+def collected(out_file: Path) -> int:
+    """The instruction total of a callgrind output (its ``summary:`` / ``totals:`` line)."""
+    text = out_file.read_text(errors="replace")
+    found = re.findall(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE)
+    if not found:
+        raise RuntimeError(f"no totals in {out_file}")
+    return max(int(value) for value in found)
+
+
+def per_call(
+    case: str, script: Path, workdir: Path, n: int = 20_000, extra: Sequence[str] = ()
+) -> float:
+    """Instructions of one call of *case*: (count(6n) - count(n)) / 5n, where count(k)
+    runs ``python script case k *extra`` under callgrind (all threads counted)."""
+
+    def count(calls: int) -> int:
+        out = workdir / f"{script.stem}-{case}-{calls}.out"
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                str(script),
+                case,
+                str(calls),
+                *extra,
+            ],
+            env=ENV,
+            check=True,
+            capture_output=True,
+        )
+        total = collected(out)
+        out.unlink()
+        return total
+
+    return (count(6 * n) - count(n)) / (5 * n)

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._callgrind import count_instructions
+from bench._callgrind import per_call
 
 os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 
@@ -155,17 +155,12 @@ _COUNT = textwrap.dedent(
 )
 
 
-def _instructions(name: str, calls: int, workdir: Path) -> int:
+def per_request_instructions(workdir: Path) -> dict[str, float]:
     script = workdir / "count.py"
     script.write_text(_COUNT)
-    out = workdir / f"httpx-{name}-{calls}.out"
-    return count_instructions(script, [name, str(calls), str(workdir)], out)
-
-
-def per_request_instructions(workdir: Path) -> dict[str, float]:
-    n = CALLGRIND_N
+    extra = (str(workdir),)
     return {
-        name: (_instructions(name, 6 * n, workdir) - _instructions(name, n, workdir)) / (5 * n)
+        name: per_call(name, script, workdir, CALLGRIND_N, extra)
         for name in ("bare", "lexigram", "otel")
     }
 

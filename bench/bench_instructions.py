@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -36,11 +35,11 @@ import textwrap
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench._callgrind import ENV, ROOT, collected, per_call
+
 WARMUP = int(os.environ.get("BENCH_CG_WARMUP", "500"))
 REQUESTS = int(os.environ.get("BENCH_CG_REQUESTS", "2000"))
 APPS = ("bare_starlette", "lexigram_prometheus_app", "lexigram_otel_app")
-_ENV = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)}
 
 
 def _free_port() -> int:
@@ -81,15 +80,6 @@ def _control(pid: int, *args: str) -> None:
     subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True)
 
 
-def _collected(out_file: Path) -> int:
-    """The instruction total of a callgrind output (its ``summary:`` / ``totals:`` line)."""
-    text = out_file.read_text(errors="replace")
-    found = re.findall(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE)
-    if not found:
-        raise RuntimeError(f"no totals in {out_file}")
-    return max(int(value) for value in found)
-
-
 def per_request(app: str, workdir: Path) -> float:
     """Instructions per request of *app* inside one uvicorn process."""
     port = _free_port()
@@ -114,7 +104,7 @@ def per_request(app: str, workdir: Path) -> float:
         "--log-level",
         "warning",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=_ENV, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=ROOT, env=ENV, stderr=subprocess.DEVNULL)
     try:
         _wait_ready(port, process)
         _send(port, WARMUP)
@@ -125,7 +115,7 @@ def per_request(app: str, workdir: Path) -> float:
         process.terminate()
         process.wait(timeout=120)
     outputs = list(workdir.glob(f"{app}.*.out*"))
-    total = sum(_collected(path) for path in outputs)
+    total = sum(collected(path) for path in outputs)
     for path in outputs:
         path.unlink()
     return total / REQUESTS
@@ -204,32 +194,6 @@ _SPANS = textwrap.dedent(
     asyncio.run(run())
     """
 )
-
-
-def per_call(case: str, script: Path, workdir: Path, n: int = 20_000) -> float:
-    """Instructions of one call of *case*: (count(6n) - count(n)) / 5n."""
-
-    def count(calls: int) -> int:
-        out = workdir / f"update-{case}-{calls}.out"
-        subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                str(script),
-                case,
-                str(calls),
-            ],
-            env=_ENV,
-            check=True,
-            capture_output=True,
-        )
-        total = _collected(out)
-        out.unlink()
-        return total
-
-    return (count(6 * n) - count(n)) / (5 * n)
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._callgrind import count_instructions
+from bench._callgrind import per_call
 
 REPEATS = int(os.environ.get("BENCH_INSTRUMENT_REPEATS", "75"))
 LOOPS = int(os.environ.get("BENCH_INSTRUMENT_LOOPS", "200"))
@@ -170,19 +170,11 @@ _COUNT = textwrap.dedent(
 )
 
 
-def _count(case: str, calls: int, workdir: Path) -> int:
+def instructions(workdir: Path) -> dict[str, float]:
     script = workdir / "count_instrument.py"
     script.write_text(_COUNT)
-    out = workdir / f"instrument-{case}-{calls}.out"
-    return count_instructions(script, [case, str(calls), str(workdir)], out)
-
-
-def instructions(workdir: Path) -> dict[str, float]:
-    n = CALLGRIND_N
-    return {
-        case: (_count(case, 6 * n, workdir) - _count(case, n, workdir)) / (5 * n)
-        for case, _ in CASES
-    }
+    extra = (str(workdir),)
+    return {case: per_call(case, script, workdir, CALLGRIND_N, extra) for case, _ in CASES}
 
 
 def _report(

@@ -30,8 +30,8 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+from bench._callgrind import per_call
 from bench.bench_exposition import build
-from bench.bench_instructions import per_call
 from lexigram.monitor.backends.exporters.prometheus import PROTOBUF_CONTENT_TYPE, render
 from lexigram.monitor.config import MetricsConfig
 from lexigram.monitor.metrics import Histogram, MetricsCollector
