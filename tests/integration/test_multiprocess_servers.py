@@ -243,6 +243,16 @@ def _answered(output: str) -> int:
     return int(found.group(1))
 
 
+def _killed_window(output: str) -> int:
+    """How many answered requests the SIGKILL may have left uncounted.
+
+    A worker counts a request right after its response is sent; killed between the two,
+    the client has the response and the count is gone with the process. Each such
+    connection then fails on its next request, so wrk's read errors bound the loss."""
+    found = re.search(r"Socket errors: connect \d+, read (\d+)", output)
+    return int(found.group(1)) if found is not None else 0
+
+
 def _busiest(pids: set[int]) -> int:
     """The worker holding the most descriptors (connections) right now."""
     return max(pids, key=lambda pid: len(os.listdir(f"/proc/{pid}/fd")))
@@ -253,8 +263,9 @@ def test_counts_stay_exact_and_monotonic_across_workers_and_a_sigkill(
 ) -> None:
     """Under wrk load, with one worker SIGKILLed and replaced mid-run: no counter goes
     down in any scrape (the test's, every 0.15 s, nor Prometheus': ``resets()`` is 0),
-    every scrape after the load shows exactly the requests wrk got answered, and the
-    process metrics show each live worker's pid and not the killed one."""
+    every scrape after the load shows the same count, which is the requests wrk got
+    answered up to the killed worker's race (see :func:`_killed_window`), and the process
+    metrics show each live worker's pid and not the killed one."""
     wrk = require_binary("wrk", "wrk")
     prometheus = prometheus_server([host_port(server.url)], scrape_interval="1s")
     prometheus.wait_for('up{job="app"} == 1', timeout=WAIT)
@@ -273,10 +284,15 @@ def test_counts_stay_exact_and_monotonic_across_workers_and_a_sigkill(
         _until("two more scrapes", lambda: scraper.scrapes >= scrapes_at_end + 2)
     assert scraper.failures == [], scraper.failures[:5]
 
+    totals = set()
     for _ in range(2 * WORKERS):  # the scrapes land on different workers
         samples = server.scrape()
-        assert _route_total(samples, "http_requests_total") == answered, output
-        assert _route_total(samples, "http_request_duration_seconds_count") == answered
+        total = _route_total(samples, "http_requests_total")
+        assert _route_total(samples, "http_request_duration_seconds_count") == total
+        totals.add(total)
+    assert len(totals) == 1, totals  # every worker serves the same merged view
+    total = totals.pop()
+    assert answered - _killed_window(output) <= total <= answered, output
 
     live = _until(
         "every live worker in the process metrics",
@@ -285,7 +301,7 @@ def test_counts_stay_exact_and_monotonic_across_workers_and_a_sigkill(
     assert victim not in live  # type: ignore[operator]
 
     query = f'sum(http_requests_total{{route="{ROUTE}"}})'
-    prometheus.wait_for(f"{query} == {answered}", timeout=WAIT)
+    prometheus.wait_for(f"{query} == {total:g}", timeout=WAIT)
     names = prometheus.http.get("/api/v1/label/__name__/values").json()["data"]
     counted = [n for n in names if n.endswith(("_total", "_count", "_bucket"))]
     assert "http_requests_total" in counted, counted
