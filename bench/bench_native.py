@@ -5,7 +5,9 @@ beside the text one, and the bucket bound over 10,000 distinct values.
   ``observe`` of our classic histogram (14 default buckets) and of a native histogram
   (schema 3, without and with classic buckets), plus their bound handles; values cycle
   over 1,000 distinct durations between 1 ms and 10 s, so many buckets are touched.
-  Counted as (count(6n) - count(n)) / 5n minus the bare loop.
+  Counted as (count(6n) - count(n)) / 5n minus the bare loop; the loop runs inside a
+  function (local names), so no module-dict lookup, whose probe count depends on the
+  script's other globals, is counted with the call.
 - **observe, wall clock**: the same calls timed alternately (classic, native, ...) in
   ``REPEATS`` rounds of ``CALLS`` calls; medians in ns per call and the ratio.
 - **exposition**: ``render(collector)`` (text 0.0.4) against ``render(collector,
@@ -57,10 +59,12 @@ _SCRIPT = textwrap.dedent(
     else:
         h = Histogram("h", native=True)
     f = h.bind().observe if case.endswith("_bound") else h.observe
-    if case == "loop":
-        for v in cycle: pass
-    else:
-        for v in cycle: f(v)
+    def run(f, cycle, bare):
+        if bare:
+            for v in cycle: pass
+        else:
+            for v in cycle: f(v)
+    run(f, cycle, case == "loop")
     """
 )
 
@@ -82,7 +86,10 @@ def _instructions() -> None:
             for case, name in (("native", "native"), ("both", "native + classic buckets")):
                 value = per_call(case + suffix, script, workdir) - loop
                 ratio = value / classic
-                verdict = " ok" if ratio <= OBSERVE_TARGET else f" MISSED (<= {OBSERVE_TARGET})"
+                if case == "native":
+                    verdict = " ok" if ratio <= OBSERVE_TARGET else f" MISSED (<= {OBSERVE_TARGET})"
+                else:  # both updates: the native one plus the classic one
+                    verdict = " (native + classic update)"
                 print(f"| {name}, {title} | {value:,.0f} | {ratio:.2f}{verdict} |")
 
 

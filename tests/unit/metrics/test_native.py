@@ -151,7 +151,8 @@ def test_values_on_bucket_bounds_and_their_neighbours_land_exactly(schema: int) 
     exponents), as the float nearest below the exact bound, and the floats next to it
     on both sides land in the bucket exact rational arithmetic gives (a value on a bound
     in the lower bucket, the next float up in the next one), through ``index_of`` and
-    through the compiled update, positive and negative."""
+    through the compiled update, positive and negative; observed twice, so the second
+    time every bucket is held and the update's fast lookup decides."""
     per = 2**schema if schema > 0 else 1  # buckets per power of two (schema <= 0: index = octave)
     values: list[float] = []
     for octave in (-7, -3, -1, 0, 1, 2, 37):  # all above the zero threshold 2**-128
@@ -160,7 +161,7 @@ def test_values_on_bucket_bounds_and_their_neighbours_land_exactly(schema: int) 
             values += [math.nextafter(bound, 0.0), bound, math.nextafter(bound, math.inf)]
     histogram = Histogram("h", native=True, schema=schema, max_buckets=100_000)
     expected: dict[int, int] = {}
-    for value in values:
+    for value in values + values:
         index = _exact_index(value, schema)
         assert index_of(value, schema) == index, value
         histogram.observe(value)
@@ -229,6 +230,32 @@ def test_zero_bucket_takes_values_within_the_threshold() -> None:
     assert buckets.zero_count == 4
     assert buckets.count == 6
     assert len(buckets.positive) == len(buckets.negative) == 1
+
+
+@pytest.mark.parametrize("bound", [False, True])
+def test_a_zero_threshold_inside_a_bucket_keeps_the_values_below_it(bound: bool) -> None:
+    """A zero threshold that cuts through a bucket (0.001 at schema 3 lies inside
+    ``(2**-10, 2**(-79/8)]``): once that bucket holds values above the threshold, values
+    at or below it still go to the zero bucket, through every update path; a threshold
+    on a bound (2**-10) keeps the bucket above it whole."""
+    threshold = 2.0**-10 if bound else 0.001
+    histogram = Histogram("h", zero_threshold=threshold)
+    handle = histogram.bind()
+    pair = BoundPair(Counter("c").bind(), handle)
+    top = upper_bound(-79, 3)  # 2**(-79/8), rounded down
+    above = [threshold * 1.05, math.nextafter(threshold, 1.0), top]
+    below = [threshold, math.nextafter(threshold, 0.0), threshold * 0.98, 1e-300]
+    for update in (histogram.observe, handle.observe, pair.record):
+        for value in above + below + above + below:
+            update(value)
+    buckets = histogram.get_native_buckets()
+    assert buckets.zero_count == 3 * 2 * len(below)
+    expected: dict[int, int] = {}
+    for value in above:
+        index = index_of(value, 3)
+        expected[index] = expected.get(index, 0) + 3 * 2
+    assert dict(buckets.positive) == expected
+    assert buckets.count == 3 * 2 * (len(above) + len(below))
 
 
 def test_infinities_go_past_the_largest_float_and_nan_is_refused() -> None:

@@ -14,9 +14,11 @@ Each ``B_j`` is the largest float not above the exact bound (checked in integers
 table build), so a float ``f`` has ``B_j >= f`` exactly when the real bound is: a value
 on a bound lands in the lower bucket, its next float up in the next one.
 
-The compiled update (``metrics._update``) takes ``ceil(log2(v) * 2 ** n)`` when
-that real lies further than 1e-7 from every integer (``log2`` is off by far less, so
-the ceiling is the exact index) and asks :func:`index_of` otherwise.
+The compiled update (``metrics._update``) looks a positive value up at ``ceil(log2(v)
+* 2 ** n + 1e-9)``: ``log2`` is off by far less than the nudge, so that is the value's
+index or the next one, and a comparison with the next bucket's lower bound
+(:func:`upper_bound` of the index below) tells which; the values it cannot place take
+:func:`index_of`.
 """
 
 from __future__ import annotations

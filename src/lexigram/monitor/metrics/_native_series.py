@@ -1,15 +1,18 @@
 """One series of a native histogram: its buckets in reusable slots, the schema change.
 
 See ``metrics.native`` for the instrument and ``metrics._update`` for the compiled
-update that reads ``positive``, ``scale``, ``threshold`` and ``slots`` lock-free.
+update that reads ``positive``, ``scale``, ``lowers`` and ``slots`` lock-free.
 Memory per series: at most ``max_buckets + 1`` counts in ``slots`` (freed slots are
-reused), two dicts of at most ``max_buckets`` entries together,
+reused) and as many lower bounds in ``lowers``, two dicts of at most ``max_buckets``
+entries together,
 :data:`MAX_NATIVE_EXEMPLARS` exemplars, the classic counts when kept and the
 ``max_observations`` recent values.
 """
 
 from __future__ import annotations
 
+import math
+import sys
 import threading
 from collections import deque
 from typing import Any, Final
@@ -19,6 +22,9 @@ from ._exponential import MIN_SCHEMA, index_of, upper_bound
 from .snapshot import NativeBuckets
 
 __all__ = ["MAX_NATIVE_EXEMPLARS", "NativeSeries"]
+
+_INF: Final = math.inf
+_SMALLEST_NORMAL: Final = sys.float_info.min
 
 #: Latest exemplars kept per native series (client_golang's default as well).
 MAX_NATIVE_EXEMPLARS: Final = 10
@@ -30,8 +36,12 @@ class NativeSeries:
     ``positive`` / ``negative`` map a bucket index to the position of its count in
     ``slots``; ``zero`` is ``{0: 0}`` (the zero bucket's count is ``slots[0]``).
     ``scale`` (``2.0 ** schema``), ``schema`` and ``threshold`` say how a value finds
-    its bucket. A schema change first drains the bucket dicts (:meth:`drain`), then
-    replaces them and the scale in one uninterruptible run (:meth:`rescale`). Slots of
+    its bucket. ``lowers[j]`` is the exclusive lower bound of the positive bucket whose
+    count is ``slots[j]`` (the zero threshold where that is higher; ``inf`` for other
+    slots), written before the bucket enters ``positive``: the compiled update checks a
+    value against it (see ``metrics._update``). A schema change first drains the bucket
+    dicts (:meth:`drain`), then replaces them and the scale in one uninterruptible run
+    (:meth:`rescale`). Slots of
     drained buckets are reused, so ``slots`` never holds more than ``max_buckets + 1``
     counts. Subclasses keep ``slots`` elsewhere (the shared layout's cells) by
     overriding :meth:`_allocate` and :meth:`_release`.
@@ -43,6 +53,7 @@ class NativeSeries:
         "created",
         "exemplars",
         "lock",
+        "lowers",
         "native_exemplars",
         "negative",
         "positive",
@@ -66,6 +77,7 @@ class NativeSeries:
         self.exemplars: list[RawExemplar | None] | None = None
         self.native_exemplars: deque[RawExemplar] = deque(maxlen=MAX_NATIVE_EXEMPLARS)
         self.slots: Any = [0]
+        self.lowers: list[float] = [_INF]
         self._free: list[int] = []
         self.zero: dict[int, int] = {0: 0}
         self.negative: dict[int, int] = {}
@@ -100,7 +112,17 @@ class NativeSeries:
         """Add *count* to bucket *index* of *buckets*, giving it a slot when new
         (caller holds the lock; the add itself is one uninterruptible step)."""
         if index not in buckets:
-            buckets[index] = self._allocate(index, buckets is self.negative)
+            slot = self._allocate(index, buckets is self.negative)
+            lowers = self.lowers
+            while len(lowers) <= slot:
+                lowers.append(_INF)
+            low = _INF  # negative buckets are not looked up through ``positive``
+            if buckets is self.positive:
+                low = max(upper_bound(index - 1, self.schema), self.threshold)
+                if low < _SMALLEST_NORMAL:
+                    low = _INF  # a subnormal bound is rounded: the exact path decides
+            lowers[slot] = low
+            buckets[index] = slot
         self.slots[buckets[index]] += count
 
     def _allocate(self, index: int, negative: bool) -> int:

@@ -124,9 +124,8 @@ class Layout:
     expression whose ``+=`` runs no Python-level code (see the module docstring).
     ``count`` (a summary's number of observations) and ``stamp`` (a gauge's time of
     last update) are optional: empty means the layout keeps no such cell. ``native``
-    is the count of native bucket ``{i}`` of the dict ``buckets`` (a native histogram
-    series' ``positive``, ``negative`` or ``zero``, mapping an index to its position in
-    ``{s}.slots``); it raises ``KeyError`` for a bucket the series does not hold yet.
+    is the count at position ``slot`` of a native histogram series' ``{s}.slots`` (the
+    position its ``positive`` dict gave for the value's bucket).
     """
 
     name: str
@@ -135,7 +134,7 @@ class Layout:
     bucket: str = "{s}.counts[{i}]"
     count: str = ""
     stamp: str = ""
-    native: str = "{s}.slots[buckets[{i}]]"
+    native: str = "{s}.slots[slot]"
 
 
 IN_PROCESS: Final = Layout("in-process")
@@ -263,54 +262,51 @@ if probe is not None and probe() is not None:
 """
 
 # Native (exponential) histograms, see ``metrics.native``. With classic buckets kept,
-# the classic index first. Then the native index: a positive value above the zero
-# bucket has index ``ceil(log2(v) * 2**schema)`` (``{s}.scale``), taken as is when
-# ``log2`` cannot have moved it across a bucket bound (further than 1e-7 of a bucket
-# from one); everything else (bounds, the zero bucket, negative and infinite values)
-# asks the instrument's exact ``_far``. A bucket dict maps an index to the position
-# of its count in ``{s}.slots`` (a list in process, the series' cells when shared).
-# ``positive`` is read before the scale: a schema change first drains the old bucket
-# dicts (``pop`` per bucket: an increment either happened before or raises KeyError),
-# then replaces scale and dicts in one run; so an index is only ever added to the
-# buckets of its own schema. A bucket the series does not hold yet (``KeyError``) takes
-# ``_native_miss``, which adds it (reducing the schema past the series' bucket limit)
-# and the sum under the series' lock.
+# the classic index first. A positive value's bucket is looked up at ``ceil(log2(v) *
+# 2**schema + 1e-9)`` (``{s}.scale``) in the series' ``positive`` dict, which maps an
+# index to the position of its count in ``{s}.slots`` (a list in process, the series'
+# cells when shared). ``log2`` is off by far less than the 1e-9 nudge, so that index
+# is the value's bucket or the one above it; the one above starts at the value's own
+# bucket's upper bound, so ``v > {s}.lowers[slot]`` (the exclusive lower bound kept per
+# slot, raised to the zero threshold for a bucket it cuts through) tells the two apart
+# exactly, and also keeps every value of the zero bucket off this path. Everything else
+# (a bucket not held yet, the zero bucket, negative and infinite values: ``KeyError``,
+# ``ValueError`` from ``log2``, ``OverflowError`` from ``ceil``) takes ``_native_miss``,
+# which locates the value exactly and updates under the series' lock (adding the bucket,
+# reducing the schema past the series' bucket limit). ``positive`` is read before the
+# scale: a schema change first drains the old bucket dicts (``pop`` per bucket: an
+# increment either happened before or raises KeyError), then replaces scale and dicts
+# in one run; a slot's lower bound is written before its bucket enters a dict. The
+# lookup, the check, the increments and the sum follow each other with no call between
+# (one uninterruptible run).
 _NATIVE_CLASSIC_INDEX = "cindex = _bisect({bounds}, {x})\n"
-_NATIVE_INDEX = """
-buckets = {s}.positive
-if {x} > {s}.threshold:
-    real = _log2({x}) * {s}.scale
-    try:
-        index = _ceil(real)
-    except OverflowError:
-        index, buckets = {owner}._far({s}, {x})
-    else:
-        if not 1e-07 < index - real < 0.9999999:
-            index, buckets = {owner}._far({s}, {x})
-else:
-    index, buckets = {owner}._far({s}, {x})
-"""
-# Lock-free: the miss path does the whole update itself; the classic count and the sum
-# follow the native increment with no call between (one uninterruptible run).
 _NATIVE_STEP = """
 try:
-    {native} += 1
-except KeyError:
+    slot = {s}.positive[_ceil(_log2({x}) * {s}.scale + 1e-09)]
+except (KeyError, ValueError, OverflowError):
     {owner}._native_miss({s}, {x}, {i})
-else:
-{rest}    {s}.recent.append({x})
-"""
-# Locked: the miss path takes the lock itself, so it runs after the release.
+{after}else:
+    if {x} > {s}.lowers[slot]:
+        {native} += 1
+{rest}        {s}.recent.append({x})
+    else:
+        {owner}._native_miss({s}, {x}, {i})
+{after_inner}"""
+# Locked: the lookup and the check under the lock too (a drained dict holds nothing);
+# the miss path takes the lock itself, so it runs after the release.
 _NATIVE_LOCKED_STEP = """
+buckets = {s}.positive
+try:
+    index = _ceil(_log2({x}) * {s}.scale + 1e-09)
+except (ValueError, OverflowError):
+    index = None
 lock = {s}.lock
 lock.acquire()
 try:
-    try:
+    slot = buckets.get(index, -1)
+    missed = slot < 0 or {x} <= {s}.lowers[slot]
+    if not missed:
         {native} += 1
-    except KeyError:
-        missed = True
-    else:
-        missed = False
 {rest}finally:
     lock.release()
 if missed:
@@ -381,12 +377,16 @@ def _native_step(
     layout: Layout, atomic: bool, classic: bool, s: str, owner: str, extra: str
 ) -> str:
     """The native increment then, in the same run, the classic count (when *classic*),
-    the sum and *extra* (a pair's counter)."""
+    the sum and *extra* (a pair's counter, also counted after the miss path)."""
     rest = ("{bucket} += 1\n" if classic else "") + "{sum} += {x}\n" + extra
-    depth = "    " if atomic else "        "
-    template = _NATIVE_STEP if atomic else _NATIVE_LOCKED_STEP
-    step = template.replace("{rest}", textwrap.indent(rest, depth))
-    step = step.replace("{native}", layout.native.replace("{i}", "index"))
+    if atomic:
+        step = (
+            _NATIVE_STEP.replace("{rest}", textwrap.indent(rest, "        "))
+            .replace("{after}", textwrap.indent(extra, "    "))
+            .replace("{after_inner}", textwrap.indent(extra, "        "))
+        )
+    else:
+        step = _NATIVE_LOCKED_STEP.replace("{rest}", textwrap.indent(rest, "        "))
     return _fill(step, layout, s=s, owner=owner, x="value", i="cindex" if classic else "-1")
 
 
@@ -398,7 +398,6 @@ def _native(classic: bool) -> Callable[..., str]:
             _fill(_OBSERVED_NUMBER, owner=owner, x="value"),
             _fill(_NATIVE_CLASSIC_INDEX, bounds=bounds, x="value") if classic else "",
             _fill(_BOUND_SERIES if bound else _LOOKUP, s="series"),
-            _fill(_NATIVE_INDEX, owner=owner, s="series", x="value"),
             _native_step(layout, atomic, classic, "series", owner, ""),
             _fill(
                 _BUCKET_EXEMPLAR,
@@ -421,22 +420,11 @@ def _native_pair(classic: bool) -> Callable[..., str]:
         )
         if not atomic:
             step += _locked("counted", count)
-        elif "_native_miss" in step:  # the miss path counts the histogram only
-            step = step.replace(
-                "self._owner._native_miss(observed, value, "
-                + ("cindex" if classic else "-1")
-                + ")\n",
-                "self._owner._native_miss(observed, value, "
-                + ("cindex" if classic else "-1")
-                + ")\n    "
-                + count,
-            )
         return _join(
             _fill(_OBSERVED_NUMBER, owner="self._owner", x="value"),
             _fill(_NATIVE_CLASSIC_INDEX, bounds="self._bounds", x="value") if classic else "",
             "if self._epoch != _RESETS.count:\n    self._refresh()\n",
             "observed = self._observed\ncounted = self._counted\n",
-            _fill(_NATIVE_INDEX, owner="self._owner", s="observed", x="value"),
             step,
             _fill(
                 _PAIR_EXEMPLAR,

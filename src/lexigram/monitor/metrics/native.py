@@ -27,11 +27,12 @@ native buckets) and ``_bucket`` queries keep working; the protobuf exposition se
 both in one message. Without them the classic view is one ``+Inf`` bucket.
 
 The update is compiled in ``metrics._update`` like every other, on its fast path: a
-positive value above the zero bucket gets its index from one ``ceil(log2(v) *
-2**schema)`` (taken when it lies further than 1e-7 of a bucket from a bound; nearer, and
-for the zero bucket, negative or infinite values, :meth:`NativeHistogram._far` gives the
-exact index), then one dict-and-list increment; a bucket not held yet, or a schema
-changed meanwhile, takes :meth:`NativeHistogram._native_miss` (under the series' lock).
+positive value finds its bucket's count with one index computation, ``ceil(log2(v) *
+2**schema + 1e-9)``, one dict lookup and one comparison with the bucket's lower bound
+(which makes it exact), then one increment; everything else (a bucket not held yet, a
+schema changed meanwhile, the zero bucket, negative and infinite values, a value within
+about 1e-9 of a bucket from its lower bound) takes :meth:`NativeHistogram._native_miss`,
+which locates the value exactly under the series' lock.
 Reads copy the buckets under the series' lock in one uninterruptible step, so a
 snapshot's count and sum match its buckets.
 """
@@ -260,18 +261,11 @@ class NativeHistogram(Histogram):
 
     # -- the update's slow paths ---------------------------------------------------------
 
-    def _far(self, series: Any, value: float) -> tuple[int, dict[int, int]]:
-        """``(index, buckets)`` of a value the fast rule does not take (zero bucket,
-        negative, near a bucket bound, infinite); NaN raises."""
-        if value != value:
-            raise self._bad_value(value)
-        located: tuple[int, dict[int, int]] = series.locate(value)
-        return located
-
     def _native_miss(self, series: Any, value: float, cindex: int) -> None:
-        """Record *value* whose bucket the series does not hold (or whose schema
-        changed meanwhile), under the series' lock; lowers the schema first when the
-        series holds ``max_buckets`` buckets."""
+        """Record *value* exactly, under the series' lock: the values the compiled fast
+        path leaves (a bucket not held yet, a schema changed meanwhile, the zero bucket,
+        negative and infinite values, a value next to a bucket bound); lowers the schema
+        first when a new bucket would pass ``max_buckets``."""
         with series.lock:
             index, buckets = series.locate(value)
             while (
