@@ -320,6 +320,41 @@ def test_classic_buckets_are_kept_alongside_when_given() -> None:
     assert snapshot.quantile(0.5) == pytest.approx(0.5)  # classic buckets would say 1.0
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), max_size=40),
+    bounds=st.lists(st.floats(min_value=1e-6, max_value=1e6), min_size=1, max_size=12, unique=True),
+    schema=st.integers(-4, 8),
+)
+def test_classic_counts_beside_native_ones_match_a_classic_histogram(
+    values: list[float], bounds: list[float], schema: int
+) -> None:
+    """With classic buckets kept, every update path (observe, bound handle, pair)
+    counts each value in the classic bucket a classic histogram with the same bounds
+    picks, also for values on a classic bound, next to one and inside a native bucket
+    a classic bound cuts through, and in the native bucket containing it; every value
+    is observed twice, so the second time the buckets are held and the fast path
+    decides."""
+    bounds = sorted(bounds)
+    edges = [v for b in bounds for v in (b, math.nextafter(b, 0.0), math.nextafter(b, 9e99))]
+    observed = (values + edges) * 2
+    native = Histogram("n", buckets=bounds, native=True, schema=schema, max_buckets=10_000)
+    classic = Histogram("c", buckets=bounds)
+    handle = native.bind()
+    pair = BoundPair(Counter("pairs").bind(), handle)
+    for update in (native.observe, handle.observe, pair.record):
+        for value in observed:
+            update(value)
+            classic.observe(value)
+    assert native.get_bucket_counts() == classic.get_bucket_counts()
+    expected: dict[int, int] = {}
+    for value in observed:
+        if value > ZT:
+            index = index_of(value, schema)
+            expected[index] = expected.get(index, 0) + 3
+    assert dict(native.get_native_buckets().positive) == expected
+
+
 def test_without_classic_buckets_the_classic_view_is_one_inf_bucket() -> None:
     """native=True without buckets: the classic view is a single +Inf bucket holding
     the count (what the text formats show)."""

@@ -3,10 +3,9 @@
 See ``metrics.native`` for the instrument and ``metrics._update`` for the compiled
 update that reads ``positive``, ``scale``, ``lowers`` and ``slots`` lock-free.
 Memory per series: at most ``max_buckets + 1`` counts in ``slots`` (freed slots are
-reused) and as many lower bounds in ``lowers``, two dicts of at most ``max_buckets``
-entries together,
-:data:`MAX_NATIVE_EXEMPLARS` exemplars, the classic counts when kept and the
-``max_observations`` recent values.
+reused) and as many lower bounds and classic indexes in ``lowers`` and ``classes``, two
+dicts of at most ``max_buckets`` entries together, :data:`MAX_NATIVE_EXEMPLARS`
+exemplars, the classic counts when kept and the ``max_observations`` recent values.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
+from bisect import bisect_left
 from collections import deque
 from typing import Any, Final
 
@@ -37,11 +37,13 @@ class NativeSeries:
     ``slots``; ``zero`` is ``{0: 0}`` (the zero bucket's count is ``slots[0]``).
     ``scale`` (``2.0 ** schema``), ``schema`` and ``threshold`` say how a value finds
     its bucket. ``lowers[j]`` is the exclusive lower bound of the positive bucket whose
-    count is ``slots[j]`` (the zero threshold where that is higher; ``inf`` for other
-    slots), written before the bucket enters ``positive``: the compiled update checks a
-    value against it (see ``metrics._update``). A schema change first drains the bucket
-    dicts (:meth:`drain`), then replaces them and the scale in one uninterruptible run
-    (:meth:`rescale`). Slots of
+    count is ``slots[j]`` (the zero threshold, or a classic bound inside the bucket,
+    where that is higher; ``inf`` for other slots), and ``classes[j]`` the classic
+    bucket of every value above it (``bounds``: the classic bounds, empty without
+    classic buckets); both are written before the bucket enters ``positive``: the
+    compiled update checks a value against ``lowers[slot]`` (see ``metrics._update``).
+    A schema change first drains the bucket dicts (:meth:`drain`), then replaces them
+    and the scale in one uninterruptible run (:meth:`rescale`). Slots of
     drained buckets are reused, so ``slots`` never holds more than ``max_buckets + 1``
     counts. Subclasses keep ``slots`` elsewhere (the shared layout's cells) by
     overriding :meth:`_allocate` and :meth:`_release`.
@@ -49,6 +51,8 @@ class NativeSeries:
 
     __slots__ = (
         "_free",
+        "bounds",
+        "classes",
         "counts",
         "created",
         "exemplars",
@@ -67,10 +71,16 @@ class NativeSeries:
     )
 
     def __init__(
-        self, classic: int, created: float, max_observations: int, schema: int, threshold: float
+        self,
+        classic: tuple[float, ...],
+        created: float,
+        max_observations: int,
+        schema: int,
+        threshold: float,
     ) -> None:
         self.lock = threading.Lock()
-        self.counts = [0] * classic
+        self.bounds = classic
+        self.counts = [0] * len(classic)
         self.sum = 0.0
         self.recent: deque[float] = deque(maxlen=max_observations)
         self.created = created
@@ -78,6 +88,7 @@ class NativeSeries:
         self.native_exemplars: deque[RawExemplar] = deque(maxlen=MAX_NATIVE_EXEMPLARS)
         self.slots: Any = [0]
         self.lowers: list[float] = [_INF]
+        self.classes: list[int] = [0]
         self._free: list[int] = []
         self.zero: dict[int, int] = {0: 0}
         self.negative: dict[int, int] = {}
@@ -113,17 +124,35 @@ class NativeSeries:
         (caller holds the lock; the add itself is one uninterruptible step)."""
         if index not in buckets:
             slot = self._allocate(index, buckets is self.negative)
-            lowers = self.lowers
+            lowers, classes = self.lowers, self.classes
             while len(lowers) <= slot:
                 lowers.append(_INF)
-            low = _INF  # negative buckets are not looked up through ``positive``
+                classes.append(0)
+            low, classic = _INF, 0  # negative buckets are not looked up through ``positive``
             if buckets is self.positive:
-                low = max(upper_bound(index - 1, self.schema), self.threshold)
-                if low < _SMALLEST_NORMAL:
-                    low = _INF  # a subnormal bound is rounded: the exact path decides
+                low, classic = self._fast_range(index)
+            classes[slot] = classic
             lowers[slot] = low
             buckets[index] = slot
         self.slots[buckets[index]] += count
+
+    def _fast_range(self, index: int) -> tuple[float, int]:
+        """``(lower, classic)`` for positive bucket *index*: values above *lower* (the
+        bucket's own lower bound, raised to the zero threshold and to a classic bound
+        inside the bucket) take the compiled fast path, all of them in classic bucket
+        *classic* (0 without classic buckets); ``inf`` sends every value to the exact
+        path."""
+        upper = upper_bound(index, self.schema)
+        low = max(upper_bound(index - 1, self.schema), self.threshold)
+        classic = 0
+        bounds = self.bounds
+        if bounds:
+            classic = bisect_left(bounds, upper)
+            if classic and bounds[classic - 1] > low:
+                low = bounds[classic - 1]
+        if low < _SMALLEST_NORMAL:
+            low = _INF  # a subnormal bound is rounded: the exact path decides
+        return low, classic
 
     def _allocate(self, index: int, negative: bool) -> int:
         """A zeroed slot for a new bucket."""

@@ -56,7 +56,7 @@ class SharedNativeSeries(NativeSeries):
 
     def __init__(
         self,
-        classic: int,
+        classic: tuple[float, ...],
         created: float,
         max_observations: int,
         schema: int,
@@ -65,7 +65,7 @@ class SharedNativeSeries(NativeSeries):
         home: Shared,
     ) -> None:
         self._raw: Cells = local_cells(0)
-        self._classic = classic
+        self._classic = len(classic)
         self._capacity = capacity
         self._home = home
         self._key = b""
@@ -276,7 +276,7 @@ class SharedNativeHistogram(_SharedInstrument, NativeHistogram):
 
     def _new_series(self) -> SharedNativeSeries:  # type: ignore[override]
         return SharedNativeSeries(
-            len(self._classic or ()),
+            self._classic or (),
             self._clock.time(),
             self._max_observations,
             self._schema,

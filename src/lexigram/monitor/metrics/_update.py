@@ -261,8 +261,8 @@ if probe is not None and probe() is not None:
         {c}.exemplar = (1, exemplar[1], exemplar[2], exemplar[3])
 """
 
-# Native (exponential) histograms, see ``metrics.native``. With classic buckets kept,
-# the classic index first. A positive value's bucket is looked up at ``ceil(log2(v) *
+# Native (exponential) histograms, see ``metrics.native``. A positive value's bucket is
+# looked up at ``ceil(log2(v) *
 # 2**schema + 1e-9)`` (``{s}.scale``) in the series' ``positive`` dict, which maps an
 # index to the position of its count in ``{s}.slots`` (a list in process, the series'
 # cells when shared). ``log2`` is off by far less than the 1e-9 nudge, so that index
@@ -278,19 +278,21 @@ if probe is not None and probe() is not None:
 # increment either happened before or raises KeyError), then replaces scale and dicts
 # in one run; a slot's lower bound is written before its bucket enters a dict. The
 # lookup, the check, the increments and the sum follow each other with no call between
-# (one uninterruptible run).
-_NATIVE_CLASSIC_INDEX = "cindex = _bisect({bounds}, {x})\n"
+# (one uninterruptible run). With classic buckets kept, ``{s}.classes[slot]`` is the
+# classic bucket of every value that passes the check (a classic bound inside the
+# native bucket raises the slot's lower bound to it), so one index computation serves
+# both; an exemplar (rare) takes the classic index by bisection.
 _NATIVE_STEP = """
 try:
     slot = {s}.positive[_ceil(_log2({x}) * {s}.scale + 1e-09)]
 except (KeyError, ValueError, OverflowError):
-    {owner}._native_miss({s}, {x}, {i})
+    {owner}._native_miss({s}, {x})
 {after}else:
     if {x} > {s}.lowers[slot]:
         {native} += 1
 {rest}        {s}.recent.append({x})
     else:
-        {owner}._native_miss({s}, {x}, {i})
+        {owner}._native_miss({s}, {x})
 {after_inner}"""
 # Locked: the lookup and the check under the lock too (a drained dict holds nothing);
 # the miss path takes the lock itself, so it runs after the release.
@@ -310,7 +312,7 @@ try:
 {rest}finally:
     lock.release()
 if missed:
-    {owner}._native_miss({s}, {x}, {i})
+    {owner}._native_miss({s}, {x})
 else:
     {s}.recent.append({x})
 """
@@ -387,7 +389,7 @@ def _native_step(
         )
     else:
         step = _NATIVE_LOCKED_STEP.replace("{rest}", textwrap.indent(rest, "        "))
-    return _fill(step, layout, s=s, owner=owner, x="value", i="cindex" if classic else "-1")
+    return _fill(step, layout, s=s, owner=owner, x="value", i=s + ".classes[slot]")
 
 
 def _native(classic: bool) -> Callable[..., str]:
@@ -396,7 +398,6 @@ def _native(classic: bool) -> Callable[..., str]:
         bounds = "self._bounds" if bound else "self._classic"
         return _join(
             _fill(_OBSERVED_NUMBER, owner=owner, x="value"),
-            _fill(_NATIVE_CLASSIC_INDEX, bounds=bounds, x="value") if classic else "",
             _fill(_BOUND_SERIES if bound else _LOOKUP, s="series"),
             _native_step(layout, atomic, classic, "series", owner, ""),
             _fill(
@@ -404,7 +405,7 @@ def _native(classic: bool) -> Callable[..., str]:
                 owner=owner,
                 s="series",
                 x="value",
-                i="cindex" if classic else "-1",
+                i=f"_bisect({bounds}, value)" if classic else "-1",
             ),
         )
 
@@ -422,7 +423,6 @@ def _native_pair(classic: bool) -> Callable[..., str]:
             step += _locked("counted", count)
         return _join(
             _fill(_OBSERVED_NUMBER, owner="self._owner", x="value"),
-            _fill(_NATIVE_CLASSIC_INDEX, bounds="self._bounds", x="value") if classic else "",
             "if self._epoch != _RESETS.count:\n    self._refresh()\n",
             "observed = self._observed\ncounted = self._counted\n",
             step,
@@ -431,7 +431,7 @@ def _native_pair(classic: bool) -> Callable[..., str]:
                 s="observed",
                 c="counted",
                 x="value",
-                i="cindex" if classic else "-1",
+                i="_bisect(self._bounds, value)" if classic else "-1",
             ),
         )
 

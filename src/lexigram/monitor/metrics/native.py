@@ -40,6 +40,7 @@ snapshot's count and sum match its buckets.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -261,11 +262,14 @@ class NativeHistogram(Histogram):
 
     # -- the update's slow paths ---------------------------------------------------------
 
-    def _native_miss(self, series: Any, value: float, cindex: int) -> None:
+    def _native_miss(self, series: Any, value: float) -> None:
         """Record *value* exactly, under the series' lock: the values the compiled fast
         path leaves (a bucket not held yet, a schema changed meanwhile, the zero bucket,
-        negative and infinite values, a value next to a bucket bound); lowers the schema
-        first when a new bucket would pass ``max_buckets``."""
+        negative and infinite values, a value next to a bucket's lower bound or, with
+        classic buckets, below a classic bound inside its native bucket); lowers the
+        schema first when a new bucket would pass ``max_buckets``."""
+        bounds = self._classic
+        cindex = -1 if bounds is None else bisect_left(bounds, value)
         with series.lock:
             index, buckets = series.locate(value)
             while (
@@ -297,7 +301,7 @@ class NativeHistogram(Histogram):
 
     def _new_series(self) -> NativeSeries:  # type: ignore[override]
         return NativeSeries(
-            0 if self._classic is None else len(self._classic),
+            self._classic or (),
             self._clock.time(),
             self._max_observations,
             self._schema,
