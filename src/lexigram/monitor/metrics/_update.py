@@ -262,38 +262,47 @@ if probe is not None and probe() is not None:
 """
 
 # Native (exponential) histograms, see ``metrics.native``. A positive value's bucket is
-# looked up at ``ceil(log2(v) *
-# 2**schema + 1e-9)`` (``{s}.scale``) in the series' ``positive`` dict, which maps an
-# index to the position of its count in ``{s}.slots`` (a list in process, the series'
-# cells when shared). ``log2`` is off by far less than the 1e-9 nudge, so that index
-# is the value's bucket or the one above it; the one above starts at the value's own
-# bucket's upper bound, so ``v > {s}.lowers[slot]`` (the exclusive lower bound kept per
-# slot, raised to the zero threshold for a bucket it cuts through) tells the two apart
-# exactly, and also keeps every value of the zero bucket off this path. Everything else
-# (a bucket not held yet, the zero bucket, negative and infinite values: ``KeyError``,
-# ``ValueError`` from ``log2``, ``OverflowError`` from ``ceil``) takes ``_native_miss``,
-# which locates the value exactly and updates under the series' lock (adding the bucket,
-# reducing the schema past the series' bucket limit). ``positive`` is read before the
-# scale: a schema change first drains the old bucket dicts (``pop`` per bucket: an
-# increment either happened before or raises KeyError), then replaces scale and dicts
-# in one run; a slot's lower bound is written before its bucket enters a dict. The
-# lookup, the check, the increments and the sum follow each other with no call between
-# (one uninterruptible run). With classic buckets kept, ``{s}.classes[slot]`` is the
-# classic bucket of every value that passes the check (a classic bound inside the
-# native bucket raises the slot's lower bound to it), so one index computation serves
-# both; an exemplar (rare) takes the classic index by bisection.
+# looked up at ``ceil(log2(v) * 2**schema + 1e-9)`` (``{s}.scale``) in the series'
+# ``positive`` dict, which maps an index to the position of its count in ``{s}.slots``
+# (a list in process, the series' cells when shared). ``log2`` is off by far less than
+# the 1e-9 nudge, so that index is the value's bucket or the one above it; the one
+# above starts at the value's own bucket's upper bound, so ``v > {s}.lowers[slot]``
+# (the exclusive lower bound kept per slot, raised to the zero threshold for a bucket
+# it cuts through) tells the two apart exactly, and also keeps every value of the zero
+# bucket off this path. With classic buckets kept, ``{s}.classes[slot]`` is the classic
+# bucket of every value that passes the check (a classic bound inside the native bucket
+# raises the slot's lower bound to it), so one index computation serves both; an
+# exemplar (rare) takes the classic index by bisection.
+#
+# Everything else (the zero bucket, negative and infinite values, a value next to a
+# lower bound: ``KeyError``, ``ValueError`` from ``log2``, ``OverflowError`` from
+# ``ceil``, or the failed check) is located exactly by ``{s}.locate`` and counted the
+# same way, lock-free; a bucket the series does not hold yet takes ``_native_miss``,
+# which adds it (reducing the schema past the series' bucket limit) under the series'
+# lock. ``positive`` is read before the scale: a schema change first drains the old
+# bucket dicts (``pop`` per bucket: an increment either happened before or raises
+# KeyError), then replaces scale and dicts in one run; a slot's lower bound is written
+# before its bucket enters a dict. The lookup, the check, the increments and the sum
+# follow each other with no call between (one uninterruptible run).
+_NATIVE_FAR = """
+{cindex}index, buckets = {s}.locate({x})
+try:
+    {s}.slots[buckets[index]] += 1
+except KeyError:
+    {owner}._native_miss({s}, {x})
+{after}else:
+{rest}    {s}.recent.append({x})
+"""
 _NATIVE_STEP = """
 try:
     slot = {s}.positive[_ceil(_log2({x}) * {s}.scale + 1e-09)]
 except (KeyError, ValueError, OverflowError):
-    {owner}._native_miss({s}, {x})
-{after}else:
+{far}else:
     if {x} > {s}.lowers[slot]:
         {native} += 1
 {rest}        {s}.recent.append({x})
     else:
-        {owner}._native_miss({s}, {x})
-{after_inner}"""
+{far_inner}"""
 # Locked: the lookup and the check under the lock too (a drained dict holds nothing);
 # the miss path takes the lock itself, so it runs after the release.
 _NATIVE_LOCKED_STEP = """
@@ -375,21 +384,31 @@ def _histogram(layout: Layout, atomic: bool, bound: bool) -> str:
     )
 
 
-def _native_step(
-    layout: Layout, atomic: bool, classic: bool, s: str, owner: str, extra: str
-) -> str:
-    """The native increment then, in the same run, the classic count (when *classic*),
-    the sum and *extra* (a pair's counter, also counted after the miss path)."""
-    rest = ("{bucket} += 1\n" if classic else "") + "{sum} += {x}\n" + extra
+def _native_step(layout: Layout, atomic: bool, classic: str, s: str, owner: str, extra: str) -> str:
+    """The native increment then, in the same run, the classic count (when *classic*,
+    the classic bounds' expression, is not empty), the sum and *extra* (a pair's
+    counter, also counted after the miss path)."""
+
+    def rest(index: str) -> str:
+        bucket = _fill("{bucket} += 1\n", layout, i=index) if classic else ""
+        return bucket + "{sum} += {x}\n" + extra
+
     if atomic:
+        far = _NATIVE_FAR.lstrip("\n").replace(
+            "{cindex}", f"cindex = _bisect({classic}, {{x}})\n" if classic else ""
+        )
+        far = far.replace("{rest}", textwrap.indent(rest("cindex"), "    "))
+        far = far.replace("{after}", textwrap.indent(extra, "    "))
         step = (
-            _NATIVE_STEP.replace("{rest}", textwrap.indent(rest, "        "))
-            .replace("{after}", textwrap.indent(extra, "    "))
-            .replace("{after_inner}", textwrap.indent(extra, "        "))
+            _NATIVE_STEP.replace("{rest}", textwrap.indent(rest(s + ".classes[slot]"), "        "))
+            .replace("{far}", textwrap.indent(far, "    "))
+            .replace("{far_inner}", textwrap.indent(far, "        "))
         )
     else:
-        step = _NATIVE_LOCKED_STEP.replace("{rest}", textwrap.indent(rest, "        "))
-    return _fill(step, layout, s=s, owner=owner, x="value", i=s + ".classes[slot]")
+        step = _NATIVE_LOCKED_STEP.replace(
+            "{rest}", textwrap.indent(rest(s + ".classes[slot]"), "        ")
+        )
+    return _fill(step, layout, s=s, owner=owner, x="value")
 
 
 def _native(classic: bool) -> Callable[..., str]:
@@ -399,7 +418,7 @@ def _native(classic: bool) -> Callable[..., str]:
         return _join(
             _fill(_OBSERVED_NUMBER, owner=owner, x="value"),
             _fill(_BOUND_SERIES if bound else _LOOKUP, s="series"),
-            _native_step(layout, atomic, classic, "series", owner, ""),
+            _native_step(layout, atomic, bounds if classic else "", "series", owner, ""),
             _fill(
                 _BUCKET_EXEMPLAR,
                 owner=owner,
@@ -417,7 +436,12 @@ def _native_pair(classic: bool) -> Callable[..., str]:
     def build(layout: Layout, atomic: bool, bound: bool) -> str:
         count = layout.value.replace("{s}", "counted") + " += 1\n"
         step = _native_step(
-            layout, atomic, classic, "observed", "self._owner", count if atomic else ""
+            layout,
+            atomic,
+            "self._bounds" if classic else "",
+            "observed",
+            "self._owner",
+            count if atomic else "",
         )
         if not atomic:
             step += _locked("counted", count)
