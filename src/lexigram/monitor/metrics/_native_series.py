@@ -1,10 +1,11 @@
 """One series of a native histogram: its buckets in reusable slots, the schema change.
 
 See ``metrics.native`` for the instrument and ``metrics._update`` for the compiled
-update that reads ``positive``, ``scale``, ``lowers`` and ``slots`` lock-free.
+update that reads ``lookup``, ``scale``, ``lowers`` and ``slots`` lock-free.
 Memory per series: at most ``max_buckets + 1`` counts in ``slots`` (freed slots are
 reused) and as many lower bounds and classic indexes in ``lowers`` and ``classes``, two
-dicts of at most ``max_buckets`` entries together, :data:`MAX_NATIVE_EXEMPLARS`
+dicts of at most ``max_buckets`` entries together (and ``lookup``, a copy of the
+positive one), :data:`MAX_NATIVE_EXEMPLARS`
 exemplars, the classic counts when kept and the ``max_observations`` recent values.
 """
 
@@ -19,6 +20,7 @@ from typing import Any, Final
 
 from ._exemplars import RawExemplar, materialize
 from ._exponential import MIN_SCHEMA, index_of, upper_bound
+from ._update import NATIVE_SHIFT
 from .snapshot import NativeBuckets
 
 __all__ = ["MAX_NATIVE_EXEMPLARS", "NativeSeries"]
@@ -34,7 +36,9 @@ class NativeSeries:
     """One native series: classic counts (when kept), the native buckets, the sum.
 
     ``positive`` / ``negative`` map a bucket index to the position of its count in
-    ``slots``; ``zero`` is ``{0: 0}`` (the zero bucket's count is ``slots[0]``).
+    ``slots``; ``zero`` is ``{0: 0}`` (the zero bucket's count is ``slots[0]``);
+    ``lookup`` holds ``positive`` again with each index plus :data:`NATIVE_SHIFT`, for
+    the compiled update.
     ``scale`` (``2.0 ** schema``), ``schema`` and ``threshold`` say how a value finds
     its bucket. ``lowers[j]`` is the exclusive lower bound of the positive bucket whose
     count is ``slots[j]`` (the zero threshold, or a classic bound inside the bucket,
@@ -57,6 +61,7 @@ class NativeSeries:
         "created",
         "exemplars",
         "lock",
+        "lookup",
         "lowers",
         "native_exemplars",
         "negative",
@@ -93,6 +98,7 @@ class NativeSeries:
         self.zero: dict[int, int] = {0: 0}
         self.negative: dict[int, int] = {}
         self.positive: dict[int, int] = {}
+        self.lookup: dict[int, int] = {}
         self.scale = 2.0**schema
         self.schema = schema
         self.threshold = threshold
@@ -134,6 +140,8 @@ class NativeSeries:
             classes[slot] = classic
             lowers[slot] = low
             buckets[index] = slot
+            if buckets is self.positive:
+                self.lookup[index + NATIVE_SHIFT] = slot
         self.slots[buckets[index]] += count
 
     def _fast_range(self, index: int) -> tuple[float, int]:
@@ -171,9 +179,12 @@ class NativeSeries:
         update racing with it either incremented a bucket before its pop or raises
         ``KeyError`` and retries under the lock. Returns ``(buckets, negative)``."""
         drained: list[tuple[list[tuple[int, Any]], bool]] = []
+        lookup = self.lookup
         for side, negative in ((self.positive, False), (self.negative, True)):
             taken: list[tuple[int, Any]] = []
             for key in list(side):
+                if not negative:
+                    del lookup[key + NATIVE_SHIFT]
                 slot = side.pop(key)
                 taken.append((key, self.slots[slot]))
                 self._release(slot)
@@ -185,13 +196,15 @@ class NativeSeries:
         after :meth:`drain`)."""
         positive: dict[int, int] = {}
         negative: dict[int, int] = {}
+        lookup: dict[int, int] = {}
         factor = 2.0**schema
-        # one uninterruptible run (no calls), positive last
+        # one uninterruptible run (no calls), the dicts last
         self.scale = factor
         self.schema = schema
         self.threshold = threshold
         self.negative = negative
         self.positive = positive
+        self.lookup = lookup
 
     def shrink(self) -> None:
         """Halve the resolution (schema - 1), or at the lowest schema widen the zero

@@ -114,6 +114,11 @@ class _Resets:
 
 RESETS: Final = _Resets()
 
+#: A native series' ``lookup`` dict keys positive bucket ``i`` as ``i + NATIVE_SHIFT``:
+#: at schema 3 the buckets from 2**-16 to 2**16 get keys 0..256, ints CPython keeps
+#: one object of, so the lookup finds its key by identity and makes no int.
+NATIVE_SHIFT: Final = 128
+
 
 @dataclass(frozen=True, slots=True)
 class Layout:
@@ -125,7 +130,7 @@ class Layout:
     ``count`` (a summary's number of observations) and ``stamp`` (a gauge's time of
     last update) are optional: empty means the layout keeps no such cell. ``native``
     is the count at position ``slot`` of a native histogram series' ``{s}.slots`` (the
-    position its ``positive`` dict gave for the value's bucket).
+    position its ``lookup`` dict gave for the value's bucket).
     """
 
     name: str
@@ -262,9 +267,10 @@ if probe is not None and probe() is not None:
 """
 
 # Native (exponential) histograms, see ``metrics.native``. A positive value's bucket is
-# looked up at ``ceil(log2(v) * 2**schema + 1e-9)`` (``{s}.scale``) in the series'
-# ``positive`` dict, which maps an index to the position of its count in ``{s}.slots``
-# (a list in process, the series' cells when shared). ``log2`` is off by far less than
+# looked up at ``ceil(log2(v) * 2**schema + 1e-9)`` (``{s}.scale``; the key adds
+# :data:`NATIVE_SHIFT`) in the series' ``lookup`` dict, which maps it to the position
+# of the bucket's count in ``{s}.slots`` (a list in process, the series' cells when
+# shared); ``lookup`` mirrors the positive buckets. ``log2`` is off by far less than
 # the 1e-9 nudge, so that index is the value's bucket or the one above it; the one
 # above starts at the value's own bucket's upper bound, so ``v > {s}.lowers[slot]``
 # (the exclusive lower bound kept per slot, raised to the zero threshold for a bucket
@@ -279,7 +285,7 @@ if probe is not None and probe() is not None:
 # ``ceil``, or the failed check) is located exactly by ``{s}.locate`` and counted the
 # same way, lock-free; a bucket the series does not hold yet takes ``_native_miss``,
 # which adds it (reducing the schema past the series' bucket limit) under the series'
-# lock. ``positive`` is read before the scale: a schema change first drains the old
+# lock. ``lookup`` is read before the scale: a schema change first drains the old
 # bucket dicts (``pop`` per bucket: an increment either happened before or raises
 # KeyError), then replaces scale and dicts in one run; a slot's lower bound is written
 # before its bucket enters a dict. The lookup, the check, the increments and the sum
@@ -295,7 +301,7 @@ except KeyError:
 """
 _NATIVE_STEP = """
 try:
-    slot = {s}.positive[_ceil(_log2({x}) * {s}.scale + 1e-09)]
+    slot = {s}.lookup[_ceil(_log2({x}) * {s}.scale + {key})]
 except (KeyError, ValueError, OverflowError):
 {far}else:
     if {x} > {s}.lowers[slot]:
@@ -306,9 +312,9 @@ except (KeyError, ValueError, OverflowError):
 # Locked: the lookup and the check under the lock too (a drained dict holds nothing);
 # the miss path takes the lock itself, so it runs after the release.
 _NATIVE_LOCKED_STEP = """
-buckets = {s}.positive
+buckets = {s}.lookup
 try:
-    index = _ceil(_log2({x}) * {s}.scale + 1e-09)
+    index = _ceil(_log2({x}) * {s}.scale + {key})
 except (ValueError, OverflowError):
     index = None
 lock = {s}.lock
@@ -408,7 +414,7 @@ def _native_step(layout: Layout, atomic: bool, classic: str, s: str, owner: str,
         step = _NATIVE_LOCKED_STEP.replace(
             "{rest}", textwrap.indent(rest(s + ".classes[slot]"), "        ")
         )
-    return _fill(step, layout, s=s, owner=owner, x="value")
+    return _fill(step, layout, s=s, owner=owner, x="value", key=repr(NATIVE_SHIFT + 1e-09))
 
 
 def _native(classic: bool) -> Callable[..., str]:
