@@ -15,9 +15,12 @@ series. A value that would open one bucket more first reduces the series' schema
 one (buckets ``2j - 1`` and ``2j`` merge into ``j``: half the resolution), down to -4;
 at -4 the zero bucket widens to the upper bound of the bucket nearest zero, absorbing
 it. So a series never holds more than ``max_buckets`` buckets plus the zero bucket,
-however many distinct values it sees (per series: ``max_buckets + 1`` counts, two dicts
-of at most ``max_buckets`` entries, :data:`MAX_NATIVE_EXEMPLARS` exemplars, the classic
-counts when kept and the ``max_observations`` recent values); the schema of a series
+however many distinct values it sees (per series: ``max_buckets + 1`` counts and as
+many lower bounds and classic indexes for the fast path, the positive and negative
+bucket dicts of at most ``max_buckets`` entries together and the fast path's copy of
+the positive one, :data:`MAX_NATIVE_EXEMPLARS` exemplars, the classic counts
+when kept and the ``max_observations`` recent values: about 34 KiB at 160 buckets);
+the schema of a series
 only goes down until ``reset()``. The latest :data:`MAX_NATIVE_EXEMPLARS` exemplars
 are kept per series (plus, with classic buckets, the latest per classic bucket).
 
