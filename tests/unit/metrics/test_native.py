@@ -233,11 +233,13 @@ def test_zero_bucket_takes_values_within_the_threshold() -> None:
 
 
 @pytest.mark.parametrize("bound", [False, True])
-def test_a_zero_threshold_inside_a_bucket_keeps_the_values_below_it(bound: bool) -> None:
+def test_a_zero_threshold_inside_a_bucket_keeps_the_values_below_it(
+    bound: bool, update_mode: bool
+) -> None:
     """A zero threshold that cuts through a bucket (0.001 at schema 3 lies inside
     ``(2**-10, 2**(-79/8)]``): once that bucket holds values above the threshold, values
-    at or below it still go to the zero bucket, through every update path; a threshold
-    on a bound (2**-10) keeps the bucket above it whole."""
+    at or below it still go to the zero bucket, through every update path, lock-free
+    and locked; a threshold on a bound (2**-10) keeps the bucket above it whole."""
     threshold = 2.0**-10 if bound else 0.001
     histogram = Histogram("h", zero_threshold=threshold)
     handle = histogram.bind()
