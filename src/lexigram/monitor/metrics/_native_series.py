@@ -5,8 +5,8 @@ update that reads ``lookup``, ``scale``, ``lowers`` and ``slots`` lock-free.
 Memory per series: at most ``max_buckets + 1`` counts in ``slots`` (freed slots are
 reused) and as many lower bounds and classic indexes in ``lowers`` and ``classes``, two
 dicts of at most ``max_buckets`` entries together (and ``lookup``, a copy of the
-positive one), :data:`MAX_NATIVE_EXEMPLARS`
-exemplars, the classic counts when kept and the ``max_observations`` recent values.
+positive one), :data:`MAX_NATIVE_EXEMPLARS` exemplars, the classic counts when kept and
+the ``max_observations`` recent values.
 """
 
 from __future__ import annotations
@@ -127,7 +127,9 @@ class NativeSeries:
 
     def add(self, buckets: dict[int, int], index: int, count: int) -> None:
         """Add *count* to bucket *index* of *buckets*, giving it a slot when new
-        (caller holds the lock; the add itself is one uninterruptible step)."""
+        (caller holds the lock). A new bucket's lower bound and classic index are
+        written first; it then enters its dict and ``lookup`` in one uninterruptible
+        step, and the count is added in one more."""
         if index not in buckets:
             slot = self._allocate(index, buckets is self.negative)
             lowers, classes = self.lowers, self.classes
