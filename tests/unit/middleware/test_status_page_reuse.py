@@ -44,16 +44,18 @@ def _traffic(collector: MetricsCollector, route: str, count: int, status: str = 
 
 async def test_one_render_reads_each_instrument_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The route table, the metric list and the SLO monitor share one snapshot of every
-    instrument per page render (the SLO's request counter included)."""
+    instrument per page render (the SLO's request counter included); an instrument only
+    the metric list shows is read through ``collect_first``."""
     reads: Tally[str] = Tally()
     for kind in (Counter, Gauge, Histogram):
-        original = kind.collect
+        for method in ("collect", "collect_first"):
+            original = getattr(kind, method)
 
-        def counted(self: Any, _original: Any = original) -> Any:
-            reads[self.name] += 1
-            return _original(self)
+            def counted(self: Any, *args: Any, _original: Any = original) -> Any:
+                reads[self.name] += 1
+                return _original(self, *args)
 
-        monkeypatch.setattr(kind, "collect", counted)
+            monkeypatch.setattr(kind, method, counted)
     collector = MetricsCollector()
     _traffic(collector, "/a", 5)
     collector.create_gauge("queue_depth", "").set(3)
@@ -136,6 +138,29 @@ def test_an_unchanged_metric_family_is_the_same_data_and_a_changed_one_is_new() 
     assert families()["depth"]["series_count"] == 3
     filtered = view.section(collector.instruments(), filter_text="queue")
     assert [f["name"] for f in filtered["families"]] == ["depth"]
+
+
+def test_the_metric_list_reads_only_the_series_it_shows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A family past max_series is read through collect_first (never whole) and still
+    says how many series it has; a new value of a shown series is in the next call."""
+    gauge = Gauge("depth", "Queue depth.")
+    for i in range(30):
+        gauge.set(i, {"queue": str(i)})
+
+    def whole(self: Any) -> Any:
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(Gauge, "collect", whole)
+    view = MetricsView(max_series=10)
+    family = view.section([gauge])["families"][0]
+    assert family["series_count"] == 30
+    assert [s["value"] for s in family["series"]] == [float(i) for i in range(10)]
+    gauge.set(99, {"queue": "3"})
+    family = view.section([gauge])["families"][0]
+    assert family["series"][3]["value"] == 99
+    assert view.section([gauge], filter_text="nothing")["series_total"] == 30
 
 
 def test_a_health_entry_is_reused_until_the_check_runs_again() -> None:

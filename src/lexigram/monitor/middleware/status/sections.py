@@ -180,13 +180,25 @@ def _series(kind: str, snap: Any) -> dict[str, Any]:
     }
 
 
+def _first(instrument: Any, limit: int) -> tuple[Sequence[Any], int]:
+    """The first *limit* snapshots of *instrument* and its number of series: only those
+    are taken where it offers ``collect_first`` (lexigram instruments), else all."""
+    first = getattr(instrument, "collect_first", None)
+    if first is not None:
+        shown, count = first(limit)
+        return shown, int(count)
+    snaps = instrument.collect()
+    return tuple(snaps[:limit]), len(snaps)
+
+
 class MetricsView:
     """The metrics section, keeping each family's data between calls while it is
     unchanged: a family whose type, help, series count and shown series (labels and
     values) are what they were is the very dict returned last time, and a shown series
     that says what it said keeps its entry (so the page can keep what it made of them).
-    Memory: one entry per family of the last call, its data holding at most
-    *max_series* series. Thread safe (a race only costs a rebuild)."""
+    Only the shown series of a family are read where the instrument can (see
+    :func:`_first`). Memory: one entry per family of the last call, its data holding at
+    most *max_series* series. Thread safe (a race only costs a rebuild)."""
 
     def __init__(self, max_series: int = 50) -> None:
         self._max_series = max_series
@@ -205,15 +217,15 @@ class MetricsView:
             if kind is None:
                 continue
             description = str(getattr(instrument, "description", "") or "")
-            snaps = instrument.collect()
-            total += len(snaps)
             if needle and needle not in name.lower() and needle not in description.lower():
+                total += _first(instrument, 0)[1]
                 if name in kept:
                     fresh[name] = kept[name]  # filtered out now, maybe shown next time
                 continue
-            shown = snaps[: self._max_series]
+            shown, count = _first(instrument, self._max_series)
+            total += count
             names = shown[0].label_names if shown else ()
-            key = (kind, description, len(snaps), names)
+            key = (kind, description, count, names)
             signature = _signature(kind, shown)
             old = kept.get(name)
             if old is not None and old[0] == key and old[1] == signature:
@@ -227,7 +239,7 @@ class MetricsView:
                     "name": name,
                     "type": kind,
                     "help": description,
-                    "series_count": len(snaps),
+                    "series_count": count,
                     "series": [
                         entries[i] if i < len(before) and before[i] == said else _series(kind, snap)
                         for i, (said, snap) in enumerate(zip(signature, shown, strict=True))
