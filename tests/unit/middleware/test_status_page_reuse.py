@@ -21,6 +21,7 @@ from lexigram.monitor.metrics import (
 )
 from lexigram.monitor.middleware.status import HealthHistory, StatusPage
 from lexigram.monitor.middleware.status import routes as routes_module
+from lexigram.monitor.middleware.status.html import HtmlMemo, render_section
 from lexigram.monitor.middleware.status.routes import RouteStats, read_routes
 from lexigram.monitor.middleware.status.sections import MetricsView
 from lexigram.monitor.middleware.status.traces import TraceView
@@ -85,13 +86,13 @@ def test_idle_routes_keep_their_figures_and_busy_ones_get_new_ones(
     stats = RouteStats(lambda: read_routes(collector.instruments()), clock, snapshot_interval=5)
     stats.table()
     calls: list[float] = []
-    original = routes_module.quantile
+    original = routes_module.quantiles
 
-    def spy(q: float, bounds: Any, counts: Any) -> Any:
-        calls.append(q)
-        return original(q, bounds, counts)
+    def spy(qs: Any, bounds: Any, counts: Any) -> Any:
+        calls.extend(qs)
+        return original(qs, bounds, counts)
 
-    monkeypatch.setattr(routes_module, "quantile", spy)
+    monkeypatch.setattr(routes_module, "quantiles", spy)
     clock.advance(1)
     again = {row["route"]: row for row in stats.table()}
     assert calls == []
@@ -224,3 +225,85 @@ async def test_route_figures_link_to_their_exemplar_traces_in_the_html() -> None
     assert traced.count(link) == 2 * 4  # rate and three quantiles, both windows
     assert "<a " not in plain
     page.close()
+
+
+def test_an_unchanged_route_row_is_the_same_dict_until_a_figure_changes() -> None:
+    """A route without new requests keeps its very row while the seconds its windows
+    cover stay the same; a request, or time moving a window's base, gives a new row with
+    the new figures."""
+    clock = _clock()
+    collector = MetricsCollector(clock=clock)
+    _traffic(collector, "/idle", 4)
+    _traffic(collector, "/busy", 4)
+    stats = RouteStats(lambda: read_routes(collector.instruments()), clock, snapshot_interval=5)
+
+    def rows() -> dict[str, dict[str, Any]]:
+        return {row["route"]: row for row in stats.table()}
+
+    first = rows()
+    clock.advance(1)
+    second = rows()
+    assert second["/idle"] is first["/idle"]
+    assert second["/busy"] is first["/busy"]
+    _traffic(collector, "/busy", 2)
+    clock.advance(1)
+    third = rows()
+    assert third["/idle"] is first["/idle"]
+    assert third["/busy"] is not second["/busy"]
+    assert third["/busy"]["1m"]["requests"] == 6
+    assert third["/busy"]["1m"]["rate"] == pytest.approx(6 / 60)
+    clock.advance(70)  # the series are now older than a minute: the 1m base moves
+    later = rows()
+    assert later["/idle"] is not first["/idle"]
+    assert later["/idle"]["1m"]["covered"] == pytest.approx(72.0)
+    clock.advance(1)
+    assert rows()["/idle"]["1m"]["covered"] == pytest.approx(73.0)
+
+
+async def test_the_page_shows_new_figures_traces_and_settings_on_the_next_render() -> None:
+    """What the page keeps between renders (rows, trace lines, the settings table) is
+    replaced as soon as what it shows changed: a route's new requests, a new trace, a
+    changed setting."""
+    clock = _clock()
+    collector = MetricsCollector(clock=clock)
+    _traffic(collector, "/a", 3)
+    _traffic(collector, "/b", 3)
+    tracer = Tracer("svc", None)
+    tracer.start_span("GET /first").end()
+    config = MonitorConfig(status_page=StatusPageConfig(auth_token="t", health_max_age=0))
+    page = StatusPage(collector=collector, tracer=tracer, config=config, clock=clock)
+
+    async def body() -> str:
+        return (await page.respond("GET", "/", "", [TOKEN], "/-/monitor")).body.decode()
+
+    def row(html: str, route: str) -> str:
+        return html[html.index(f'data-route="{route}"') :].split("</tr>")[0]
+
+    first = await body()
+    clock.advance(1)
+    again = await body()
+    assert row(again, "/a") == row(first, "/a")
+    assert row(again, "/b") == row(first, "/b")
+    _traffic(collector, "/b", 57)  # 60 requests in the minute: 1.00/s
+    tracer.start_span("GET /second").end()
+    config.status_page.slowest_kept = 7
+    clock.advance(1)
+    second = await body()
+    assert row(second, "/a") == row(first, "/a")
+    assert ">1.00/s<" in row(second, "/b")
+    assert ">1.00/s<" not in row(first, "/b")
+    assert "GET /second" in second
+    assert "GET /second" not in first
+    assert "<code>status_page.slowest_kept</code></td><td><code>7</code>" in second
+    page.close()
+
+
+def test_kept_html_tells_true_from_one() -> None:
+    """Settings that compare equal but read differently (True, 1) are not taken for the
+    same text."""
+    memo = HtmlMemo()
+    data: dict[str, Any] = {"settings": [["flag", True]], "findings": []}
+    assert "<code>true</code>" in render_section("config", data, base="", memo=memo)
+    memo.done()
+    data = {"settings": [["flag", 1]], "findings": []}
+    assert "<code>1</code>" in render_section("config", data, base="", memo=memo)

@@ -11,7 +11,7 @@ Content-Security-Policy can forbid every inline source. Every value is escaped
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -36,34 +36,50 @@ _FIGURES = ("rate", "errors", *(label for label, _ in QUANTILES))
 class HtmlMemo:
     """HTML made from parts of the section data, kept from one page render to the next
     by the identity of the part (a data source that returns the very same object for
-    unchanged data, like ``MetricsView``, gets its HTML reused), and the texts of figures
-    by value. What a render did not use is dropped at its end. Memory: the parts of the
-    last render and their HTML, plus at most :attr:`MAX_FIGURES` texts per number
-    format. Thread safe: entries are checked by identity or value, a race only costs a
+    unchanged data, like ``MetricsView``, gets its HTML reused), other texts by a key
+    holding everything they are made of, and the texts of figures by value. What a
+    render did not use is dropped at its end. Memory: the parts and keys of the last
+    render and their HTML, plus at most :attr:`MAX_FIGURES` texts per number format.
+    Thread safe: entries are checked by identity or value, a race only costs a
     re-render."""
 
-    __slots__ = ("_last", "_next", "figures")
+    __slots__ = ("_keyed", "_keyed_next", "_last", "_next", "figures")
 
     #: Texts of figures kept per number format (all are dropped past it, at a render's end).
     MAX_FIGURES = 4096
 
     def __init__(self) -> None:
-        self._last: dict[int, tuple[Any, str]] = {}
-        self._next: dict[int, tuple[Any, str]] = {}
+        self._last: dict[int, tuple[Any, Any, str]] = {}
+        self._next: dict[int, tuple[Any, Any, str]] = {}
+        self._keyed: dict[Hashable, str] = {}
+        self._keyed_next: dict[Hashable, str] = {}
         #: Per number format, the text of non-zero floats already formatted (the route
         #: table's figures of idle routes stay the same from one render to the next).
         self.figures: dict[Callable[[Any], str], dict[float, str]] = {}
 
-    def html(self, part: Any, make: Callable[[Any], str]) -> str:
-        """``make(part)``, or what it gave for this very object in the last render."""
+    def html(self, part: Any, make: Callable[[Any], str], context: Any = None) -> str:
+        """``make(part)``, or what it gave for this very object in the last render
+        (made with an equal *context*: what else the text depends on)."""
         hit = self._last.get(id(part))
-        text = hit[1] if hit is not None and hit[0] is part else make(part)
-        self._next[id(part)] = (part, text)
+        same = hit is not None and hit[0] is part and hit[1] == context
+        text = hit[2] if same and hit is not None else make(part)
+        self._next[id(part)] = (part, context, text)
+        return text
+
+    def text(self, key: Hashable, make: Callable[[], str]) -> str:
+        """``make()``, or what it gave for an equal *key* in the last render: *key*
+        holds everything the text is made of (by value, types included where ``==``
+        would mix them up)."""
+        text = self._keyed.get(key)
+        if text is None:
+            text = make()
+        self._keyed_next[key] = text
         return text
 
     def done(self) -> None:
         """End of a render: keep what it used, drop the rest."""
         self._last, self._next = self._next, {}
+        self._keyed, self._keyed_next = self._keyed_next, {}
         for texts in self.figures.values():
             if len(texts) > self.MAX_FIGURES:
                 texts.clear()
@@ -135,11 +151,14 @@ def render_section(
     if key == "routes":
         return _routes(data, base, query, memo)
     if key == "traces":
-        return _traces(data, base)
+        return _traces(data, base, memo)
     if key == "metrics":
         return _metrics(data, base, memo)
     if key == "config":
-        return _config(data)
+        if memo is None:
+            return _config(data)
+        # the repr tells True, 1 and 1.0 apart (their HTML differs, == does not)
+        return memo.text(("config", repr(data)), partial(_config, data))
     raise KeyError(key)
 
 
@@ -298,6 +317,28 @@ def _cells(
     return "".join(cells)
 
 
+def _route_head(method: str, route: str) -> str:
+    """A route row's opening: the method and route cells."""
+    text = esc(route)
+    return f'<tr data-route="{text}"><td>{esc(method)}</td><td><code>{text}</code></td>'
+
+
+def _route_row(
+    r: Mapping[str, Any],
+    base: str,
+    known: Sequence[dict[float, str]] | None = None,
+    memo: HtmlMemo | None = None,
+) -> str:
+    """One route's row (*base* escaped already, *known*: see :func:`_cells`; *memo*
+    keeps the opening of each route's row)."""
+    cells = "".join([_cells(r[w], base, known) for w, _ in WINDOWS])
+    method, route = r["method"], r["route"]
+    if memo is None:
+        return f"{_route_head(method, route)}{cells}</tr>"
+    head = memo.text(("route", method, route), partial(_route_head, method, route))
+    return f"{head}{cells}</tr>"
+
+
 def _routes(
     d: Mapping[str, Any], base: str, query: Mapping[str, str], memo: HtmlMemo | None = None
 ) -> str:
@@ -323,18 +364,13 @@ def _routes(
     top = "".join(f'<th colspan="{len(_FIGURES)}">last {esc(w)}</th>' for w, _ in WINDOWS)
     second = head("method", "Method") + head("route", "Route")
     second += "".join(head(f, names[f], w) for w, _ in WINDOWS for f in _FIGURES)
-    rows = []
     base = esc(base)
-    known = None
-    if memo is not None:
+    if memo is None:
+        rows = [_route_row(r, base) for r in d["rows"]]
+    else:  # an unchanged row (the very dict) as a whole, else figures' texts by value
         known = [memo.figures.setdefault(form, {}) for _, form in _FORMATS]
-    for r in d["rows"]:
-        cells = "".join([_cells(r[w], base, known) for w, _ in WINDOWS])
-        route = esc(r["route"])
-        rows.append(
-            f'<tr data-route="{route}"><td>{esc(r["method"])}</td>'
-            f"<td><code>{route}</code></td>{cells}</tr>"
-        )
+        row = partial(_route_row, base=base, known=known, memo=memo)
+        rows = [memo.html(r, row, base) for r in d["rows"]]
     more = ""
     if d.get("hidden"):
         more = f'<p class="muted">{esc(d["hidden"])} more routes not shown.</p>'
@@ -345,18 +381,24 @@ def _routes(
     )
 
 
-def _trace_rows(items: Sequence[Mapping[str, Any]], base: str) -> str:
-    rows = []
-    for t in items:
-        href = f"{base}/trace?id={t['trace_id']}"
-        marked = ' class="row-unhealthy"' if t["error"] else ""
-        rows.append(
-            f"<tr{marked}>"
-            f"<td><a{attr('href', href)}{attr('data-trace', t['trace_id'])}>{esc(t['name'])}</a>"
-            f"</td><td>{esc(t['service'])}</td><td>{clock(t['start'])}</td>"
-            f'<td class="num">{ms(t["duration_ms"])}</td><td class="num">{esc(t["spans"])}</td>'
-            f"<td>{'error' if t['error'] else ''}</td></tr>"
-        )
+def _trace_row(t: Mapping[str, Any], base: str) -> str:
+    href = f"{base}/trace?id={t['trace_id']}"
+    marked = ' class="row-unhealthy"' if t["error"] else ""
+    return (
+        f"<tr{marked}>"
+        f"<td><a{attr('href', href)}{attr('data-trace', t['trace_id'])}>{esc(t['name'])}</a>"
+        f"</td><td>{esc(t['service'])}</td><td>{clock(t['start'])}</td>"
+        f'<td class="num">{ms(t["duration_ms"])}</td><td class="num">{esc(t["spans"])}</td>'
+        f"<td>{'error' if t['error'] else ''}</td></tr>"
+    )
+
+
+def _trace_rows(items: Sequence[Mapping[str, Any]], base: str, memo: HtmlMemo | None = None) -> str:
+    if memo is None:
+        rows = [_trace_row(t, base) for t in items]
+    else:  # a trace's summary is the same dict while its spans are
+        row = partial(_trace_row, base=base)
+        rows = [memo.html(t, row, base) for t in items]
     if not rows:
         return '<p class="muted">No ended span is buffered.</p>'
     return (
@@ -366,15 +408,15 @@ def _trace_rows(items: Sequence[Mapping[str, Any]], base: str) -> str:
     )
 
 
-def _traces(d: Mapping[str, Any], base: str) -> str:
+def _traces(d: Mapping[str, Any], base: str, memo: HtmlMemo | None = None) -> str:
     buffer = d["buffer"]
     return (
         f'<p class="muted">{esc(buffer["spans"])} of at most {esc(buffer["capacity"])} '
         "ended spans buffered.</p>"
         f'<h3>Slowest</h3><div class="list" data-list="slowest">'
-        f"{_trace_rows(d['slowest'], base)}</div>"
+        f"{_trace_rows(d['slowest'], base, memo)}</div>"
         f'<h3>Most recent</h3><div class="list" data-list="recent">'
-        f"{_trace_rows(d['recent'], base)}</div>"
+        f"{_trace_rows(d['recent'], base, memo)}</div>"
     )
 
 

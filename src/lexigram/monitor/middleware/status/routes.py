@@ -45,12 +45,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-__all__ = ["WINDOWS", "RouteCounts", "RouteStats", "quantile", "read_routes", "sort_rows"]
+__all__ = [
+    "WINDOWS",
+    "RouteCounts",
+    "RouteStats",
+    "quantile",
+    "quantiles",
+    "read_routes",
+    "sort_rows",
+]
 
 #: The windows of the table: label and seconds.
 WINDOWS: tuple[tuple[str, float], ...] = (("1m", 60.0), ("5m", 300.0))
 QUANTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
-_TRACED = ("rate", "errors", *(label for label, _ in QUANTILES))
+_LABELS = tuple(label for label, _ in QUANTILES)
+_QS = tuple(q for _, q in QUANTILES)
+_TRACED = ("rate", "errors", *_LABELS)
 
 # (duration histogram, method label, route label, status label, request counter)
 _LAYOUTS: tuple[tuple[str, str, str, str, str | None], ...] = (
@@ -75,7 +85,8 @@ class RouteCounts:
     buckets: tuple[float, ...]
     created: float
     exemplars: tuple[Any, ...] = ()
-    """Latest exemplar per bucket (``metrics.snapshot.Exemplar`` or None)."""
+    """Latest exemplar per bucket (``metrics.snapshot.Exemplar`` or None); empty when
+    no bucket has one."""
     error_exemplar: Any = None
     native: Any = None
     """The summed native buckets (``metrics.snapshot.NativeBuckets``) or None."""
@@ -178,8 +189,7 @@ def _read(histogram: Any, counter: Any, method_l: str, route_l: str, status_l: s
                 entry[6] = _latest(entry[6], snap.exemplar)
     reading = {}
     for key, e in acc.items():
-        size = len(e[2])
-        exemplars = tuple(e[5]) if e[5] is not None else (None,) * size
+        exemplars = tuple(e[5]) if e[5] is not None else ()
         buckets = tuple(e[3])
         reading[key] = RouteCounts(
             e[0], e[1], e[2], buckets, e[4], exemplars, e[6], e[7], tuple(e[8])
@@ -192,22 +202,38 @@ def quantile(
 ) -> tuple[float, int] | None:
     """``(value, bucket index)`` of quantile *q* of cumulative bucket *counts*, None
     without observations; interpolated inside the bucket like ``histogram_quantile``."""
+    return quantiles((q,), bounds, counts)[0]
+
+
+def quantiles(
+    qs: Sequence[float], bounds: Sequence[float], counts: Sequence[float]
+) -> list[tuple[float, int] | None]:
+    """:func:`quantile` of each of *qs* (ascending), in one pass over *counts*: the
+    bucket of a higher quantile is never before the bucket of a lower one."""
     total = counts[-1] if counts else 0
     if total <= 0:
-        return None
-    rank = q * total
+        return [None] * len(qs)
+    found: list[tuple[float, int] | None] = []
+    size = len(counts)
+    i = 0
     previous = 0.0
-    for i, cumulative in enumerate(counts):
-        if cumulative >= rank and cumulative > 0:
-            upper = bounds[i]
-            lower = bounds[i - 1] if i > 0 else min(0.0, upper)
-            if math.isinf(upper):
-                return (lower if i > 0 else 0.0), i
-            inside = cumulative - previous
-            share = (rank - previous) / inside if inside > 0 else 1.0
-            return lower + (upper - lower) * share, i
-        previous = cumulative
-    return bounds[-2] if len(bounds) > 1 else 0.0, len(bounds) - 1
+    for q in qs:
+        rank = q * total
+        while i < size and not (counts[i] >= rank and counts[i] > 0):
+            previous = counts[i]
+            i += 1
+        if i == size:
+            found.append((bounds[-2] if len(bounds) > 1 else 0.0, len(bounds) - 1))
+            continue
+        upper = bounds[i]
+        lower = bounds[i - 1] if i > 0 else min(0.0, upper)
+        if math.isinf(upper):
+            found.append(((lower if i > 0 else 0.0), i))
+            continue
+        inside = counts[i] - previous
+        share = (rank - previous) / inside if inside > 0 else 1.0
+        found.append((lower + (upper - lower) * share, i))
+    return found
 
 
 def _trace(exemplar: Any, since: float) -> str | None:
@@ -220,9 +246,12 @@ class RouteStats:
     """The bounded ring of request-metric readings behind the route table; thread safe.
 
     *read* returns the current :data:`Reading`; *clock* gives wall-clock seconds.
-    The figures derived from a route's counts (requests, error share, quantiles) are
-    kept from one table to the next while its counts and the reading they are compared
-    with stay the same objects; at most one entry per row and window.
+    What a table derives from a route's counts (requests, error share, quantiles) is
+    kept for the next table while its counts and the reading they are compared with
+    stay the same objects; a window's figures (the dict in the row) are the same dict
+    while, besides, the seconds they cover are equal (and the window's start, where an
+    exemplar could enter or leave it), and a row is the same dict while its windows
+    are. Memory: at most one kept entry per route and window and one row per route.
     """
 
     def __init__(self, read: Any, clock: Any, *, snapshot_interval: float = 5.0) -> None:
@@ -236,7 +265,7 @@ class RouteStats:
             maxlen=math.ceil(longest / snapshot_interval) + 2
         )
         self._last: Reading = {}
-        self._derived: dict[tuple[str, str, str], _Derived] = {}
+        self._rows: dict[tuple[str, str], tuple[dict[str, Any], tuple[_Window, ...]]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -257,7 +286,8 @@ class RouteStats:
         """One row per (method, route): for each window its ``rate`` (requests/s),
         ``errors`` (5xx share, None without requests), ``p50``/``p95``/``p99`` (seconds,
         None without requests), ``requests``, ``covered`` (seconds) and ``traces`` (an
-        exemplar trace id per figure, None where none); takes a reading now."""
+        exemplar trace id per figure, None where none); takes a reading now. An
+        unchanged row is the very dict of the last table (do not modify rows)."""
         now = self._clock.time()
         current = self._take()
         with self._lock:
@@ -265,19 +295,29 @@ class RouteStats:
             history = list(self._ring)
             if not history or now - history[-1][0] >= self._interval:
                 self._ring.append((now, current))
-            derived = self._derived
-        kept: dict[tuple[str, str, str], _Derived] = {}
+            last_rows = self._rows
+        kept: dict[tuple[str, str], tuple[dict[str, Any], tuple[_Window, ...]]] = {}
         windows = [(label, seconds, _base(history, now, seconds)) for label, seconds in WINDOWS]
         oldest = history[0] if history else None
         rows = []
         for key, counts in current.items():
-            row: dict[str, Any] = {"method": key[0], "route": key[1]}
-            for label, seconds, old in windows:
-                slot = (key[0], key[1], label)
-                row[label] = _window(counts, key, old, oldest, now, seconds, slot, derived, kept)
+            last = last_rows.get(key)
+            made: list[_Window] = []
+            twin = None
+            for i, (_, seconds, old) in enumerate(windows):
+                before = last[1][i] if last is not None else None
+                twin = _window(counts, key, old, oldest, now, seconds, before, twin)
+                made.append(twin)
+            if last is not None and all(a is b for a, b in zip(made, last[1], strict=True)):
+                row = last[0]
+            else:
+                row = {"method": key[0], "route": key[1]}
+                for (label, _, _), window in zip(windows, made, strict=True):
+                    row[label] = window.figures
+            kept[key] = (row, tuple(made))
             rows.append(row)
         with self._lock:
-            self._derived = kept
+            self._rows = kept
         return rows
 
 
@@ -303,6 +343,17 @@ class _Derived(NamedTuple):
     latest: Any
     quantiles: tuple[tuple[str, float | None, tuple[Any, ...]], ...]
     """(label, value, exemplars of the quantile's bucket) per quantile."""
+    traced: bool
+    """Whether any exemplar is there (else the traces do not depend on the start)."""
+
+
+class _Window(NamedTuple):
+    """One window's figures of one route and what they were made of."""
+
+    derived: _Derived
+    start: float
+    covered: float
+    figures: dict[str, Any]
 
 
 def _derive(counts: RouteCounts, previous: RouteCounts | None) -> _Derived:
@@ -318,11 +369,15 @@ def _derive(counts: RouteCounts, previous: RouteCounts | None) -> _Derived:
     figures: list[tuple[str, float | None, tuple[Any, ...]]] = []
     if counts.native is not None:
         figures = _native_quantiles(counts, previous)
-    for label, q in QUANTILES if counts.native is None else ():
-        found = quantile(q, counts.bounds, buckets)
-        ex = counts.exemplars[found[1]] if found is not None and counts.exemplars else None
-        figures.append((label, None if found is None else found[0], () if ex is None else (ex,)))
-    return _Derived(counts, previous, requests, errors, latest, tuple(figures))
+    else:
+        exemplars = counts.exemplars
+        for label, found in zip(_LABELS, quantiles(_QS, counts.bounds, buckets), strict=True):
+            ex = exemplars[found[1]] if found is not None and exemplars else None
+            value = None if found is None else found[0]
+            figures.append((label, value, () if ex is None else (ex,)))
+    traced = latest is not None or counts.error_exemplar is not None
+    traced = traced or bool(counts.native_exemplars)
+    return _Derived(counts, previous, requests, errors, latest, tuple(figures), traced)
 
 
 def _native_quantiles(
@@ -362,35 +417,46 @@ def _window(
     oldest: tuple[float, Reading] | None,
     now: float,
     seconds: float,
-    slot: tuple[str, str, str],
-    derived: dict[tuple[str, str, str], _Derived],
-    kept: dict[tuple[str, str, str], _Derived],
-) -> dict[str, Any]:
-    """One window's figures of one route: *old* is the newest kept reading at least
-    *seconds* old (None: none yet), *oldest* the oldest kept reading. What is derived
-    from the counts is taken from the last table (*derived*) or from the route's window
-    before this one (the last entry of *kept*) when made of the same objects."""
+    last: _Window | None,
+    twin: _Window | None,
+) -> _Window:
+    """One window of *seconds* of one route: *old* is the newest kept reading at least
+    *seconds* old (None: none yet), *oldest* the oldest kept reading. *last* is this
+    window in the last table, *twin* the route's window before this one: what is
+    derived from the counts is taken from either when made of the same objects, and
+    *last* is the answer when its figures would come out the same."""
     previous: RouteCounts | None = None
+    covered = seconds  # created inside the window: it covers the whole window
     if old is not None:
         start, previous = old[0], old[1].get(key)
+        covered = max(now - start, 1e-9)
     elif counts.created >= now - seconds:
         start = now - seconds
-    elif oldest is not None:
-        start, previous = oldest[0], oldest[1].get(key)
     else:
-        start = counts.created
+        start = oldest[0] if oldest is not None else counts.created
+        previous = oldest[1].get(key) if oldest is not None else None
+        covered = max(now - start, 1e-9)
     if previous is not None and (previous.bounds != counts.bounds or previous.count > counts.count):
         previous = None  # reset or re-bucketed: count from zero
-    known = derived.get(slot)
+    known = last.derived if last is not None else None
     if known is None or known.counts is not counts or known.previous is not previous:
-        twin = next(reversed(kept.values()), None) if kept else None
-        if twin is not None and twin.counts is counts and twin.previous is previous:
-            known = twin  # both windows compare with the same reading (or none)
+        if twin is not None and twin.derived.counts is counts and twin.derived.previous is previous:
+            known = twin.derived  # both windows compare with the same reading (or none)
         else:
             known = _derive(counts, previous)
-    kept[slot] = known
+    if (
+        last is not None
+        and last.derived is known
+        and last.covered == covered
+        and (last.start == start or not known.traced)
+    ):
+        return last
+    return _Window(known, start, covered, _figures(known, start, covered))
+
+
+def _figures(known: _Derived, start: float, covered: float) -> dict[str, Any]:
+    """The figures of a window that starts at *start* and covers *covered* seconds."""
     requests = known.requests
-    covered = max(now - start, 1e-9)
     out: dict[str, Any] = {
         "requests": requests,
         "covered": round(covered, 3),
@@ -399,9 +465,10 @@ def _window(
     }
     for label_q, value, _ in known.quantiles:
         out[label_q] = value
-    if known.latest is None and counts.error_exemplar is None and not counts.native_exemplars:
+    if not known.traced:
         out["traces"] = dict.fromkeys(_TRACED)  # no exemplar at all
         return out
+    counts = known.counts
     traces: dict[str, str | None] = {
         "rate": _trace(known.latest, start),
         "errors": _trace(counts.error_exemplar, start),
