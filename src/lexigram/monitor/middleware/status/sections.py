@@ -165,12 +165,24 @@ def _values(kind: str, snap: Any) -> dict[str, Any]:
 
 
 def _signature(kind: str, snaps: Sequence[Any]) -> tuple[tuple[Any, ...], ...]:
-    """What each of a family's shown series says (labels and values), to tell changes."""
+    """What a family's shown series say, to tell changes: a column per field (label
+    values, then the values shown), a row per series."""
+    labels = tuple([s.label_values for s in snaps])
     if kind in ("counter", "gauge"):
-        return tuple([(s.label_values, s.value) for s in snaps])
+        return labels, tuple([s.value for s in snaps])
+    counts = tuple([s.count for s in snaps])
     if kind == "summary":
-        return tuple([(s.label_values, s.count, s.sum, s.quantiles) for s in snaps])
-    return tuple([(s.label_values, s.count, s.sum) for s in snaps])
+        return labels, counts, tuple([s.sum for s in snaps]), tuple([s.quantiles for s in snaps])
+    return labels, counts, tuple([s.sum for s in snaps])
+
+
+def _said_before(
+    before: tuple[tuple[Any, ...], ...], now: tuple[tuple[Any, ...], ...], i: int
+) -> bool:
+    """Whether series *i* says in *now* what it said in *before* (signatures of one kind)."""
+    if i >= len(before[0]):
+        return False
+    return all(a[i] is b[i] or a[i] == b[i] for a, b in zip(before, now, strict=True))
 
 
 def _series(kind: str, snap: Any) -> dict[str, Any]:
@@ -233,16 +245,18 @@ class MetricsView:
             else:
                 # series that say what they said keep their entry
                 same = old is not None and old[0][0] == kind and old[0][3] == names
-                before = old[1] if old is not None and same else ()
                 entries = old[2]["series"] if old is not None and same else []
+                before = old[1] if old is not None and same else ()
                 family = {
                     "name": name,
                     "type": kind,
                     "help": description,
                     "series_count": count,
                     "series": [
-                        entries[i] if i < len(before) and before[i] == said else _series(kind, snap)
-                        for i, (said, snap) in enumerate(zip(signature, shown, strict=True))
+                        entries[i]
+                        if before and _said_before(before, signature, i)
+                        else _series(kind, snap)
+                        for i, snap in enumerate(shown)
                     ],
                 }
             fresh[name] = (key, signature, family)
