@@ -284,6 +284,7 @@ def _burn(value: Any) -> str:
 
 _FORMATS = (("rate", rate), ("errors", percent), *((label, seconds) for label, _ in QUANTILES))
 _PLAIN_CELLS = '<td class="num">{}</td>' * len(_FORMATS)
+_WINDOW_LABELS = tuple(label for label, _ in WINDOWS)
 
 
 def _cells(
@@ -293,17 +294,19 @@ def _cells(
     exemplar trace where there is one; *base* is escaped already. *known*: per format of
     :data:`_FORMATS`, texts of non-zero floats formatted before (read and extended)."""
     texts = []
-    for i, (key, form) in enumerate(_FORMATS):
-        value = window.get(key)
-        if value.__class__ is float and value and known is not None:
-            text = known[i].get(value)
-            if text is None:
-                text = known[i][value] = form(value)
-        else:
-            text = form(value)
-            if value is not None and value.__class__ is not float and value.__class__ is not int:
-                text = esc(text)  # the formats pass strings through; numbers give safe text
-        texts.append(text)
+    if known is None:
+        for key, form in _FORMATS:
+            texts.append(_text(window[key], form))
+    else:
+        for (key, form), cache in zip(_FORMATS, known, strict=True):
+            value = window[key]
+            if value.__class__ is float and value:
+                text = cache.get(value)
+                if text is None:
+                    text = cache[value] = form(value)
+                texts.append(text)
+            else:
+                texts.append(_text(value, form))
     traces = window["traces"]
     if not any(traces.values()):
         return _PLAIN_CELLS.format(*texts)
@@ -315,6 +318,15 @@ def _cells(
             text = f'<a href="{base}/trace?id={tid}" data-trace="{tid}">{text}</a>'
         cells.append(f'<td class="num">{text}</td>')
     return "".join(cells)
+
+
+def _text(value: Any, form: Callable[[Any], str]) -> str:
+    """*value* in format *form*, escaped unless a number (numbers give safe text, the
+    formats pass strings through)."""
+    text = form(value)
+    if value is not None and value.__class__ is not float and value.__class__ is not int:
+        return esc(text)
+    return text
 
 
 def _route_head(method: str, route: str) -> str:
@@ -331,7 +343,7 @@ def _route_row(
 ) -> str:
     """One route's row (*base* escaped already, *known*: see :func:`_cells`; *memo*
     keeps the opening of each route's row)."""
-    cells = "".join([_cells(r[w], base, known) for w, _ in WINDOWS])
+    cells = "".join([_cells(r[label], base, known) for label in _WINDOW_LABELS])
     method, route = r["method"], r["route"]
     if memo is None:
         return f"{_route_head(method, route)}{cells}</tr>"

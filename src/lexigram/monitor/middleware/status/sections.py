@@ -176,13 +176,18 @@ def _signature(kind: str, snaps: Sequence[Any]) -> tuple[tuple[Any, ...], ...]:
     return labels, counts, tuple([s.sum for s in snaps])
 
 
-def _said_before(
-    before: tuple[tuple[Any, ...], ...], now: tuple[tuple[Any, ...], ...], i: int
-) -> bool:
-    """Whether series *i* says in *now* what it said in *before* (signatures of one kind)."""
-    if i >= len(before[0]):
-        return False
-    return all(a[i] is b[i] or a[i] == b[i] for a, b in zip(before, now, strict=True))
+def _unchanged(before: tuple[tuple[Any, ...], ...], now: tuple[tuple[Any, ...], ...]) -> list[bool]:
+    """Per series of signature *now*, whether it says what it said in *before* (a
+    signature of the same kind): whole columns are compared first."""
+    known = len(before[0])
+    flags = [i < known for i in range(len(now[0]))]
+    for was, is_ in zip(before, now, strict=True):
+        if was == is_:
+            continue
+        for i, (a, b) in enumerate(zip(was, is_, strict=False)):
+            if not (a is b or a == b):
+                flags[i] = False
+    return flags
 
 
 def _series(kind: str, snap: Any) -> dict[str, Any]:
@@ -246,16 +251,14 @@ class MetricsView:
                 # series that say what they said keep their entry
                 same = old is not None and old[0][0] == kind and old[0][3] == names
                 entries = old[2]["series"] if old is not None and same else []
-                before = old[1] if old is not None and same else ()
+                kept_at = _unchanged(old[1], signature) if old is not None and same else None
                 family = {
                     "name": name,
                     "type": kind,
                     "help": description,
                     "series_count": count,
                     "series": [
-                        entries[i]
-                        if before and _said_before(before, signature, i)
-                        else _series(kind, snap)
+                        entries[i] if kept_at is not None and kept_at[i] else _series(kind, snap)
                         for i, snap in enumerate(shown)
                     ],
                 }
