@@ -307,3 +307,19 @@ def test_kept_html_tells_true_from_one() -> None:
     memo.done()
     data = {"settings": [["flag", 1]], "findings": []}
     assert "<code>1</code>" in render_section("config", data, base="", memo=memo)
+
+
+def test_the_trace_lists_are_kept_while_the_buffer_holds_the_same_spans() -> None:
+    """The same buffer gives the very same summary; a new span, or a cleared buffer,
+    gives new lists at once."""
+    tracer = Tracer("svc", None, max_spans=10)
+    view = TraceView(tracer, shown=5, slowest_kept=0)
+    tracer.start_span("GET /a").end()
+    first = view.summary()
+    assert view.summary() is first
+    tracer.start_span("GET /b").end()
+    second = view.summary()
+    assert second is not first
+    assert sorted(t["name"] for t in second["recent"]) == ["GET /a", "GET /b"]
+    tracer.clear_spans()
+    assert view.summary()["recent"] == []
