@@ -20,6 +20,7 @@ from lexigram.monitor.metrics import (
     set_exemplar_source,
 )
 from lexigram.monitor.middleware.status import HealthHistory, StatusPage
+from lexigram.monitor.middleware.status import html as html_module
 from lexigram.monitor.middleware.status import routes as routes_module
 from lexigram.monitor.middleware.status.html import HtmlMemo, render_section
 from lexigram.monitor.middleware.status.routes import RouteStats, read_routes
@@ -323,3 +324,36 @@ def test_the_trace_lists_are_kept_while_the_buffer_holds_the_same_spans() -> Non
     assert sorted(t["name"] for t in second["recent"]) == ["GET /a", "GET /b"]
     tracer.clear_spans()
     assert view.summary()["recent"] == []
+
+
+def test_a_family_kept_whole_keeps_its_rows_for_the_render_where_it_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After renders where a family was reused whole, a change of one of its series
+    makes only that series' row again, and the new value is shown."""
+    gauge = Gauge("depth", "Queue depth.")
+    for i in range(5):
+        gauge.set(i, {"queue": str(i)})
+    view = MetricsView(max_series=10)
+    memo = HtmlMemo()
+    made: list[Any] = []
+    original = html_module._series_row
+
+    def spy(kind: str, series: Any) -> str:
+        made.append(series["labels"])
+        return original(kind, series)
+
+    monkeypatch.setattr(html_module, "_series_row", spy)
+
+    def render() -> str:
+        text = render_section("metrics", view.section([gauge]), base="", memo=memo)
+        memo.done()
+        return text
+
+    render()
+    render()
+    assert len(made) == 5
+    gauge.set(42, {"queue": "3"})
+    text = render()
+    assert made[5:] == [{"queue": "3"}]
+    assert ">42<" in text

@@ -49,21 +49,35 @@ class HtmlMemo:
     MAX_FIGURES = 4096
 
     def __init__(self) -> None:
-        self._last: dict[int, tuple[Any, Any, str]] = {}
-        self._next: dict[int, tuple[Any, Any, str]] = {}
+        self._last: dict[int, _Entry] = {}
+        self._next: dict[int, _Entry] = {}
         self._keyed: dict[Hashable, str] = {}
         self._keyed_next: dict[Hashable, str] = {}
         #: Per number format, the text of non-zero floats already formatted (the route
         #: table's figures of idle routes stay the same from one render to the next).
         self.figures: dict[Callable[[Any], str], dict[float, str]] = {}
 
-    def html(self, part: Any, make: Callable[[Any], str], context: Any = None) -> str:
+    def html(
+        self,
+        part: Any,
+        make: Callable[[Any], str],
+        context: Any = None,
+        children: Sequence[Any] = (),
+    ) -> str:
         """``make(part)``, or what it gave for this very object in the last render
-        (made with an equal *context*: what else the text depends on)."""
+        (made with an equal *context*: what else the text depends on). *children*: the
+        parts *make* passes to :meth:`html` itself; when *part* is reused whole, what
+        was kept for them is kept too, for the render where *part* changes."""
         hit = self._last.get(id(part))
-        same = hit is not None and hit[0] is part and hit[1] == context
-        text = hit[2] if same and hit is not None else make(part)
-        self._next[id(part)] = (part, context, text)
+        if hit is not None and hit[0] is part and hit[1] == context:
+            text, kept = hit[2], hit[3]
+            if kept:
+                self._next.update(kept)
+        else:
+            text = make(part)
+            made = self._next
+            kept = {id(c): made[id(c)] for c in children if id(c) in made} or None
+        self._next[id(part)] = (part, context, text, kept)
         return text
 
     def text(self, key: Hashable, make: Callable[[], str]) -> str:
@@ -83,6 +97,10 @@ class HtmlMemo:
         for texts in self.figures.values():
             if len(texts) > self.MAX_FIGURES:
                 texts.clear()
+
+
+#: A kept text: the part, its context, the text, and what was kept for its children.
+_Entry = tuple[Any, Any, str, dict[int, Any] | None]
 
 
 def _head(title: str, base: str, assets: str) -> str:
@@ -476,7 +494,7 @@ def _metrics(d: Mapping[str, Any], base: str, memo: HtmlMemo | None = None) -> s
         families = [_family(f) for f in d["families"]]
     else:  # an unchanged family as a whole, else its unchanged series
         family = partial(_family, memo=memo)
-        families = [memo.html(f, family) for f in d["families"]]
+        families = [memo.html(f, family, children=f["series"]) for f in d["families"]]
     total = f'<p class="muted">{esc(d.get("series_total", 0))} series in total.</p>'
     body = "".join(families) or '<p class="muted">No metric matches.</p>'
     return f'{_error(d)}{form}{total}<div class="families">{body}</div>'
