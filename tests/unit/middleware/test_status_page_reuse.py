@@ -253,6 +253,12 @@ def test_an_unchanged_route_row_is_the_same_dict_until_a_figure_changes() -> Non
     assert third["/busy"] is not second["/busy"]
     assert third["/busy"]["1m"]["requests"] == 6
     assert third["/busy"]["1m"]["rate"] == pytest.approx(6 / 60)
+    five = third["/busy"]["5m"]  # the same counts over a longer window
+    assert (five["requests"], five["covered"]) == (6, 300.0)
+    assert five["rate"] == pytest.approx(6 / 300)
+    same = ("errors", "p50", "p95", "p99", "traces")
+    assert {k: five[k] for k in same} == {k: third["/busy"]["1m"][k] for k in same}
+    assert five["traces"] is not third["/busy"]["1m"]["traces"]
     clock.advance(70)  # the series are now older than a minute: the 1m base moves
     later = rows()
     assert later["/idle"] is not first["/idle"]

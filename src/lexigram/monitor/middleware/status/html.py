@@ -80,13 +80,13 @@ class HtmlMemo:
         self._next[id(part)] = (part, context, text, kept)
         return text
 
-    def text(self, key: Hashable, make: Callable[[], str]) -> str:
-        """``make()``, or what it gave for an equal *key* in the last render: *key*
+    def text(self, key: Hashable, make: Callable[..., str], *args: Any) -> str:
+        """``make(*args)``, or what it gave for an equal *key* in the last render: *key*
         holds everything the text is made of (by value, types included where ``==``
         would mix them up)."""
         text = self._keyed.get(key)
         if text is None:
-            text = make()
+            text = make(*args)
         self._keyed_next[key] = text
         return text
 
@@ -176,7 +176,7 @@ def render_section(
         if memo is None:
             return _config(data)
         # the repr tells True, 1 and 1.0 apart (their HTML differs, == does not)
-        return memo.text(("config", repr(data)), partial(_config, data))
+        return memo.text(("config", repr(data)), _config, data)
     raise KeyError(key)
 
 
@@ -365,7 +365,7 @@ def _route_row(
     method, route = r["method"], r["route"]
     if memo is None:
         return f"{_route_head(method, route)}{cells}</tr>"
-    head = memo.text(("route", method, route), partial(_route_head, method, route))
+    head = memo.text(("route", method, route), _route_head, method, route)
     return f"{head}{cells}</tr>"
 
 
@@ -399,7 +399,10 @@ def _routes(
         rows = [_route_row(r, base) for r in d["rows"]]
     else:  # an unchanged row (the very dict) as a whole, else figures' texts by value
         known = [memo.figures.setdefault(form, {}) for _, form in _FORMATS]
-        row = partial(_route_row, base=base, known=known, memo=memo)
+
+        def row(r: Mapping[str, Any]) -> str:
+            return _route_row(r, base, known, memo)
+
         rows = [memo.html(r, row, base) for r in d["rows"]]
     more = ""
     if d.get("hidden"):
