@@ -70,14 +70,14 @@ class HtmlMemo:
         was kept for them is kept too, for the render where *part* changes."""
         hit = self._last.get(id(part))
         if hit is not None and hit[0] is part and hit[1] == context:
-            text, kept = hit[2], hit[3]
-            if kept:
-                self._next.update(kept)
-        else:
-            text = make(part)
-            made = self._next
-            kept = {id(c): made[id(c)] for c in children if id(c) in made} or None
-        self._next[id(part)] = (part, context, text, kept)
+            if hit[3]:
+                self._next.update(hit[3])
+            self._next[id(part)] = hit
+            return hit[2]
+        text = make(part)
+        made = self._next
+        kept = {id(c): made[id(c)] for c in children if id(c) in made} or None
+        made[id(part)] = (part, context, text, kept)
         return text
 
     def text(self, key: Hashable, make: Callable[..., str], *args: Any) -> str:
