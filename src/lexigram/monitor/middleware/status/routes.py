@@ -314,8 +314,8 @@ class RouteStats:
         last = self._last
         for key, counts in current.items():
             old = last.get(key)
-            if old is not None and old == counts:
-                current[key] = old
+            if old is not None and old.count == counts.count and old == counts:
+                current[key] = old  # (the count tells most changed routes at once)
         return current
 
     def table(self) -> list[dict[str, Any]]:
