@@ -76,7 +76,9 @@ class HtmlMemo:
             return hit[2]
         text = make(part)
         made = self._next
-        kept = {id(c): made[id(c)] for c in children if id(c) in made} or None
+        kept = None
+        if children:
+            kept = {id(c): made[id(c)] for c in children if id(c) in made} or None
         made[id(part)] = (part, context, text, kept)
         return text
 
@@ -316,7 +318,7 @@ def _cells(
         for key, form in _FORMATS:
             texts.append(_text(window[key], form))
     else:
-        for (key, form), cache in zip(_FORMATS, known, strict=True):
+        for (key, form), cache in zip(_FORMATS, known, strict=False):  # equal lengths
             value = window[key]
             if value.__class__ is float and value:
                 text = cache.get(value)
