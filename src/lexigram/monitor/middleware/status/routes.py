@@ -26,14 +26,17 @@ quantile's bucket.
 
 **Reuse.** A route whose counts equal the previous reading's keeps that reading's object,
 and the figures derived from (counts, reading compared with) are kept from one table to
-the next while both are the same objects, so a route without traffic costs a lookup.
+the next while both are the same objects, so a route without traffic costs a lookup. A
+window's figures are the same dict while, besides, the seconds it covers are equal (and
+its start, where an exemplar could enter or leave it), and a row is the same dict while
+its windows are, so what is made of a row (its HTML) can be kept by identity.
 
 Memory: at most ``ceil(300 / snapshot_interval) + 2`` readings, each one entry per
 (method, route) series of the duration histogram (bounded by its series cap) holding its
 bucket counts (a native histogram: at most its ``max_buckets`` native buckets and ten
-exemplars per series summed in), plus the last reading and the derived figures of the
-last table (one entry per route and window: three quantiles and the exemplar references
-of their buckets).
+exemplars per series summed in), plus the last reading and the last table (one row per
+route; per route and window what was derived: three quantiles and the exemplar
+references of their buckets, and the figures dict).
 """
 
 from __future__ import annotations
