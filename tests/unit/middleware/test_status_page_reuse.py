@@ -20,8 +20,8 @@ from lexigram.monitor.metrics import (
     set_exemplar_source,
 )
 from lexigram.monitor.middleware.status import HealthHistory, StatusPage
+from lexigram.monitor.middleware.status import _windows as windows_module
 from lexigram.monitor.middleware.status import html as html_module
-from lexigram.monitor.middleware.status import routes as routes_module
 from lexigram.monitor.middleware.status.html import HtmlMemo, render_section
 from lexigram.monitor.middleware.status.routes import RouteStats, read_routes
 from lexigram.monitor.middleware.status.sections import MetricsView
@@ -87,13 +87,13 @@ def test_idle_routes_keep_their_figures_and_busy_ones_get_new_ones(
     stats = RouteStats(lambda: read_routes(collector.instruments()), clock, snapshot_interval=5)
     stats.table()
     calls: list[float] = []
-    original = routes_module.quantiles
+    original = windows_module.quantiles
 
     def spy(qs: Any, bounds: Any, counts: Any) -> Any:
         calls.extend(qs)
         return original(qs, bounds, counts)
 
-    monkeypatch.setattr(routes_module, "quantiles", spy)
+    monkeypatch.setattr(windows_module, "quantiles", spy)
     clock.advance(1)
     again = {row["route"]: row for row in stats.table()}
     assert calls == []
