@@ -182,6 +182,26 @@ def test_unlabelled_series_is_the_one_with_empty_values() -> None:
 
 
 @pytest.mark.parametrize("cls", ALL_KINDS)
+def test_collect_first_is_the_head_of_collect_and_its_length(
+    cls: type[Counter | Gauge | Histogram | Summary],
+) -> None:
+    """collect_first(n) gives the first n snapshots collect() gives (the overflow series
+    last, only when it fits) and the number of series collect() gives."""
+    metric = cls("work_seconds", max_series=3)
+    assert metric.collect_first(2) == ((), 0)
+    for i in range(5):
+        _update(metric, {"user": str(i)})
+    everything = metric.collect()
+    for limit in range(6):
+        shown, count = metric.collect_first(limit)
+        assert shown == everything[:limit]
+        assert count == len(everything) == 4
+    assert metric.collect_first(4)[0][-1].label_values == (OVERFLOW_VALUE,)
+    _update(metric, {"user": "1"})
+    assert metric.collect_first(2)[0] == metric.collect()[:2]  # read now, not kept
+
+
+@pytest.mark.parametrize("cls", ALL_KINDS)
 def test_series_past_the_cap_go_to_one_overflow_series(
     cls: type[Counter | Gauge | Histogram | Summary], caplog: pytest.LogCaptureFixture
 ) -> None:

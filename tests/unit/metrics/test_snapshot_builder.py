@@ -1,4 +1,5 @@
-"""``value_snapshot`` builds the same frozen object as the dataclass constructor."""
+"""``value_snapshot`` and ``histogram_snapshot`` build the same frozen objects as the
+dataclass constructors."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ import dataclasses
 
 import pytest
 
-from lexigram.monitor.metrics.snapshot import Exemplar, ValueSnapshot, value_snapshot
+from lexigram.monitor.metrics.snapshot import (
+    Exemplar,
+    HistogramSnapshot,
+    NativeBuckets,
+    ValueSnapshot,
+    histogram_snapshot,
+    value_snapshot,
+)
 
 
 def test_value_snapshot_equals_the_constructor_and_stays_frozen() -> None:
@@ -20,3 +28,21 @@ def test_value_snapshot_equals_the_constructor_and_stays_frozen() -> None:
     assert value_snapshot((), (), 1.0, 0.0).exemplar is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.value = 7  # type: ignore[misc]
+
+
+def test_histogram_snapshot_equals_the_constructor_and_stays_frozen() -> None:
+    """Every field set (exemplars and native buckets defaulting to empty and None), equal
+    to and hashed like one made by HistogramSnapshot(...), and frozen."""
+    exemplar = Exemplar(0.25, "ab" * 16, "cd" * 8, 2.0)
+    native = NativeBuckets(3, 0.0, 1, ((0, 2),), ())
+    fields = (("a",), ("x",), (0.5, float("inf")), (2, 3), 1.5, 3, 4.0)
+    made = histogram_snapshot(*fields, (exemplar, None), native)
+    assert made == HistogramSnapshot(*fields, (exemplar, None), native)
+    assert hash(made) == hash(HistogramSnapshot(*fields, (exemplar, None), native))
+    plain = histogram_snapshot(*fields)
+    assert plain == HistogramSnapshot(*fields)
+    assert plain.exemplars == ()
+    assert plain.native is None
+    assert plain.quantile(0.5) == HistogramSnapshot(*fields).quantile(0.5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.count = 7  # type: ignore[misc]

@@ -3,11 +3,14 @@ escaping, the scrape-server routes and the configuration."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lexigram.monitor._clock import FakeClock
 from lexigram.monitor.backends.prometheus import start_http_server
@@ -17,7 +20,7 @@ from lexigram.monitor.hooks import HealthCheckRunHook, HookBus
 from lexigram.monitor.metrics import MetricsCollector
 from lexigram.monitor.middleware.status import CSP, HealthHistory, StatusPage, mount_status_page
 from lexigram.monitor.middleware.status.history import MAX_MESSAGE, sanitise
-from lexigram.monitor.middleware.status.routes import RouteStats, quantile, read_routes
+from lexigram.monitor.middleware.status.routes import RouteStats, quantile, quantiles, read_routes
 from lexigram.monitor.tracing import Tracer
 
 TOKEN = "page-token"
@@ -40,6 +43,23 @@ def test_quantile_interpolates_inside_the_bucket_like_histogram_quantile() -> No
     assert quantile(0.5, bounds, (0, 100, 100)) == (pytest.approx(0.15), 1)
     assert quantile(0.99, bounds, (0, 0, 10)) == (0.2, 2)
     assert quantile(0.5, bounds, (0, 0, 0)) is None
+
+
+@given(
+    st.lists(st.integers(0, 50), min_size=1, max_size=12),
+    st.lists(st.floats(0.001, 1.0), min_size=1, max_size=4),
+)
+def test_quantiles_in_one_pass_equal_each_quantile_alone(steps: list[int], qs: list[float]) -> None:
+    """quantiles(qs) gives what quantile(q) gives for each q (ascending), whatever the
+    counts, cumulative or not."""
+    counts = [float(c) for c in steps]
+    bounds = [0.1 * (i + 1) for i in range(len(counts) - 1)] + [math.inf]
+    ascending = sorted(qs)
+    alone = [quantile(q, bounds, counts) for q in ascending]
+    assert quantiles(ascending, bounds, counts) == alone
+    cumulative = list(itertools.accumulate(counts))
+    alone = [quantile(q, bounds, cumulative) for q in ascending]
+    assert quantiles(ascending, bounds, cumulative) == alone
 
 
 def _requests(collector: MetricsCollector) -> tuple[Any, Any]:

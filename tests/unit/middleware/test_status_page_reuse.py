@@ -20,7 +20,9 @@ from lexigram.monitor.metrics import (
     set_exemplar_source,
 )
 from lexigram.monitor.middleware.status import HealthHistory, StatusPage
-from lexigram.monitor.middleware.status import routes as routes_module
+from lexigram.monitor.middleware.status import _windows as windows_module
+from lexigram.monitor.middleware.status import html as html_module
+from lexigram.monitor.middleware.status.html import HtmlMemo, render_section
 from lexigram.monitor.middleware.status.routes import RouteStats, read_routes
 from lexigram.monitor.middleware.status.sections import MetricsView
 from lexigram.monitor.middleware.status.traces import TraceView
@@ -44,16 +46,18 @@ def _traffic(collector: MetricsCollector, route: str, count: int, status: str = 
 
 async def test_one_render_reads_each_instrument_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The route table, the metric list and the SLO monitor share one snapshot of every
-    instrument per page render (the SLO's request counter included)."""
+    instrument per page render (the SLO's request counter included); an instrument only
+    the metric list shows is read through ``collect_first``."""
     reads: Tally[str] = Tally()
     for kind in (Counter, Gauge, Histogram):
-        original = kind.collect
+        for method in ("collect", "collect_first"):
+            original = getattr(kind, method)
 
-        def counted(self: Any, _original: Any = original) -> Any:
-            reads[self.name] += 1
-            return _original(self)
+            def counted(self: Any, *args: Any, _original: Any = original) -> Any:
+                reads[self.name] += 1
+                return _original(self, *args)
 
-        monkeypatch.setattr(kind, "collect", counted)
+            monkeypatch.setattr(kind, method, counted)
     collector = MetricsCollector()
     _traffic(collector, "/a", 5)
     collector.create_gauge("queue_depth", "").set(3)
@@ -83,13 +87,13 @@ def test_idle_routes_keep_their_figures_and_busy_ones_get_new_ones(
     stats = RouteStats(lambda: read_routes(collector.instruments()), clock, snapshot_interval=5)
     stats.table()
     calls: list[float] = []
-    original = routes_module.quantile
+    original = windows_module.quantiles
 
-    def spy(q: float, bounds: Any, counts: Any) -> Any:
-        calls.append(q)
-        return original(q, bounds, counts)
+    def spy(qs: Any, bounds: Any, counts: Any) -> Any:
+        calls.extend(qs)
+        return original(qs, bounds, counts)
 
-    monkeypatch.setattr(routes_module, "quantile", spy)
+    monkeypatch.setattr(windows_module, "quantiles", spy)
     clock.advance(1)
     again = {row["route"]: row for row in stats.table()}
     assert calls == []
@@ -136,6 +140,29 @@ def test_an_unchanged_metric_family_is_the_same_data_and_a_changed_one_is_new() 
     assert families()["depth"]["series_count"] == 3
     filtered = view.section(collector.instruments(), filter_text="queue")
     assert [f["name"] for f in filtered["families"]] == ["depth"]
+
+
+def test_the_metric_list_reads_only_the_series_it_shows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A family past max_series is read through collect_first (never whole) and still
+    says how many series it has; a new value of a shown series is in the next call."""
+    gauge = Gauge("depth", "Queue depth.")
+    for i in range(30):
+        gauge.set(i, {"queue": str(i)})
+
+    def whole(self: Any) -> Any:
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(Gauge, "collect", whole)
+    view = MetricsView(max_series=10)
+    family = view.section([gauge])["families"][0]
+    assert family["series_count"] == 30
+    assert [s["value"] for s in family["series"]] == [float(i) for i in range(10)]
+    gauge.set(99, {"queue": "3"})
+    family = view.section([gauge])["families"][0]
+    assert family["series"][3]["value"] == 99
+    assert view.section([gauge], filter_text="nothing")["series_total"] == 30
 
 
 def test_a_health_entry_is_reused_until_the_check_runs_again() -> None:
@@ -199,3 +226,140 @@ async def test_route_figures_link_to_their_exemplar_traces_in_the_html() -> None
     assert traced.count(link) == 2 * 4  # rate and three quantiles, both windows
     assert "<a " not in plain
     page.close()
+
+
+def test_an_unchanged_route_row_is_the_same_dict_until_a_figure_changes() -> None:
+    """A route without new requests keeps its very row while the seconds its windows
+    cover stay the same; a request, or time moving a window's base, gives a new row with
+    the new figures."""
+    clock = _clock()
+    collector = MetricsCollector(clock=clock)
+    _traffic(collector, "/idle", 4)
+    _traffic(collector, "/busy", 4)
+    stats = RouteStats(lambda: read_routes(collector.instruments()), clock, snapshot_interval=5)
+
+    def rows() -> dict[str, dict[str, Any]]:
+        return {row["route"]: row for row in stats.table()}
+
+    first = rows()
+    clock.advance(1)
+    second = rows()
+    assert second["/idle"] is first["/idle"]
+    assert second["/busy"] is first["/busy"]
+    _traffic(collector, "/busy", 2)
+    clock.advance(1)
+    third = rows()
+    assert third["/idle"] is first["/idle"]
+    assert third["/busy"] is not second["/busy"]
+    assert third["/busy"]["1m"]["requests"] == 6
+    assert third["/busy"]["1m"]["rate"] == pytest.approx(6 / 60)
+    five = third["/busy"]["5m"]  # the same counts over a longer window
+    assert (five["requests"], five["covered"]) == (6, 300.0)
+    assert five["rate"] == pytest.approx(6 / 300)
+    same = ("errors", "p50", "p95", "p99", "traces")
+    assert {k: five[k] for k in same} == {k: third["/busy"]["1m"][k] for k in same}
+    assert five["traces"] is not third["/busy"]["1m"]["traces"]
+    clock.advance(70)  # the series are now older than a minute: the 1m base moves
+    later = rows()
+    assert later["/idle"] is not first["/idle"]
+    assert later["/idle"]["1m"]["covered"] == pytest.approx(72.0)
+    clock.advance(1)
+    assert rows()["/idle"]["1m"]["covered"] == pytest.approx(73.0)
+
+
+async def test_the_page_shows_new_figures_traces_and_settings_on_the_next_render() -> None:
+    """What the page keeps between renders (rows, trace lines, the settings table) is
+    replaced as soon as what it shows changed: a route's new requests, a new trace, a
+    changed setting."""
+    clock = _clock()
+    collector = MetricsCollector(clock=clock)
+    _traffic(collector, "/a", 3)
+    _traffic(collector, "/b", 3)
+    tracer = Tracer("svc", None)
+    tracer.start_span("GET /first").end()
+    config = MonitorConfig(status_page=StatusPageConfig(auth_token="t", health_max_age=0))
+    page = StatusPage(collector=collector, tracer=tracer, config=config, clock=clock)
+
+    async def body() -> str:
+        return (await page.respond("GET", "/", "", [TOKEN], "/-/monitor")).body.decode()
+
+    def row(html: str, route: str) -> str:
+        return html[html.index(f'data-route="{route}"') :].split("</tr>")[0]
+
+    first = await body()
+    clock.advance(1)
+    again = await body()
+    assert row(again, "/a") == row(first, "/a")
+    assert row(again, "/b") == row(first, "/b")
+    _traffic(collector, "/b", 57)  # 60 requests in the minute: 1.00/s
+    tracer.start_span("GET /second").end()
+    config.status_page.slowest_kept = 7
+    clock.advance(1)
+    second = await body()
+    assert row(second, "/a") == row(first, "/a")
+    assert ">1.00/s<" in row(second, "/b")
+    assert ">1.00/s<" not in row(first, "/b")
+    assert "GET /second" in second
+    assert "GET /second" not in first
+    assert "<code>status_page.slowest_kept</code></td><td><code>7</code>" in second
+    page.close()
+
+
+def test_kept_html_tells_true_from_one() -> None:
+    """Settings that compare equal but read differently (True, 1) are not taken for the
+    same text."""
+    memo = HtmlMemo()
+    data: dict[str, Any] = {"settings": [["flag", True]], "findings": []}
+    assert "<code>true</code>" in render_section("config", data, base="", memo=memo)
+    memo.done()
+    data = {"settings": [["flag", 1]], "findings": []}
+    assert "<code>1</code>" in render_section("config", data, base="", memo=memo)
+
+
+def test_the_trace_lists_are_kept_while_the_buffer_holds_the_same_spans() -> None:
+    """The same buffer gives the very same summary; a new span, or a cleared buffer,
+    gives new lists at once."""
+    tracer = Tracer("svc", None, max_spans=10)
+    view = TraceView(tracer, shown=5, slowest_kept=0)
+    tracer.start_span("GET /a").end()
+    first = view.summary()
+    assert view.summary() is first
+    tracer.start_span("GET /b").end()
+    second = view.summary()
+    assert second is not first
+    assert sorted(t["name"] for t in second["recent"]) == ["GET /a", "GET /b"]
+    tracer.clear_spans()
+    assert view.summary()["recent"] == []
+
+
+def test_a_family_kept_whole_keeps_its_rows_for_the_render_where_it_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After renders where a family was reused whole, a change of one of its series
+    makes only that series' row again, and the new value is shown."""
+    gauge = Gauge("depth", "Queue depth.")
+    for i in range(5):
+        gauge.set(i, {"queue": str(i)})
+    view = MetricsView(max_series=10)
+    memo = HtmlMemo()
+    made: list[Any] = []
+    original = html_module._series_row
+
+    def spy(kind: str, series: Any) -> str:
+        made.append(series["labels"])
+        return original(kind, series)
+
+    monkeypatch.setattr(html_module, "_series_row", spy)
+
+    def render() -> str:
+        text = render_section("metrics", view.section([gauge]), base="", memo=memo)
+        memo.done()
+        return text
+
+    render()
+    render()
+    assert len(made) == 5
+    gauge.set(42, {"queue": "3"})
+    text = render()
+    assert made[5:] == [{"queue": "3"}]
+    assert ">42<" in text

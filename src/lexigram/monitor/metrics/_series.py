@@ -49,6 +49,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Mapping
+from itertools import islice
 from typing import Any, ClassVar, Final, Generic, Literal, Protocol, TypeVar
 
 from .._clock import SYSTEM_CLOCK, Clock
@@ -278,6 +279,20 @@ class Instrument(ABC, Generic[S, Snap]):
         if overflow is not None:
             snaps.append(self._snapshot(names, (OVERFLOW_VALUE,) * len(names), overflow))
         return tuple(snaps)
+
+    def collect_first(self, limit: int) -> tuple[tuple[Snap, ...], int]:
+        """The first *limit* snapshots :meth:`collect` gives (the same series in the same
+        order: creation order, the overflow series last), taking only those, and how many
+        series :meth:`collect` would give, read together."""
+        with self._lock:
+            names = self._label_names
+            entries = list(islice(self._series.items(), max(limit, 0)))
+            overflow = self._overflow
+            count = len(self._series) + (overflow is not None)
+        snaps = [self._snapshot(names, values, series) for values, series in entries]
+        if overflow is not None and len(snaps) < limit:
+            snaps.append(self._snapshot(names, (OVERFLOW_VALUE,) * len(names), overflow))
+        return tuple(snaps), count
 
     def reset(self) -> None:
         """Drop every series (values, history, exemplars); the label schema stays locked."""

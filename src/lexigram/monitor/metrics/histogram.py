@@ -40,7 +40,7 @@ from ._series import (
 )
 from ._update import compiled, copy_histogram
 from .bound import BoundHistogram
-from .snapshot import Exemplar, HistogramSnapshot, classic_quantile
+from .snapshot import Exemplar, HistogramSnapshot, classic_quantile, histogram_snapshot
 
 __all__ = ["Histogram", "validate_buckets"]
 
@@ -232,7 +232,7 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
         counts, total = self._copy(series)
         cumulative = tuple(accumulate(counts))  # never empty: the bounds end with +Inf
         exemplars = series.exemplars
-        return HistogramSnapshot(
+        return histogram_snapshot(
             names,
             values,
             self._bounds,
@@ -240,5 +240,5 @@ class Histogram(ObservingInstrument[_HistogramSeries, HistogramSnapshot]):
             total,
             cumulative[-1],
             series.created,
-            () if exemplars is None else tuple(materialize(e) for e in exemplars),
+            () if exemplars is None else tuple([materialize(e) for e in exemplars]),
         )

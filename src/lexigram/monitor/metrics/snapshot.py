@@ -200,6 +200,44 @@ class HistogramSnapshot:
         return classic_quantile(q, self.bounds, self.counts)
 
 
+_slots_h: Any = HistogramSnapshot
+_set_h_label_names = _slots_h.label_names.__set__
+_set_h_label_values = _slots_h.label_values.__set__
+_set_h_bounds = _slots_h.bounds.__set__
+_set_h_counts = _slots_h.counts.__set__
+_set_h_sum = _slots_h.sum.__set__
+_set_h_count = _slots_h.count.__set__
+_set_h_created = _slots_h.created.__set__
+_set_h_exemplars = _slots_h.exemplars.__set__
+_set_h_native = _slots_h.native.__set__
+
+
+def histogram_snapshot(
+    label_names: tuple[str, ...],
+    label_values: tuple[str, ...],
+    bounds: tuple[float, ...],
+    counts: tuple[int, ...],
+    sum: float,
+    count: int,
+    created: float,
+    exemplars: tuple[Exemplar | None, ...] = (),
+    native: NativeBuckets | None = None,
+) -> HistogramSnapshot:
+    """The same object as ``HistogramSnapshot(...)``, built through its slots (see
+    :func:`value_snapshot`)."""
+    snap: HistogramSnapshot = _new(HistogramSnapshot)
+    _set_h_label_names(snap, label_names)
+    _set_h_label_values(snap, label_values)
+    _set_h_bounds(snap, bounds)
+    _set_h_counts(snap, counts)
+    _set_h_sum(snap, sum)
+    _set_h_count(snap, count)
+    _set_h_created(snap, created)
+    _set_h_exemplars(snap, exemplars)
+    _set_h_native(snap, native)
+    return snap
+
+
 def classic_quantile(q: float, bounds: tuple[float, ...], cumulative: tuple[int, ...]) -> float:
     """Prometheus' ``histogram_quantile`` over classic cumulative buckets."""
     if q != q or not cumulative or cumulative[-1] == 0:

@@ -60,20 +60,29 @@ class RequestCounter:
         names: tuple[str, ...] | None = None
         where: list[tuple[int, str]] = []
         status = -1
+        at, wanted = -1, ""  # the one label to match, when there is exactly one
         for snap in snaps:
             if snap.label_names is not names:
                 names = snap.label_names
                 where, status = self._positions(names)
                 if route is not None and "route" not in names:
                     return 0, 0
+                at, wanted = where[0] if len(where) == 1 else (-1, "")
             values = snap.label_values
-            for i, value in where:
-                if values[i] != value:
-                    break
-            else:
-                total += snap.value
-                if fullmatch(values[status] if status >= 0 else ""):
-                    errors += snap.value
+            if at >= 0:
+                if values[at] != wanted:
+                    continue
+            elif where:
+                matched = True
+                for i, value in where:
+                    if values[i] != value:
+                        matched = False
+                        break
+                if not matched:
+                    continue
+            total += snap.value
+            if fullmatch(values[status] if status >= 0 else ""):
+                errors += snap.value
         return errors, total
 
     def _positions(self, names: tuple[str, ...]) -> tuple[list[tuple[int, str]], int]:

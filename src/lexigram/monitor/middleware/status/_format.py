@@ -32,7 +32,10 @@ def ms(value: Any) -> str:
     """Milliseconds: ``0.42 ms``, ``12.3 ms``, ``123 ms``, ``1.23 s``; a dash for None."""
     if value is None or isinstance(value, str):
         return NONE if value is None else value
-    v = float(value)
+    return _milliseconds(float(value))
+
+
+def _milliseconds(v: float) -> str:
     if v >= 1000:
         return f"{v / 1000:.2f} s"
     if v >= 100:
@@ -44,7 +47,7 @@ def ms(value: Any) -> str:
 
 def seconds(value: Any) -> str:
     """Seconds shown as :func:`ms` does."""
-    return NONE if value is None else ms(float(value) * 1000.0)
+    return NONE if value is None else _milliseconds(float(value) * 1000.0)
 
 
 def rate(value: Any) -> str:

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from ._format import NONE, TIMES, attr, clock, duration, esc, ms, percent, rate, seconds
+from ._memo import HtmlMemo
 from .routes import QUANTILES, WINDOWS
 
 __all__ = ["SECTIONS", "HtmlMemo", "render_page", "render_section", "render_trace_page"]
@@ -31,42 +32,6 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("config", "Configuration"),
 )
 _FIGURES = ("rate", "errors", *(label for label, _ in QUANTILES))
-
-
-class HtmlMemo:
-    """HTML made from parts of the section data, kept from one page render to the next
-    by the identity of the part (a data source that returns the very same object for
-    unchanged data, like ``MetricsView``, gets its HTML reused), and the texts of figures
-    by value. What a render did not use is dropped at its end. Memory: the parts of the
-    last render and their HTML, plus at most :attr:`MAX_FIGURES` texts per number
-    format. Thread safe: entries are checked by identity or value, a race only costs a
-    re-render."""
-
-    __slots__ = ("_last", "_next", "figures")
-
-    #: Texts of figures kept per number format (all are dropped past it, at a render's end).
-    MAX_FIGURES = 4096
-
-    def __init__(self) -> None:
-        self._last: dict[int, tuple[Any, str]] = {}
-        self._next: dict[int, tuple[Any, str]] = {}
-        #: Per number format, the text of non-zero floats already formatted (the route
-        #: table's figures of idle routes stay the same from one render to the next).
-        self.figures: dict[Callable[[Any], str], dict[float, str]] = {}
-
-    def html(self, part: Any, make: Callable[[Any], str]) -> str:
-        """``make(part)``, or what it gave for this very object in the last render."""
-        hit = self._last.get(id(part))
-        text = hit[1] if hit is not None and hit[0] is part else make(part)
-        self._next[id(part)] = (part, text)
-        return text
-
-    def done(self) -> None:
-        """End of a render: keep what it used, drop the rest."""
-        self._last, self._next = self._next, {}
-        for texts in self.figures.values():
-            if len(texts) > self.MAX_FIGURES:
-                texts.clear()
 
 
 def _head(title: str, base: str, assets: str) -> str:
@@ -135,11 +100,14 @@ def render_section(
     if key == "routes":
         return _routes(data, base, query, memo)
     if key == "traces":
-        return _traces(data, base)
+        return _traces(data, base, memo)
     if key == "metrics":
         return _metrics(data, base, memo)
     if key == "config":
-        return _config(data)
+        if memo is None:
+            return _config(data)
+        # the repr tells True, 1 and 1.0 apart (their HTML differs, == does not)
+        return memo.text(("config", repr(data)), _config, data)
     raise KeyError(key)
 
 
@@ -265,6 +233,7 @@ def _burn(value: Any) -> str:
 
 _FORMATS = (("rate", rate), ("errors", percent), *((label, seconds) for label, _ in QUANTILES))
 _PLAIN_CELLS = '<td class="num">{}</td>' * len(_FORMATS)
+_WINDOW_LABELS = tuple(label for label, _ in WINDOWS)
 
 
 def _cells(
@@ -274,17 +243,19 @@ def _cells(
     exemplar trace where there is one; *base* is escaped already. *known*: per format of
     :data:`_FORMATS`, texts of non-zero floats formatted before (read and extended)."""
     texts = []
-    for i, (key, form) in enumerate(_FORMATS):
-        value = window.get(key)
-        if value.__class__ is float and value and known is not None:
-            text = known[i].get(value)
-            if text is None:
-                text = known[i][value] = form(value)
-        else:
-            text = form(value)
-            if value is not None and value.__class__ is not float and value.__class__ is not int:
-                text = esc(text)  # the formats pass strings through; numbers give safe text
-        texts.append(text)
+    if known is None:
+        for key, form in _FORMATS:
+            texts.append(_text(window[key], form))
+    else:
+        for (key, form), cache in zip(_FORMATS, known, strict=False):  # equal lengths
+            value = window[key]
+            if value.__class__ is float and value:
+                text = cache.get(value)
+                if text is None:
+                    text = cache[value] = form(value)
+                texts.append(text)
+            else:
+                texts.append(_text(value, form))
     traces = window["traces"]
     if not any(traces.values()):
         return _PLAIN_CELLS.format(*texts)
@@ -296,6 +267,37 @@ def _cells(
             text = f'<a href="{base}/trace?id={tid}" data-trace="{tid}">{text}</a>'
         cells.append(f'<td class="num">{text}</td>')
     return "".join(cells)
+
+
+def _text(value: Any, form: Callable[[Any], str]) -> str:
+    """*value* in format *form*, escaped unless a number (numbers give safe text, the
+    formats pass strings through)."""
+    text = form(value)
+    if value is not None and value.__class__ is not float and value.__class__ is not int:
+        return esc(text)
+    return text
+
+
+def _route_head(method: str, route: str) -> str:
+    """A route row's opening: the method and route cells."""
+    text = esc(route)
+    return f'<tr data-route="{text}"><td>{esc(method)}</td><td><code>{text}</code></td>'
+
+
+def _route_row(
+    r: Mapping[str, Any],
+    base: str,
+    known: Sequence[dict[float, str]] | None = None,
+    memo: HtmlMemo | None = None,
+) -> str:
+    """One route's row (*base* escaped already, *known*: see :func:`_cells`; *memo*
+    keeps the opening of each route's row)."""
+    cells = "".join([_cells(r[label], base, known) for label in _WINDOW_LABELS])
+    method, route = r["method"], r["route"]
+    if memo is None:
+        return f"{_route_head(method, route)}{cells}</tr>"
+    head = memo.text(("route", method, route), _route_head, method, route)
+    return f"{head}{cells}</tr>"
 
 
 def _routes(
@@ -323,18 +325,16 @@ def _routes(
     top = "".join(f'<th colspan="{len(_FIGURES)}">last {esc(w)}</th>' for w, _ in WINDOWS)
     second = head("method", "Method") + head("route", "Route")
     second += "".join(head(f, names[f], w) for w, _ in WINDOWS for f in _FIGURES)
-    rows = []
     base = esc(base)
-    known = None
-    if memo is not None:
+    if memo is None:
+        rows = [_route_row(r, base) for r in d["rows"]]
+    else:  # an unchanged row (the very dict) as a whole, else figures' texts by value
         known = [memo.figures.setdefault(form, {}) for _, form in _FORMATS]
-    for r in d["rows"]:
-        cells = "".join([_cells(r[w], base, known) for w, _ in WINDOWS])
-        route = esc(r["route"])
-        rows.append(
-            f'<tr data-route="{route}"><td>{esc(r["method"])}</td>'
-            f"<td><code>{route}</code></td>{cells}</tr>"
-        )
+
+        def row(r: Mapping[str, Any]) -> str:
+            return _route_row(r, base, known, memo)
+
+        rows = [memo.html(r, row, base) for r in d["rows"]]
     more = ""
     if d.get("hidden"):
         more = f'<p class="muted">{esc(d["hidden"])} more routes not shown.</p>'
@@ -345,18 +345,24 @@ def _routes(
     )
 
 
-def _trace_rows(items: Sequence[Mapping[str, Any]], base: str) -> str:
-    rows = []
-    for t in items:
-        href = f"{base}/trace?id={t['trace_id']}"
-        marked = ' class="row-unhealthy"' if t["error"] else ""
-        rows.append(
-            f"<tr{marked}>"
-            f"<td><a{attr('href', href)}{attr('data-trace', t['trace_id'])}>{esc(t['name'])}</a>"
-            f"</td><td>{esc(t['service'])}</td><td>{clock(t['start'])}</td>"
-            f'<td class="num">{ms(t["duration_ms"])}</td><td class="num">{esc(t["spans"])}</td>'
-            f"<td>{'error' if t['error'] else ''}</td></tr>"
-        )
+def _trace_row(t: Mapping[str, Any], base: str) -> str:
+    href = f"{base}/trace?id={t['trace_id']}"
+    marked = ' class="row-unhealthy"' if t["error"] else ""
+    return (
+        f"<tr{marked}>"
+        f"<td><a{attr('href', href)}{attr('data-trace', t['trace_id'])}>{esc(t['name'])}</a>"
+        f"</td><td>{esc(t['service'])}</td><td>{clock(t['start'])}</td>"
+        f'<td class="num">{ms(t["duration_ms"])}</td><td class="num">{esc(t["spans"])}</td>'
+        f"<td>{'error' if t['error'] else ''}</td></tr>"
+    )
+
+
+def _trace_rows(items: Sequence[Mapping[str, Any]], base: str, memo: HtmlMemo | None = None) -> str:
+    if memo is None:
+        rows = [_trace_row(t, base) for t in items]
+    else:  # a trace's summary is the same dict while its spans are
+        row = partial(_trace_row, base=base)
+        rows = [memo.html(t, row, base) for t in items]
     if not rows:
         return '<p class="muted">No ended span is buffered.</p>'
     return (
@@ -366,15 +372,15 @@ def _trace_rows(items: Sequence[Mapping[str, Any]], base: str) -> str:
     )
 
 
-def _traces(d: Mapping[str, Any], base: str) -> str:
+def _traces(d: Mapping[str, Any], base: str, memo: HtmlMemo | None = None) -> str:
     buffer = d["buffer"]
     return (
         f'<p class="muted">{esc(buffer["spans"])} of at most {esc(buffer["capacity"])} '
         "ended spans buffered.</p>"
         f'<h3>Slowest</h3><div class="list" data-list="slowest">'
-        f"{_trace_rows(d['slowest'], base)}</div>"
+        f"{_trace_rows(d['slowest'], base, memo)}</div>"
         f'<h3>Most recent</h3><div class="list" data-list="recent">'
-        f"{_trace_rows(d['recent'], base)}</div>"
+        f"{_trace_rows(d['recent'], base, memo)}</div>"
     )
 
 
@@ -422,7 +428,7 @@ def _metrics(d: Mapping[str, Any], base: str, memo: HtmlMemo | None = None) -> s
         families = [_family(f) for f in d["families"]]
     else:  # an unchanged family as a whole, else its unchanged series
         family = partial(_family, memo=memo)
-        families = [memo.html(f, family) for f in d["families"]]
+        families = [memo.html(f, family, children=f["series"]) for f in d["families"]]
     total = f'<p class="muted">{esc(d.get("series_total", 0))} series in total.</p>'
     body = "".join(families) or '<p class="muted">No metric matches.</p>'
     return f'{_error(d)}{form}{total}<div class="families">{body}</div>'

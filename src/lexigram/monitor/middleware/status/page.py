@@ -377,7 +377,8 @@ _KEYS = tuple(key for key, _ in SECTIONS)
 
 
 class _Collected:
-    """An instrument whose snapshots are taken once, at the first ``collect()``."""
+    """An instrument whose snapshots are taken once, at the first ``collect()``; a
+    ``collect_first`` before it reads only the first series (the metrics section)."""
 
     __slots__ = ("_snapshots", "description", "instrument", "kind", "name")
 
@@ -392,6 +393,17 @@ class _Collected:
         if self._snapshots is None:
             self._snapshots = tuple(self.instrument.collect())
         return self._snapshots
+
+    def collect_first(self, limit: int) -> tuple[tuple[Any, ...], int]:
+        """The first *limit* snapshots and the series count: from the snapshots already
+        taken, else only those read (``collect_first`` of the instrument), else all."""
+        if self._snapshots is None:
+            first = getattr(self.instrument, "collect_first", None)
+            if first is not None:
+                shown, count = first(limit)
+                return tuple(shown), int(count)
+        snaps = self.collect()
+        return snaps[:limit], len(snaps)
 
 
 class _Snapshots(dict[Any, tuple[Any, ...]]):

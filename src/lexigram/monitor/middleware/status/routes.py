@@ -26,14 +26,17 @@ quantile's bucket.
 
 **Reuse.** A route whose counts equal the previous reading's keeps that reading's object,
 and the figures derived from (counts, reading compared with) are kept from one table to
-the next while both are the same objects, so a route without traffic costs a lookup.
+the next while both are the same objects, so a route without traffic costs a lookup. A
+window's figures are the same dict while, besides, the seconds it covers are equal (and
+its start, where an exemplar could enter or leave it), and a row is the same dict while
+its windows are, so what is made of a row (its HTML) can be kept by identity.
 
 Memory: at most ``ceil(300 / snapshot_interval) + 2`` readings, each one entry per
 (method, route) series of the duration histogram (bounded by its series cap) holding its
 bucket counts (a native histogram: at most its ``max_buckets`` native buckets and ten
-exemplars per series summed in), plus the last reading and the derived figures of the
-last table (one entry per route and window: three quantiles and the exemplar references
-of their buckets).
+exemplars per series summed in), plus the last reading and the last table (one row per
+route; per route and window what was derived: three quantiles and the exemplar
+references of their buckets, and the figures dict).
 """
 
 from __future__ import annotations
@@ -42,15 +45,32 @@ import math
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-__all__ = ["WINDOWS", "RouteCounts", "RouteStats", "quantile", "read_routes", "sort_rows"]
+from ._windows import (
+    QUANTILES,
+    Reading,
+    RouteCounts,
+    Window,
+    later,
+    quantile,
+    quantiles,
+    window,
+)
+
+__all__ = [
+    "QUANTILES",
+    "WINDOWS",
+    "RouteCounts",
+    "RouteStats",
+    "quantile",
+    "quantiles",
+    "read_routes",
+    "sort_rows",
+]
 
 #: The windows of the table: label and seconds.
 WINDOWS: tuple[tuple[str, float], ...] = (("1m", 60.0), ("5m", 300.0))
-QUANTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
-_TRACED = ("rate", "errors", *(label for label, _ in QUANTILES))
 
 # (duration histogram, method label, route label, status label, request counter)
 _LAYOUTS: tuple[tuple[str, str, str, str, str | None], ...] = (
@@ -65,39 +85,11 @@ _LAYOUTS: tuple[tuple[str, str, str, str, str | None], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RouteCounts:
-    """The cumulative counts of one (method, route) at one reading."""
-
-    count: float
-    errors: float
-    bounds: tuple[float, ...]
-    buckets: tuple[float, ...]
-    created: float
-    exemplars: tuple[Any, ...] = ()
-    """Latest exemplar per bucket (``metrics.snapshot.Exemplar`` or None)."""
-    error_exemplar: Any = None
-    native: Any = None
-    """The summed native buckets (``metrics.snapshot.NativeBuckets``) or None."""
-    native_exemplars: tuple[Any, ...] = ()
-
-
-Reading = dict[tuple[str, str], RouteCounts]
-
-
 def _index(names: Sequence[str], wanted: str) -> int:
     try:
         return names.index(wanted)
     except ValueError:
         return -1
-
-
-def _latest(a: Any, b: Any) -> Any:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return b if b.timestamp > a.timestamp else a
 
 
 def read_routes(instruments: Iterable[Any], prefix: str = "") -> Reading:
@@ -157,12 +149,12 @@ def _read(histogram: Any, counter: Any, method_l: str, route_l: str, status_l: s
             else:
                 for i, ex in enumerate(snap.exemplars):
                     if ex is not None:
-                        kept[i] = _latest(kept[i], ex)
+                        kept[i] = later(kept[i], ex)
         if failed:
             entry[1] += snap.count
             for ex in snap.exemplars:
                 if ex is not None:
-                    entry[6] = _latest(entry[6], ex)
+                    entry[6] = later(entry[6], ex)
     if counter is not None:
         names = None
         for snap in counter.collect():
@@ -175,54 +167,63 @@ def _read(histogram: Any, counter: Any, method_l: str, route_l: str, status_l: s
             entry = acc.get((values[m] if m >= 0 else "", values[r] if r >= 0 else ""))
             if entry is not None:
                 entry[1] += snap.value
-                entry[6] = _latest(entry[6], snap.exemplar)
+                entry[6] = later(entry[6], snap.exemplar)
     reading = {}
     for key, e in acc.items():
-        size = len(e[2])
-        exemplars = tuple(e[5]) if e[5] is not None else (None,) * size
-        buckets = tuple(e[3])
-        reading[key] = RouteCounts(
-            e[0], e[1], e[2], buckets, e[4], exemplars, e[6], e[7], tuple(e[8])
-        )
+        exemplars = tuple(e[5]) if e[5] is not None else ()
+        reading[key] = _counts(e[0], e[1], e[2], tuple(e[3]), e[4], exemplars, e[6], e[7], e[8])
     return reading
 
 
-def quantile(
-    q: float, bounds: Sequence[float], counts: Sequence[float]
-) -> tuple[float, int] | None:
-    """``(value, bucket index)`` of quantile *q* of cumulative bucket *counts*, None
-    without observations; interpolated inside the bucket like ``histogram_quantile``."""
-    total = counts[-1] if counts else 0
-    if total <= 0:
-        return None
-    rank = q * total
-    previous = 0.0
-    for i, cumulative in enumerate(counts):
-        if cumulative >= rank and cumulative > 0:
-            upper = bounds[i]
-            lower = bounds[i - 1] if i > 0 else min(0.0, upper)
-            if math.isinf(upper):
-                return (lower if i > 0 else 0.0), i
-            inside = cumulative - previous
-            share = (rank - previous) / inside if inside > 0 else 1.0
-            return lower + (upper - lower) * share, i
-        previous = cumulative
-    return bounds[-2] if len(bounds) > 1 else 0.0, len(bounds) - 1
+_new = object.__new__
+_slots: Any = RouteCounts  # its slot descriptors, which set a field of a frozen instance
+_set_count = _slots.count.__set__
+_set_errors = _slots.errors.__set__
+_set_bounds = _slots.bounds.__set__
+_set_buckets = _slots.buckets.__set__
+_set_created = _slots.created.__set__
+_set_exemplars = _slots.exemplars.__set__
+_set_error_exemplar = _slots.error_exemplar.__set__
+_set_native = _slots.native.__set__
+_set_native_exemplars = _slots.native_exemplars.__set__
 
 
-def _trace(exemplar: Any, since: float) -> str | None:
-    if exemplar is None or exemplar.timestamp < since:
-        return None
-    return str(exemplar.trace_id)
+def _counts(
+    count: float,
+    errors: float,
+    bounds: tuple[float, ...],
+    buckets: tuple[float, ...],
+    created: float,
+    exemplars: tuple[Any, ...],
+    error_exemplar: Any,
+    native: Any,
+    native_exemplars: list[Any],
+) -> RouteCounts:
+    """``RouteCounts(...)`` (*native_exemplars* made a tuple), built through its slots:
+    about half the cost of the frozen dataclass ``__init__``, one per route and reading."""
+    made: RouteCounts = _new(RouteCounts)
+    _set_count(made, count)
+    _set_errors(made, errors)
+    _set_bounds(made, bounds)
+    _set_buckets(made, buckets)
+    _set_created(made, created)
+    _set_exemplars(made, exemplars)
+    _set_error_exemplar(made, error_exemplar)
+    _set_native(made, native)
+    _set_native_exemplars(made, tuple(native_exemplars))
+    return made
 
 
 class RouteStats:
     """The bounded ring of request-metric readings behind the route table; thread safe.
 
     *read* returns the current :data:`Reading`; *clock* gives wall-clock seconds.
-    The figures derived from a route's counts (requests, error share, quantiles) are
-    kept from one table to the next while its counts and the reading they are compared
-    with stay the same objects; at most one entry per row and window.
+    What a table derives from a route's counts (requests, error share, quantiles) is
+    kept for the next table while its counts and the reading they are compared with
+    stay the same objects; a window's figures (the dict in the row) are the same dict
+    while, besides, the seconds they cover are equal (and the window's start, where an
+    exemplar could enter or leave it), and a row is the same dict while its windows
+    are. Memory: at most one kept entry per route and window and one row per route.
     """
 
     def __init__(self, read: Any, clock: Any, *, snapshot_interval: float = 5.0) -> None:
@@ -236,7 +237,7 @@ class RouteStats:
             maxlen=math.ceil(longest / snapshot_interval) + 2
         )
         self._last: Reading = {}
-        self._derived: dict[tuple[str, str, str], _Derived] = {}
+        self._rows: dict[tuple[str, str], tuple[dict[str, Any], tuple[Window, ...]]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -249,15 +250,16 @@ class RouteStats:
         last = self._last
         for key, counts in current.items():
             old = last.get(key)
-            if old is not None and old == counts:
-                current[key] = old
+            if old is not None and old.count == counts.count and old == counts:
+                current[key] = old  # (the count tells most changed routes at once)
         return current
 
     def table(self) -> list[dict[str, Any]]:
         """One row per (method, route): for each window its ``rate`` (requests/s),
         ``errors`` (5xx share, None without requests), ``p50``/``p95``/``p99`` (seconds,
         None without requests), ``requests``, ``covered`` (seconds) and ``traces`` (an
-        exemplar trace id per figure, None where none); takes a reading now."""
+        exemplar trace id per figure, None where none); takes a reading now. An
+        unchanged row is the very dict of the last table (do not modify rows)."""
         now = self._clock.time()
         current = self._take()
         with self._lock:
@@ -265,19 +267,34 @@ class RouteStats:
             history = list(self._ring)
             if not history or now - history[-1][0] >= self._interval:
                 self._ring.append((now, current))
-            derived = self._derived
-        kept: dict[tuple[str, str, str], _Derived] = {}
+            last_rows = self._rows
+        kept: dict[tuple[str, str], tuple[dict[str, Any], tuple[Window, ...]]] = {}
         windows = [(label, seconds, _base(history, now, seconds)) for label, seconds in WINDOWS]
         oldest = history[0] if history else None
         rows = []
+        nothing: tuple[Window | None, ...] = (None,) * len(windows)
         for key, counts in current.items():
+            last = last_rows.get(key)
+            made: list[Window] = []
+            twin = None
+            same = last is not None
+            for (_, seconds, old), prior in zip(
+                windows, nothing if last is None else last[1], strict=True
+            ):
+                twin = window(counts, key, old, oldest, now, seconds, prior, twin)
+                made.append(twin)
+                same = same and twin is prior
+            if same and last is not None:
+                kept[key] = last
+                rows.append(last[0])
+                continue
             row: dict[str, Any] = {"method": key[0], "route": key[1]}
-            for label, seconds, old in windows:
-                slot = (key[0], key[1], label)
-                row[label] = _window(counts, key, old, oldest, now, seconds, slot, derived, kept)
+            for (label, _, _), shown in zip(windows, made, strict=True):
+                row[label] = shown.figures
+            kept[key] = (row, tuple(made))
             rows.append(row)
         with self._lock:
-            self._derived = kept
+            self._rows = kept
         return rows
 
 
@@ -291,125 +308,6 @@ def _base(
         else:
             break
     return chosen
-
-
-class _Derived(NamedTuple):
-    """What one window's figures take from (counts, previous): kept while both stay."""
-
-    counts: RouteCounts
-    previous: RouteCounts | None
-    requests: float
-    errors: float
-    latest: Any
-    quantiles: tuple[tuple[str, float | None, tuple[Any, ...]], ...]
-    """(label, value, exemplars of the quantile's bucket) per quantile."""
-
-
-def _derive(counts: RouteCounts, previous: RouteCounts | None) -> _Derived:
-    requests = counts.count - (previous.count if previous else 0)
-    errors = counts.errors - (previous.errors if previous else 0)
-    buckets: Sequence[float] = counts.buckets
-    if previous is not None:
-        buckets = [a - b for a, b in zip(counts.buckets, previous.buckets, strict=True)]
-    latest = None
-    for ex in counts.exemplars:
-        if ex is not None:
-            latest = _latest(latest, ex)
-    figures: list[tuple[str, float | None, tuple[Any, ...]]] = []
-    if counts.native is not None:
-        figures = _native_quantiles(counts, previous)
-    for label, q in QUANTILES if counts.native is None else ():
-        found = quantile(q, counts.bounds, buckets)
-        ex = counts.exemplars[found[1]] if found is not None and counts.exemplars else None
-        figures.append((label, None if found is None else found[0], () if ex is None else (ex,)))
-    return _Derived(counts, previous, requests, errors, latest, tuple(figures))
-
-
-def _native_quantiles(
-    counts: RouteCounts, previous: RouteCounts | None
-) -> list[tuple[str, float | None, tuple[Any, ...]]]:
-    """p50/p95/p99 of the window from the native buckets, each with the native
-    exemplars that lie in the quantile's bucket."""
-    window = counts.native
-    if previous is not None and previous.native is not None:
-        window = counts.native.minus(previous.native) or counts.native
-    base = 2.0 ** (2.0**-window.schema)
-    figures = []
-    for label, q in QUANTILES:
-        value = window.quantile(q)
-        inside: tuple[Any, ...] = ()
-        if value == value and value != 0:
-            inside = tuple(
-                ex for ex in counts.native_exemplars if 1 / base <= ex.value / value <= base
-            )
-        figures.append((label, None if value != value else value, inside))
-    return figures
-
-
-def _newest(exemplars: tuple[Any, ...], since: float) -> Any:
-    """The latest of *exemplars* recorded at or after *since*, None without one."""
-    chosen = None
-    for ex in exemplars:
-        if ex.timestamp >= since:
-            chosen = _latest(chosen, ex)
-    return chosen
-
-
-def _window(
-    counts: RouteCounts,
-    key: tuple[str, str],
-    old: tuple[float, Reading] | None,
-    oldest: tuple[float, Reading] | None,
-    now: float,
-    seconds: float,
-    slot: tuple[str, str, str],
-    derived: dict[tuple[str, str, str], _Derived],
-    kept: dict[tuple[str, str, str], _Derived],
-) -> dict[str, Any]:
-    """One window's figures of one route: *old* is the newest kept reading at least
-    *seconds* old (None: none yet), *oldest* the oldest kept reading. What is derived
-    from the counts is taken from the last table (*derived*) or from the route's window
-    before this one (the last entry of *kept*) when made of the same objects."""
-    previous: RouteCounts | None = None
-    if old is not None:
-        start, previous = old[0], old[1].get(key)
-    elif counts.created >= now - seconds:
-        start = now - seconds
-    elif oldest is not None:
-        start, previous = oldest[0], oldest[1].get(key)
-    else:
-        start = counts.created
-    if previous is not None and (previous.bounds != counts.bounds or previous.count > counts.count):
-        previous = None  # reset or re-bucketed: count from zero
-    known = derived.get(slot)
-    if known is None or known.counts is not counts or known.previous is not previous:
-        twin = next(reversed(kept.values()), None) if kept else None
-        if twin is not None and twin.counts is counts and twin.previous is previous:
-            known = twin  # both windows compare with the same reading (or none)
-        else:
-            known = _derive(counts, previous)
-    kept[slot] = known
-    requests = known.requests
-    covered = max(now - start, 1e-9)
-    out: dict[str, Any] = {
-        "requests": requests,
-        "covered": round(covered, 3),
-        "rate": requests / covered,
-        "errors": (known.errors / requests) if requests > 0 else None,
-    }
-    for label_q, value, _ in known.quantiles:
-        out[label_q] = value
-    if known.latest is None and counts.error_exemplar is None and not counts.native_exemplars:
-        out["traces"] = dict.fromkeys(_TRACED)  # no exemplar at all
-        return out
-    traces: dict[str, str | None] = {
-        "rate": _trace(known.latest, start),
-        "errors": _trace(counts.error_exemplar, start),
-    }
-    for label_q, _, inside in known.quantiles:
-        traces[label_q] = _trace(_newest(inside, start), start)
-    out["traces"] = traces
-    return out
 
 
 def sort_rows(

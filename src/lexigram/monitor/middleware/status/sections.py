@@ -165,12 +165,29 @@ def _values(kind: str, snap: Any) -> dict[str, Any]:
 
 
 def _signature(kind: str, snaps: Sequence[Any]) -> tuple[tuple[Any, ...], ...]:
-    """What each of a family's shown series says (labels and values), to tell changes."""
+    """What a family's shown series say, to tell changes: a column per field (label
+    values, then the values shown), a row per series."""
+    labels = tuple([s.label_values for s in snaps])
     if kind in ("counter", "gauge"):
-        return tuple([(s.label_values, s.value) for s in snaps])
+        return labels, tuple([s.value for s in snaps])
+    counts = tuple([s.count for s in snaps])
     if kind == "summary":
-        return tuple([(s.label_values, s.count, s.sum, s.quantiles) for s in snaps])
-    return tuple([(s.label_values, s.count, s.sum) for s in snaps])
+        return labels, counts, tuple([s.sum for s in snaps]), tuple([s.quantiles for s in snaps])
+    return labels, counts, tuple([s.sum for s in snaps])
+
+
+def _unchanged(before: tuple[tuple[Any, ...], ...], now: tuple[tuple[Any, ...], ...]) -> list[bool]:
+    """Per series of signature *now*, whether it says what it said in *before* (a
+    signature of the same kind): whole columns are compared first."""
+    known = len(before[0])
+    flags = [i < known for i in range(len(now[0]))]
+    for was, is_ in zip(before, now, strict=True):
+        if was == is_:
+            continue
+        for i, (a, b) in enumerate(zip(was, is_, strict=False)):
+            if not (a is b or a == b):
+                flags[i] = False
+    return flags
 
 
 def _series(kind: str, snap: Any) -> dict[str, Any]:
@@ -180,13 +197,25 @@ def _series(kind: str, snap: Any) -> dict[str, Any]:
     }
 
 
+def _first(instrument: Any, limit: int) -> tuple[Sequence[Any], int]:
+    """The first *limit* snapshots of *instrument* and its number of series: only those
+    are taken where it offers ``collect_first`` (lexigram instruments), else all."""
+    first = getattr(instrument, "collect_first", None)
+    if first is not None:
+        shown, count = first(limit)
+        return shown, int(count)
+    snaps = instrument.collect()
+    return tuple(snaps[:limit]), len(snaps)
+
+
 class MetricsView:
     """The metrics section, keeping each family's data between calls while it is
     unchanged: a family whose type, help, series count and shown series (labels and
     values) are what they were is the very dict returned last time, and a shown series
     that says what it said keeps its entry (so the page can keep what it made of them).
-    Memory: one entry per family of the last call, its data holding at most
-    *max_series* series. Thread safe (a race only costs a rebuild)."""
+    Only the shown series of a family are read where the instrument can (see
+    :func:`_first`). Memory: one entry per family of the last call, its data holding at
+    most *max_series* series. Thread safe (a race only costs a rebuild)."""
 
     def __init__(self, max_series: int = 50) -> None:
         self._max_series = max_series
@@ -205,15 +234,15 @@ class MetricsView:
             if kind is None:
                 continue
             description = str(getattr(instrument, "description", "") or "")
-            snaps = instrument.collect()
-            total += len(snaps)
             if needle and needle not in name.lower() and needle not in description.lower():
+                total += _first(instrument, 0)[1]
                 if name in kept:
                     fresh[name] = kept[name]  # filtered out now, maybe shown next time
                 continue
-            shown = snaps[: self._max_series]
+            shown, count = _first(instrument, self._max_series)
+            total += count
             names = shown[0].label_names if shown else ()
-            key = (kind, description, len(snaps), names)
+            key = (kind, description, count, names)
             signature = _signature(kind, shown)
             old = kept.get(name)
             if old is not None and old[0] == key and old[1] == signature:
@@ -221,16 +250,16 @@ class MetricsView:
             else:
                 # series that say what they said keep their entry
                 same = old is not None and old[0][0] == kind and old[0][3] == names
-                before = old[1] if old is not None and same else ()
                 entries = old[2]["series"] if old is not None and same else []
+                kept_at = _unchanged(old[1], signature) if old is not None and same else None
                 family = {
                     "name": name,
                     "type": kind,
                     "help": description,
-                    "series_count": len(snaps),
+                    "series_count": count,
                     "series": [
-                        entries[i] if i < len(before) and before[i] == said else _series(kind, snap)
-                        for i, (said, snap) in enumerate(zip(signature, shown, strict=True))
+                        entries[i] if kept_at is not None and kept_at[i] else _series(kind, snap)
+                        for i, snap in enumerate(shown)
                     ],
                 }
             fresh[name] = (key, signature, family)

@@ -89,6 +89,15 @@ class _Trace:
         }
 
 
+def _same_spans(before: Sequence[Any], now: Sequence[Any]) -> bool:
+    """Whether two reads of the span buffer hold the same spans: it only drops its
+    oldest spans and appends ended ones, so equal length and the same first and last
+    span mean the same spans."""
+    if len(before) != len(now):
+        return False
+    return not now or (now[0] is before[0] and now[-1] is before[-1])
+
+
 def _group(spans: Iterable[Any]) -> dict[str, list[Any]]:
     groups: dict[str, list[Any]] = {}
     for span in spans:
@@ -109,12 +118,13 @@ class TraceView:
         self._kept_max = slowest_kept
         self._kept: dict[str, _Trace] = {}
         self._known: dict[str, _Trace] = {}
+        self._last: tuple[Sequence[Any], Any, dict[str, Any]] | None = None
         self._lock = threading.Lock()
 
-    def _traces(self) -> tuple[dict[str, _Trace], int]:
-        """The traces of the buffer now; a trace whose spans did not change since the
-        last call is the object made then (at most one per trace of the buffer kept)."""
-        spans = self._tracer.get_all_spans()
+    def _traces(self, spans: Sequence[Any]) -> tuple[dict[str, _Trace], int]:
+        """The traces of *spans* (the buffer now); a trace whose spans did not change
+        since the last call is the object made then (at most one per trace of the buffer
+        kept)."""
         known = self._known
         traces = {}
         for tid, group in _group(spans).items():
@@ -125,8 +135,15 @@ class TraceView:
 
     def summary(self) -> dict[str, Any]:
         """``recent`` (newest end first) and ``slowest`` trace summaries, at most
-        *shown* each, and the ``buffer`` (spans held, capacity)."""
-        traces, held = self._traces()
+        *shown* each, and the ``buffer`` (spans held, capacity). While the buffer holds
+        the same spans (see :func:`_same_spans`) it is the very dict of the last call
+        (do not modify it); only that one is kept."""
+        spans = self._tracer.get_all_spans()
+        capacity = getattr(self._tracer, "max_spans", None)
+        last = self._last
+        if last is not None and last[1] == capacity and _same_spans(last[0], spans):
+            return last[2]
+        traces, held = self._traces(spans)
         recent = sorted(traces.values(), key=lambda t: t.end, reverse=True)[: self._shown]
         with self._lock:
             pool = dict(traces)
@@ -135,11 +152,13 @@ class TraceView:
                     pool[tid] = kept
             slowest = sorted(pool.values(), key=lambda t: t.duration, reverse=True)
             self._kept = {t.trace_id: t for t in slowest[: self._kept_max]}
-        return {
-            "buffer": {"spans": held, "capacity": getattr(self._tracer, "max_spans", None)},
+        made = {
+            "buffer": {"spans": held, "capacity": capacity},
             "recent": [t.summary() for t in recent],
             "slowest": [t.summary() for t in slowest[: self._shown]],
         }
+        self._last = (spans, capacity, made)
+        return made
 
     def trace_ids(self) -> set[str]:
         """Ids of the traces the buffer holds spans of."""
