@@ -263,6 +263,35 @@ async def test_every_section_is_json() -> None:
     page.close()
 
 
+@pytest.mark.parametrize(
+    "failing", ["overview", "health", "slos", "routes", "traces", "metrics", "config"]
+)
+async def test_a_failing_section_shows_its_error_and_the_page_still_renders(
+    failing: str,
+) -> None:
+    """A section whose source raises shows the error in its place; the page and the
+    other sections are served as usual (a telemetry failure never breaks the page)."""
+    page = _page(tracer=Tracer("svc", None))
+    inner = page._section
+
+    async def section(key: str, query: Any) -> dict[str, Any]:
+        if key == failing:
+            raise RuntimeError(f"{key} source is down")
+        return await inner(key, query)
+
+    page._section = section  # type: ignore[method-assign]
+    async with await _client(page) as client:
+        for _ in range(2):  # the second render goes through the kept HTML
+            response = await client.get("/-/monitor", headers=AUTH)
+            assert response.status_code == 200
+            assert f"{failing} source is down" in response.text
+            assert response.text.count('<section id="') == 8  # 7 sections + trace view
+        api = await client.get(f"/-/monitor/api/{failing}", headers=AUTH)
+        assert api.status_code == 200
+        assert f"{failing} source is down" in api.json()["error"]
+    page.close()
+
+
 async def test_the_page_runs_stale_checks_and_records_them() -> None:
     """Checks without a result younger than health_max_age are run before answering;
     fresh ones are not run again."""

@@ -58,13 +58,14 @@ def render_page(
 ) -> str:
     """The whole page from the data of every section (keys of :data:`SECTIONS`); *memo*
     keeps the HTML of unchanged parts for the next render."""
-    service = data["overview"]["service"]
+    head = data["overview"]
+    service = head.get("service") or "service"
     nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title in SECTIONS)
     parts = [
         _head(f"{service} · status", base, assets),
         f"<body{attr('data-base', base)}{attr('data-refresh', f'{refresh:g}')}>",
         f'<header class="top"><h1>{esc(service)}</h1><nav>{nav}</nav>'
-        f'<p class="muted" id="updated">rendered {esc(clock(data["overview"]["now"]))} UTC'
+        f'<p class="muted" id="updated">rendered {esc(clock(head.get("now")))} UTC'
         "</p></header><main>",
     ]
     for key, title in SECTIONS:
@@ -89,8 +90,11 @@ def render_section(
     query: Mapping[str, str] | None = None,
     memo: HtmlMemo | None = None,
 ) -> str:
-    """The body of section *key* (*memo*: see :func:`render_page`)."""
+    """The body of section *key* (*memo*: see :func:`render_page`); a section whose
+    source failed (only ``error`` in its data) shows the error alone."""
     query = query or {}
+    if "error" in data and len(data) == 1:
+        return _error(data)
     if key == "overview":
         return _overview(data)
     if key == "health":
