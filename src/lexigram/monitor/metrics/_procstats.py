@@ -8,7 +8,8 @@ file, dead workers' archived ones included, for the service total, so the totals
 go down (a SIGKILLed worker's CPU since its last collection is not counted).
 
 The scraping worker reads ``/proc/<pid>/{stat,statm,fd,limits}`` of every live worker
-for the per-worker series: CPU (the larger of ``/proc`` and the record), resident and
+for the per-worker series: CPU (the larger of ``/proc`` and the record; a worker that
+has exited meanwhile is left out rather than shown with its record alone), resident and
 virtual memory, open and maximum file descriptors, start time. Gauge totals (memory,
 descriptors) are sums over the live workers. Names are prometheus_client's
 (``process_*``, ``python_gc_*``), so dashboards keep working; per-worker series carry
@@ -52,6 +53,11 @@ def _boot_time() -> float:
 
 
 _BOOT: Final = _boot_time()
+#: Whether ``/proc`` exists here. Where it does, a worker whose ``/proc/<pid>/stat``
+#: cannot be read (or shows an exited process) is left out of the per-worker CPU series:
+#: its last value came from the larger of ``/proc`` and its record, and the record alone
+#: may be lower, which a scraper would read as a counter reset.
+_PROC: Final = os.path.isdir("/proc/self")
 
 
 class ProcessRecord:
@@ -124,6 +130,8 @@ def read_process(pid: int) -> ProcessReading:
         with open(f"/proc/{pid}/stat", "rb") as source:
             text = source.read()
         fields = text[text.rfind(b")") + 2 :].split()
+        if fields[0] in (b"Z", b"X"):
+            return reading  # exited, not yet reaped: not a live worker any more
         reading.cpu = (int(fields[11]) + int(fields[12])) / _TICKS
         reading.start = _BOOT + int(fields[19]) / _TICKS
         reading.virtual = float(fields[20])
@@ -177,6 +185,8 @@ def process_families(
     pid_names = ("pid",)
     cpu: list[ValueSnapshot] = []
     for pid, reading in readings.items():
+        if _PROC and reading.cpu is None:
+            continue  # gone between the liveness check and the read (see the note above)
         cells = live[pid]
         values = [v for v in (reading.cpu, cells[0] if cells else None) if v is not None]
         if values:
