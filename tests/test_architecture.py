@@ -37,6 +37,7 @@ FLOORS: dict[str, int] = {
     "defaults": 1,
     "_auth": 1,
     "_clock": 1,
+    "_frozen": 1,
     "_health_result": 1,
     "_optional": 1,
     "_deadline": 1,

@@ -46,3 +46,21 @@ def test_histogram_snapshot_equals_the_constructor_and_stays_frozen() -> None:
     assert plain.quantile(0.5) == HistogramSnapshot(*fields).quantile(0.5)
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.count = 7  # type: ignore[misc]
+
+
+def test_through_slots_needs_exactly_the_fields() -> None:
+    """A builder whose parameters are not exactly the dataclass's fields is refused at
+    definition, naming the fields."""
+    from lexigram.monitor._frozen import through_slots
+
+    with pytest.raises(TypeError, match="exactly the fields of ValueSnapshot"):
+
+        @through_slots(ValueSnapshot)
+        def missing(label_names: tuple[str, ...], value: float) -> ValueSnapshot:
+            return ValueSnapshot(label_names, (), value, 0.0)
+
+    with pytest.raises(TypeError, match="exactly the fields of Exemplar"):
+
+        @through_slots(Exemplar)
+        def extra(value: float, trace_id: str, span_id: str, timestamp: float, x: int) -> Exemplar:
+            return Exemplar(value, trace_id, span_id, timestamp)

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
+from .._frozen import through_slots
 from ._exponential import bucket_bounds, reduce_buckets, upper_bound
 from ._exponential import quantile as native_quantile
 
@@ -55,15 +55,7 @@ class ValueSnapshot:
     exemplar: Exemplar | None = None
 
 
-_new = object.__new__
-_slots: Any = ValueSnapshot  # its slot descriptors, which set a field of a frozen instance
-_set_label_names = _slots.label_names.__set__
-_set_label_values = _slots.label_values.__set__
-_set_value = _slots.value.__set__
-_set_created = _slots.created.__set__
-_set_exemplar = _slots.exemplar.__set__
-
-
+@through_slots(ValueSnapshot)
 def value_snapshot(
     label_names: tuple[str, ...],
     label_values: tuple[str, ...],
@@ -72,15 +64,9 @@ def value_snapshot(
     exemplar: Exemplar | None = None,
 ) -> ValueSnapshot:
     """The same object as ``ValueSnapshot(...)``, built through its slots instead of the
-    frozen dataclass ``__init__`` (about a third of the cost): what collections of many
-    series use."""
-    snap: ValueSnapshot = _new(ValueSnapshot)
-    _set_label_names(snap, label_names)
-    _set_label_values(snap, label_values)
-    _set_value(snap, value)
-    _set_created(snap, created)
-    _set_exemplar(snap, exemplar)
-    return snap
+    frozen dataclass ``__init__`` (about a third of the cost, see ``_frozen``): what
+    collections of many series use."""
+    return ValueSnapshot(label_names, label_values, value, created, exemplar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,18 +186,7 @@ class HistogramSnapshot:
         return classic_quantile(q, self.bounds, self.counts)
 
 
-_slots_h: Any = HistogramSnapshot
-_set_h_label_names = _slots_h.label_names.__set__
-_set_h_label_values = _slots_h.label_values.__set__
-_set_h_bounds = _slots_h.bounds.__set__
-_set_h_counts = _slots_h.counts.__set__
-_set_h_sum = _slots_h.sum.__set__
-_set_h_count = _slots_h.count.__set__
-_set_h_created = _slots_h.created.__set__
-_set_h_exemplars = _slots_h.exemplars.__set__
-_set_h_native = _slots_h.native.__set__
-
-
+@through_slots(HistogramSnapshot)
 def histogram_snapshot(
     label_names: tuple[str, ...],
     label_values: tuple[str, ...],
@@ -225,17 +200,9 @@ def histogram_snapshot(
 ) -> HistogramSnapshot:
     """The same object as ``HistogramSnapshot(...)``, built through its slots (see
     :func:`value_snapshot`)."""
-    snap: HistogramSnapshot = _new(HistogramSnapshot)
-    _set_h_label_names(snap, label_names)
-    _set_h_label_values(snap, label_values)
-    _set_h_bounds(snap, bounds)
-    _set_h_counts(snap, counts)
-    _set_h_sum(snap, sum)
-    _set_h_count(snap, count)
-    _set_h_created(snap, created)
-    _set_h_exemplars(snap, exemplars)
-    _set_h_native(snap, native)
-    return snap
+    return HistogramSnapshot(
+        label_names, label_values, bounds, counts, sum, count, created, exemplars, native
+    )
 
 
 def classic_quantile(q: float, bounds: tuple[float, ...], cumulative: tuple[int, ...]) -> float:
