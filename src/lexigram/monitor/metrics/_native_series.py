@@ -136,13 +136,13 @@ class NativeSeries:
             while len(lowers) <= slot:
                 lowers.append(_INF)
                 classes.append(0)
-            low, classic = _INF, 0  # negative buckets are not looked up through ``positive``
-            if buckets is self.positive:
-                low, classic = self._fast_range(index)
+            positive = buckets is self.positive
+            # other buckets are not looked up through ``lookup``
+            low, classic = self._fast_range(index) if positive else (_INF, 0)
             classes[slot] = classic
             lowers[slot] = low
             buckets[index] = slot
-            if buckets is self.positive:
+            if positive:
                 self.lookup[index + NATIVE_SHIFT] = slot
         self.slots[buckets[index]] += count
 
